@@ -1,0 +1,219 @@
+"""The SemGes pipeline: speech in, SMPL-X motion out.
+
+A pipeline folder holds ``pipeline.json`` (format, inference settings, component folders) and
+one ``config.json`` + ``model.safetensors`` folder per component: the generator and one
+VQ-VAE per generated part. ``SemGesPipeline.from_pretrained(folder)`` rebuilds it exactly.
+
+    pipeline = SemGesPipeline.from_pretrained("assets/checkpoint")
+    result = pipeline("speech.wav", speaker=2, seed=0)
+    save_motion(result.motion, "motion.npz")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+import torch
+
+from semges import layout
+from semges.inference import pad_to_window, plan_windows, run_windowed
+from semges.models import MotionVQVAE, SemGesGenerator
+from semges.motion import MotionClip
+from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
+from semges.speakers import DEFAULT_SPEAKER
+from semges.speech import SpeechFeatures, Word
+
+if TYPE_CHECKING:
+    from semges.frontend import SpeechFrontend
+
+PIPELINE_FILE = "pipeline.json"
+PIPELINE_FORMAT = "semges-pipeline"
+PIPELINE_FORMAT_VERSION = 1
+GENERATOR_FOLDER = "generator"
+
+ProgressCallback = Callable[[str, float], None]
+"""Called with a stage name and the fraction of that stage done (0..1)."""
+
+
+@dataclass(frozen=True)
+class InferenceConfig:
+    overlap: int = 16  # frames shared by neighbouring windows, crossfaded
+    batch_windows: int = 32  # windows predicted at once; bounds memory
+
+
+@dataclass
+class GenerationResult:
+    motion: MotionClip
+    words: list[Word]
+    features: SpeechFeatures
+
+
+def vqvae_folder(part: str) -> str:
+    return f"vqvae_{part}"
+
+
+class SemGesPipeline:
+    """Generator + frozen per-part VQ-VAEs (+ the speech front-end, loaded on first use)."""
+
+    def __init__(
+        self,
+        generator: SemGesGenerator,
+        vqvaes: dict[str, MotionVQVAE],
+        inference: InferenceConfig = InferenceConfig(),
+        frontend: SpeechFrontend | None = None,
+    ) -> None:
+        missing = set(generator.config.parts) - set(vqvaes)
+        if missing:
+            raise CheckpointError(f"no VQ-VAE for generated parts {sorted(missing)}")
+        for part in generator.config.parts:
+            if vqvaes[part].config.code_dim != generator.config.latent_dim:
+                raise CheckpointError(
+                    f"VQ-VAE '{part}' codes have {vqvaes[part].config.code_dim} dims, the "
+                    f"generator predicts {generator.config.latent_dim}"
+                )
+        self.generator = generator.eval()
+        self.vqvaes = {part: vqvaes[part].eval() for part in generator.config.parts}
+        self.inference = inference
+        self._frontend = frontend
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return self.generator.config.parts
+
+    @property
+    def frontend(self) -> SpeechFrontend:
+        """The speech front-end (Whisper, MiniLM, prosody), built on first use."""
+        if self._frontend is None:
+            from semges.frontend import SpeechFrontend
+
+            self._frontend = SpeechFrontend()
+        return self._frontend
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def save_pretrained(self, folder: str | os.PathLike) -> Path:
+        def write(staging: Path) -> None:
+            self.generator.save_pretrained(staging / GENERATOR_FOLDER)
+            for part, vqvae in self.vqvaes.items():
+                vqvae.save_pretrained(staging / vqvae_folder(part))
+            manifest: dict[str, Any] = {
+                "format": PIPELINE_FORMAT,
+                "format_version": PIPELINE_FORMAT_VERSION,
+                "components": {
+                    "generator": GENERATOR_FOLDER,
+                    **{f"vqvae/{part}": vqvae_folder(part) for part in self.vqvaes},
+                },
+                "inference": dataclasses.asdict(self.inference),
+            }
+            (staging / PIPELINE_FILE).write_text(json.dumps(manifest, indent=2))
+
+        return write_folder_atomically(Path(folder), write)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | os.PathLike,
+        frontend: SpeechFrontend | None = None,
+        device: str | torch.device = "cpu",
+    ) -> "SemGesPipeline":
+        folder = Path(folder)
+        manifest_path = folder / PIPELINE_FILE
+        if not manifest_path.is_file():
+            raise CheckpointError(
+                f"{folder} is not a semges checkpoint (no {PIPELINE_FILE}). Train one with "
+                "`python -m training.default_checkpoint` or pass --checkpoint DIR."
+            )
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("format") != PIPELINE_FORMAT:
+            raise CheckpointError(f"{manifest_path} is not a {PIPELINE_FORMAT} manifest")
+        if manifest.get("format_version") != PIPELINE_FORMAT_VERSION:
+            raise CheckpointError(
+                f"{manifest_path} has format version {manifest.get('format_version')}; this "
+                f"semges reads version {PIPELINE_FORMAT_VERSION}"
+            )
+        components = manifest["components"]
+        generator = SemGesGenerator.from_pretrained(folder / components["generator"], device)
+        vqvaes = {
+            part: MotionVQVAE.from_pretrained(folder / components[f"vqvae/{part}"], device)
+            for part in generator.config.parts
+        }
+        inference = config_from_dict(InferenceConfig, manifest.get("inference", {}))
+        return cls(generator, vqvaes, inference, frontend)
+
+    # -- generation ------------------------------------------------------------------------
+
+    def generate_motion(
+        self,
+        features: SpeechFeatures,
+        speaker: int = DEFAULT_SPEAKER,
+        seed: int = 0,
+        temperature: float = 0.0,
+    ) -> MotionClip:
+        """Frame-aligned speech features of any length T -> a MotionClip of exactly T frames.
+
+        Temperature 0 takes the nearest code for every frame (deterministic); above 0, codes
+        are sampled, and ``seed`` picks the variation.
+        """
+        config = self.generator.config
+        if features.audio.shape[1] != config.audio_dim or features.text.shape[1] != config.text_dim:
+            raise ValueError(
+                f"features have audio {features.audio.shape[1]} / text {features.text.shape[1]} "
+                f"dims; this checkpoint expects {config.audio_dim} / {config.text_dim}"
+            )
+        if not 1 <= speaker <= config.num_speakers:
+            raise ValueError(f"speaker must be a BEAT2 speaker id in 1..{config.num_speakers}")
+        if temperature < 0:
+            raise ValueError("temperature must be >= 0")
+        device = self.generator.audio_mean.device
+        plan = plan_windows(features.num_frames, config.window, self.inference.overlap)
+        audio = pad_to_window(torch.from_numpy(features.audio).float(), config.window)
+        text = pad_to_window(torch.from_numpy(features.text).float(), config.window)
+        mask = pad_to_window(torch.from_numpy(features.word_mask).bool(), config.window)
+        generator = torch.Generator(device=device).manual_seed(seed)
+        part_dims = [self.vqvaes[p].config.input_dim for p in self.parts]
+
+        def predict(starts: list[int]) -> torch.Tensor:
+            windows = [slice(s, s + config.window) for s in starts]
+            output = self.generator(
+                torch.stack([audio[w] for w in windows]).to(device),
+                torch.stack([text[w] for w in windows]).to(device),
+                torch.stack([mask[w] for w in windows]).to(device),
+                torch.full((len(starts),), speaker, dtype=torch.long, device=device),
+            )
+            decoded = []
+            for part in self.parts:
+                vqvae = self.vqvaes[part]
+                indices = vqvae.quantizer.snap(output.latents[part], temperature, generator)
+                decoded.append(vqvae.decode_indices(indices))
+            return torch.cat(decoded, dim=-1)  # (B, window, sum of part dims)
+
+        with torch.inference_mode():
+            rot6d = run_windowed(predict, plan, sum(part_dims), self.inference.batch_windows)
+        motion = MotionClip.rest(features.num_frames)
+        for part, part_rot6d in zip(self.parts, rot6d.split(part_dims, dim=-1)):
+            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], part_rot6d)
+        return motion
+
+    def __call__(
+        self,
+        audio: str | os.PathLike | tuple[np.ndarray, int],
+        text: str | None = None,
+        speaker: int = DEFAULT_SPEAKER,
+        seed: int = 0,
+        temperature: float = 0.0,
+        progress: ProgressCallback | None = None,
+    ) -> GenerationResult:
+        """Speech (a file path or (samples, sample_rate)) -> motion and the words used."""
+        features = self.frontend.extract(audio, text, progress=progress)
+        if progress is not None:
+            progress("generating", 0.0)
+        motion = self.generate_motion(features, speaker=speaker, seed=seed, temperature=temperature)
+        if progress is not None:
+            progress("generating", 1.0)
+        return GenerationResult(motion=motion, words=features.words, features=features)
