@@ -9,6 +9,7 @@ length it was trained on, and the padding is cropped off afterwards.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,14 +31,19 @@ class WindowPlan:
 
 
 def plan_windows(num_frames: int, window: int, overlap: int) -> WindowPlan:
-    """Window starts for a clip: every ``window - overlap`` frames, the last one flush with the end."""
+    """Window starts for a clip, spread evenly from 0 to flush with the end.
+
+    As few windows as keep every overlap at least ``overlap`` frames; spreading them evenly
+    (rather than stepping by ``window - overlap`` and squeezing the last one in) avoids a last
+    window that almost repeats its neighbour.
+    """
     if num_frames < 1:
         raise ValueError("a clip needs at least one frame")
     if not 0 <= overlap < window:
         raise ValueError(f"overlap must be in [0, window), got {overlap} for window {window}")
-    last = max(num_frames - window, 0)
-    starts = list(range(0, last, window - overlap))
-    starts.append(last)
+    span = max(num_frames - window, 0)
+    gaps = math.ceil(span / (window - overlap))
+    starts = [round(i * span / gaps) for i in range(gaps)] + [span]
     return WindowPlan(num_frames, window, tuple(starts))
 
 

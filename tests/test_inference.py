@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+import torch
+
+from semges.inference import crossfade_weights, plan_windows, run_windowed
+from tiny_pipeline import TINY_WINDOW, random_features, smooth_features, tiny_pipeline
+
+W = TINY_WINDOW
+
+
+@pytest.mark.parametrize("num_frames", [1, W - 1, W, 10 * W + 7])
+def test_any_length_gives_exactly_that_many_frames(num_frames):
+    motion = tiny_pipeline().generate_motion(random_features(num_frames), seed=0)
+    assert motion.poses.shape == (num_frames, 165)
+    assert motion.trans.shape == (num_frames, 3)
+    assert motion.expressions.shape == (num_frames, 100)
+    assert np.isfinite(motion.poses).all()
+
+
+def test_plan_covers_every_frame_and_ends_flush():
+    for num_frames in (1, W - 1, W, W + 1, 10 * W + 7):
+        plan = plan_windows(num_frames, W, overlap=4)
+        covered = np.zeros(plan.padded_frames, bool)
+        for start in plan.starts:
+            covered[start : start + W] = True
+        assert covered.all()
+        assert plan.starts[-1] + W == plan.padded_frames
+        assert all(previous + W - start >= 4 for previous, start in zip(plan.starts, plan.starts[1:]))
+    with pytest.raises(ValueError):
+        plan_windows(10, W, overlap=W)
+
+
+def test_stitching_agreeing_windows_reproduces_the_signal():
+    signal = torch.randn(10 * W + 7, 3)
+    plan = plan_windows(signal.shape[0], W, overlap=5)
+    batch_sizes = []
+
+    def predict(starts):
+        batch_sizes.append(len(starts))
+        return torch.stack([signal[s : s + W] for s in starts])
+
+    torch.testing.assert_close(run_windowed(predict, plan, 3, batch_windows=4), signal)
+    assert max(batch_sizes) <= 4  # memory is bounded by the batch of windows, not the clip
+
+
+def test_crossfade_weights_sum_to_one_on_two_window_overlaps():
+    plan = plan_windows(W + 3 * (W - 6), W, overlap=6)
+    assert len(plan.starts) == 4
+    weights = crossfade_weights(plan)
+    total = torch.zeros(plan.padded_frames)
+    for start, w in zip(plan.starts, weights):
+        total[start : start + W] += w
+    torch.testing.assert_close(total, torch.ones_like(total))
+
+
+def test_same_seed_same_motion_different_seed_differs_with_temperature():
+    pipeline = tiny_pipeline()
+    features = random_features(3 * W)
+    first = pipeline.generate_motion(features, seed=1, temperature=1.0).poses
+    np.testing.assert_array_equal(first, pipeline.generate_motion(features, seed=1, temperature=1.0).poses)
+    assert not np.allclose(first, pipeline.generate_motion(features, seed=2, temperature=1.0).poses)
+    # Temperature 0 ignores the seed.
+    np.testing.assert_array_equal(pipeline.generate_motion(features, seed=1).poses,
+                                  pipeline.generate_motion(features, seed=2).poses)
+
+
+def test_no_seam_at_window_joins_on_smooth_input():
+    pipeline = tiny_pipeline()
+    num_frames = 10 * W + 7
+    motion = pipeline.generate_motion(smooth_features(num_frames), seed=0)
+    change = np.abs(np.diff(motion.poses, axis=0)).max(axis=1)  # (T - 1,) largest per-frame change
+    plan = plan_windows(num_frames, W, pipeline.inference.overlap)
+    joins = np.zeros(num_frames - 1, bool)
+    for previous, start in zip(plan.starts, plan.starts[1:]):
+        joins[start : previous + W - 1] = True  # frame steps inside the overlap
+        joins[previous + W - 1] = True  # the step where the previous window ends
+    inside = change[~joins].max()
+    assert change[joins].max() <= inside
+
+
+def test_rejects_bad_arguments():
+    pipeline = tiny_pipeline()
+    features = random_features(10)
+    with pytest.raises(ValueError, match="speaker"):
+        pipeline.generate_motion(features, speaker=0)
+    with pytest.raises(ValueError, match="temperature"):
+        pipeline.generate_motion(features, temperature=-1)
+    with pytest.raises(ValueError, match="dims"):
+        pipeline.generate_motion(random_features(10, audio_dim=5))
