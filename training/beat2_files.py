@@ -1,0 +1,151 @@
+"""Reading the files of a BEAT2 language folder (``beat_english_v2.0.0/`` or a corpus in the
+same layout): which clips exist, their split, word alignments and semantic annotations.
+
+Layout::
+
+    smplxflame_30/<id>.npz      SMPL-X motion at 30 fps
+    wave16k/<id>.wav            speech, 16 kHz mono
+    textgrid/<id>.TextGrid      Praat alignment; tier "words"
+    sem/<id>.txt                semantic gestures: type, start, end, duration, score, keywords
+    train_test_split.csv        id,type with type in train / val / test / additional
+
+File ids look like ``2_scott_0_1_1``: the leading number is the speaker id.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from semges import layout
+from semges.speakers import speaker_id_from_clip_name
+from semges.speech import Word
+
+logger = logging.getLogger(__name__)
+
+MOTION_DIR = "smplxflame_30"
+WAVE_DIR = "wave16k"
+TEXTGRID_DIR = "textgrid"
+SEM_DIR = "sem"
+SPLIT_FILE = "train_test_split.csv"
+WORD_TIER = "words"
+SPLITS = ("train", "val", "test", "additional")
+
+
+class DatasetError(ValueError):
+    """A BEAT2 folder or one of its files is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class ClipRecord:
+    """Paths of one clip's files; ``sem`` is None when the clip has no semantic annotation."""
+
+    clip_id: str
+    speaker: int
+    split: str
+    motion: Path
+    wav: Path
+    textgrid: Path
+    sem: Path | None
+
+
+@dataclass(frozen=True)
+class SemanticSpan:
+    """One annotated gesture: [start, end) in seconds with relevance score in [0, 1]."""
+
+    kind: str
+    start: float
+    end: float
+    score: float
+    keywords: str
+
+
+def read_split(root: Path) -> dict[str, str]:
+    """``train_test_split.csv`` -> {clip id: split}."""
+    path = root / SPLIT_FILE
+    if not path.is_file():
+        raise DatasetError(f"{root} has no {SPLIT_FILE}: not a BEAT2 folder")
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if rows and not {"id", "type"} <= rows[0].keys():
+        raise DatasetError(f"{path} must have columns id,type")
+    return {row["id"].strip(): row["type"].strip() for row in rows}
+
+
+def list_clips(root: str | Path, speakers: tuple[int, ...] | list[int] | None,
+               splits: tuple[str, ...] | list[str]) -> list[ClipRecord]:
+    """Clips of the given speakers (None: all) and splits that have motion, wav and TextGrid.
+
+    Clips listed in the split file but lacking one of the three files are skipped with a
+    warning (BEAT2 has a few); an empty result is an error.
+    """
+    root = Path(root)
+    unknown = set(splits) - set(SPLITS)
+    if unknown:
+        raise DatasetError(f"unknown splits {sorted(unknown)}; known: {SPLITS}")
+    records = []
+    for clip_id, split in sorted(read_split(root).items()):
+        if split not in splits:
+            continue
+        speaker = speaker_id_from_clip_name(clip_id)
+        if speakers is not None and speaker not in speakers:
+            continue
+        motion = root / MOTION_DIR / f"{clip_id}.npz"
+        wav = root / WAVE_DIR / f"{clip_id}.wav"
+        textgrid = root / TEXTGRID_DIR / f"{clip_id}.TextGrid"
+        missing = [p.name for p in (motion, wav, textgrid) if not p.is_file()]
+        if missing:
+            logger.warning("skipping %s: missing %s", clip_id, missing)
+            continue
+        sem = root / SEM_DIR / f"{clip_id}.txt"
+        records.append(ClipRecord(clip_id, speaker, split, motion, wav, textgrid,
+                                  sem if sem.is_file() else None))
+    if not records:
+        raise DatasetError(f"no clips in {root} for speakers {speakers} and splits {splits}")
+    return records
+
+
+def read_words(path: str | Path, tier: str = WORD_TIER) -> list[Word]:
+    """Timed words of a Praat TextGrid tier (empty intervals dropped)."""
+    from praatio import textgrid
+
+    grid = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
+    if tier not in grid.tierNames:
+        raise DatasetError(f"{path} has no tier {tier!r} (tiers: {grid.tierNames})")
+    return [Word(e.label.strip(), float(e.start), float(e.end))
+            for e in grid.getTier(tier).entries if e.label.strip()]
+
+
+def read_semantic_spans(path: str | Path) -> list[SemanticSpan]:
+    """A BEAT ``sem/*.txt``: tab-separated type, start, end, duration, score, keywords.
+
+    A header line, blank lines and rows whose numbers do not parse are skipped.
+    """
+    spans = []
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) < 5:
+            continue
+        try:
+            start, end, score = float(fields[1]), float(fields[2]), float(fields[4])
+        except ValueError:
+            continue  # header line
+        keywords = fields[5].strip() if len(fields) > 5 else ""
+        spans.append(SemanticSpan(fields[0].strip(), start, end, float(np.clip(score, 0, 1)),
+                                  keywords))
+    return spans
+
+
+def semantic_scores(spans: list[SemanticSpan], num_frames: int, fps: int = layout.FPS) -> np.ndarray:
+    """(num_frames,) float32 per-frame relevance: the highest score of a span covering the frame
+    centre, 0 where none does."""
+    scores = np.zeros(num_frames, np.float32)
+    centres = (np.arange(num_frames) + 0.5) / fps
+    for span in spans:
+        inside = (centres >= span.start) & (centres < span.end)
+        scores[inside] = np.maximum(scores[inside], span.score)
+    return scores
