@@ -1,0 +1,83 @@
+"""Speech features of training clips, computed once per clip and cached.
+
+For training, word timings come from the clip's TextGrid (not from Whisper): the extractor
+composes the front-end's lower-level functions (Whisper encoder states + prosody for audio,
+per-frame MiniLM word embeddings for text) with the given words. The cache holds one ``.npz``
+per clip under ``<cache_dir>/<fingerprint>/<clip id>.npz``; the fingerprint hashes the
+extractor's configuration, so changing the front-end never reuses stale features.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from semges import layout
+from semges.speech import SpeechFeatures, Word
+from training import beat2_files as files
+
+logger = logging.getLogger(__name__)
+
+
+class ClipFeatureExtractor(Protocol):
+    """Speech (16 kHz-or-any-rate samples) + timed words -> frame-aligned features."""
+
+    def fingerprint(self) -> str:
+        """A short string that changes whenever the features would change."""
+        ...
+
+    def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
+        ...
+
+
+def num_frames_for(num_samples: int, sample_rate: int) -> int:
+    """Frames of a clip: round(duration_s * fps), as everywhere in semges."""
+    return round(num_samples / sample_rate * layout.FPS)
+
+
+class FrontendClipFeatures:
+    """The speech front-end's audio and text features, with words given by the caller."""
+
+    def __init__(self, frontend_config: object | None = None) -> None:
+        from semges.frontend import FrontendConfig, SpeechFrontend
+
+        self.config = frontend_config if frontend_config is not None else FrontendConfig()
+        self.frontend = SpeechFrontend(self.config)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha1(repr(self.config).encode()).hexdigest()[:12]
+
+    def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
+        return self.frontend.features_for_words(samples, sample_rate, words)
+
+
+def cached_features(record: files.ClipRecord, extractor: ClipFeatureExtractor,
+                    cache_dir: str | Path) -> SpeechFeatures:
+    """Features of one clip from the cache, computing and storing them on a miss."""
+    path = Path(cache_dir) / extractor.fingerprint() / f"{record.clip_id}.npz"
+    words = files.read_words(record.textgrid)
+    if path.is_file():
+        with np.load(path) as data:
+            return SpeechFeatures(data["audio"], data["text"], data["word_mask"], words)
+    import soundfile as sf
+
+    samples, sample_rate = sf.read(record.wav, dtype="float32", always_2d=True)
+    features = extractor(samples.mean(axis=1), sample_rate, words)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "wb") as handle:
+        np.savez(handle, audio=features.audio.astype(np.float32),
+                 text=features.text.astype(np.float32), word_mask=features.word_mask)
+    os.replace(partial, path)
+    logger.info("cached features of %s (%d frames)", record.clip_id, features.num_frames)
+    return features
+
+
+def default_extractor() -> ClipFeatureExtractor:
+    """The speech front-end's features (Whisper states + prosody, MiniLM word embeddings)."""
+    return FrontendClipFeatures()

@@ -1,0 +1,114 @@
+"""Typed training configs: dataclass defaults, a YAML preset, ``key=value`` overrides.
+
+    config = load_config(VQVAETrainConfig, "configs/vqvae_tiny.yaml", ["run.steps=10"])
+
+Model sizes live in the models' own frozen configs (``VQVAEConfig``, ``GeneratorConfig``) and
+travel with the weights; dimensions that come from the data (feature sizes, code size, window)
+are filled in by the trainer, never taken from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from omegaconf import MISSING, OmegaConf
+
+from semges import layout
+from semges.models import GeneratorConfig, VQVAEConfig
+
+C = TypeVar("C")
+
+
+@dataclass
+class DataConfig:
+    root: str = MISSING  # a BEAT2 language folder (or a corpus in its layout)
+    speakers: list[int] = field(default_factory=lambda: [2])  # BEAT2 speaker ids
+    splits: list[str] = field(default_factory=lambda: ["train"])
+    window: int = 64  # frames per training window
+    stride: int = 10  # frames between window starts
+    mirror: bool = True  # add the left/right mirror image of every clip
+    cache_dir: str = ""  # feature cache; empty: <root>/.feature_cache
+
+
+@dataclass
+class RunConfig:
+    out_dir: str = MISSING  # run folder: config.yaml, checkpoints/, logs/, weights
+    steps: int = 1000
+    batch_size: int = 32  # per process
+    seed: int = 0
+    device: str = "cpu"  # "cpu", "cuda", "cuda:1"; under torchrun cuda uses LOCAL_RANK
+    log_every: int = 10  # steps between TensorBoard scalars
+    checkpoint_every: int = 500  # steps between resumable checkpoints (and at the end)
+    resume: bool = True  # continue from the latest checkpoint in out_dir if there is one
+    progress: bool = True  # tqdm progress bar on rank 0
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 3e-4
+    weight_decay: float = 0.0
+    warmup_steps: int = 100  # linear warm-up, then cosine decay to min_lr_ratio * lr
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0  # max gradient norm
+
+
+@dataclass
+class VQVAELossConfig:
+    reconstruction: float = 1.0  # L1 on rotation matrices
+    velocity: float = 1.0  # L1 on frame-to-frame differences of the rotation matrices
+    acceleration: float = 1.0  # L1 on second differences
+    commitment: float = 1.0  # multiplies the quantizer's (already weighted) commitment loss
+
+
+@dataclass
+class VQVAETrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: VQVAELossConfig = field(default_factory=VQVAELossConfig)
+    model: VQVAEConfig = field(default_factory=VQVAEConfig)  # `part` is set per trained part
+    parts: list[str] = field(default_factory=lambda: list(layout.GENERATED_PARTS))
+    min_std: float = 0.01  # floor of the per-channel normalisation std
+
+
+@dataclass
+class GeneratorLossConfig:
+    latent: float = 1.0  # MSE to the frozen VQ encoder's latents of the ground truth
+    coherence: float = 0.1  # 1 - cos(text latent, GT latent) on word frames
+    relevance: float = 1.0  # Huber(beta) on decoded rotation matrices, frame weight (1 + s)
+    relevance_beta: float = 0.1
+    velocity: float = 1.0  # L1 on velocity of the decoded rotation matrices
+
+
+@dataclass
+class GeneratorTrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: GeneratorLossConfig = field(default_factory=GeneratorLossConfig)
+    model: GeneratorConfig = field(default_factory=GeneratorConfig)  # dims filled from data
+    vqvae_dir: str = MISSING  # a stage-1 run folder holding vqvae_<part>/
+    overlap: int = 16  # inference crossfade overlap stored in the pipeline
+    min_std: float = 0.01
+
+
+def load_config(schema: type[C], path: str | Path | None, overrides: list[str] | None = None) -> C:
+    """Defaults of ``schema``, merged with a YAML preset and ``key=value`` overrides, as the
+    typed dataclass. Unknown keys and wrong types are errors."""
+    merged = OmegaConf.structured(schema)
+    if path is not None:
+        merged = OmegaConf.merge(merged, OmegaConf.load(path))
+    if overrides:
+        merged = OmegaConf.merge(merged, OmegaConf.from_dotlist(list(overrides)))
+    return OmegaConf.to_object(merged)  # type: ignore[return-value]
+
+
+def config_to_yaml(config: Any) -> str:
+    return OmegaConf.to_yaml(OmegaConf.structured(config))
+
+
+def replace(config: C, **changes: Any) -> C:
+    return dataclasses.replace(config, **changes)  # type: ignore[type-var]

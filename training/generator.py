@@ -1,0 +1,176 @@
+"""Stage 2: train the SemGes generator against frozen stage-1 VQ-VAEs.
+
+    python -m training.generator --config configs/generator_tiny.yaml [key=value ...]
+    torchrun --nproc_per_node 2 -m training.generator --config ...   # same code, DDP
+
+Losses (weights in ``GeneratorLossConfig``), per part:
+- latent: MSE between predicted latents and the frozen VQ encoder's latents of the real motion;
+- coherence: 1 - cos(text latent, real latent) averaged over frames that carry a word;
+- relevance: Huber (beta 0.1) between decoded and real rotation matrices, each frame weighted
+  by (1 + s), s the semantic relevance; the predicted latents go through the frozen codebook
+  with a straight-through estimator and the frozen decoder;
+- velocity: L1 between the velocities of decoded and real rotation matrices.
+The run ends by writing a full pipeline folder, ``<out_dir>/pipeline``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+
+from semges.models import MotionVQVAE, SemGesGenerator
+from semges.pipeline import InferenceConfig, SemGesPipeline, vqvae_folder
+from semges.rotations import flat_rot6d_to_matrix
+from training import loop
+from training.beat2_data import (ClipData, MotionWindows, channel_statistics, collate,
+                                 feature_dims, load_clips)
+from training.clip_features import ClipFeatureExtractor, default_extractor
+from training.config import GeneratorLossConfig, GeneratorTrainConfig, load_config
+from training.vqvae import parse_args
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_DIR = "pipeline"
+
+
+def load_frozen_vqvaes(folder: str | Path, parts: tuple[str, ...], device: torch.device
+                       ) -> dict[str, MotionVQVAE]:
+    """Stage-1 VQ-VAEs in eval mode with gradients off (their codebooks must not move)."""
+    vqvaes = {part: MotionVQVAE.from_pretrained(Path(folder) / vqvae_folder(part), device)
+              for part in parts}
+    for vqvae in vqvaes.values():
+        vqvae.requires_grad_(False)
+    return vqvaes
+
+
+def straight_through_decode(vqvae: MotionVQVAE, latents: torch.Tensor) -> torch.Tensor:
+    """(B, T, C) predicted latents -> (B, T, D) 6D rotations through the nearest codes; the
+    gradient flows to the latents as if the snapping were the identity."""
+    codes = vqvae.quantizer.indices_to_codes(vqvae.quantizer.snap(latents.detach()))
+    return vqvae.decode(latents + (codes - latents).detach())
+
+
+def generator_losses(
+    latents: torch.Tensor, text_latents: torch.Tensor, motion: torch.Tensor,
+    word_mask: torch.Tensor, semantic: torch.Tensor, vqvae: MotionVQVAE,
+    weights: GeneratorLossConfig,
+) -> dict[str, torch.Tensor]:
+    """Unweighted losses of one part.
+
+    latents, text_latents (B, T, C); motion (B, T, D) real 6D rotations; word_mask (B, T)
+    bool; semantic (B, T) in [0, 1].
+    """
+    with torch.no_grad():
+        target = vqvae.encode(motion)  # (B, T, C)
+    losses = {"latent": F.mse_loss(latents, target)}
+    if weights.coherence > 0:
+        cosine = F.cosine_similarity(text_latents, target, dim=-1)  # (B, T)
+        mask = word_mask.float()
+        losses["coherence"] = ((1 - cosine) * mask).sum() / mask.sum().clamp(min=1)
+    if weights.relevance > 0 or weights.velocity > 0:
+        pred = flat_rot6d_to_matrix(straight_through_decode(vqvae, latents))  # (B, T, J, 3, 3)
+        real = flat_rot6d_to_matrix(motion)
+        if weights.relevance > 0:
+            huber = F.smooth_l1_loss(pred, real, beta=weights.relevance_beta, reduction="none")
+            per_frame = huber.flatten(2).mean(dim=-1)  # (B, T)
+            frame_weight = 1 + semantic
+            losses["relevance"] = (per_frame * frame_weight).sum() / frame_weight.sum()
+        if weights.velocity > 0:
+            losses["velocity"] = F.l1_loss(pred.diff(dim=1), real.diff(dim=1))
+    return losses
+
+
+def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
+                    vqvaes: dict[str, MotionVQVAE]) -> SemGesGenerator:
+    """The generator with dims from the data and the VQ-VAEs, audio normalisation set."""
+    audio_dim, text_dim = feature_dims(clips)
+    latent_dims = {v.config.code_dim for v in vqvaes.values()}
+    if len(latent_dims) != 1:
+        raise ValueError(f"the VQ-VAEs have different code sizes {sorted(latent_dims)}")
+    model_config = dataclasses.replace(
+        config.model, audio_dim=audio_dim, text_dim=text_dim, latent_dim=latent_dims.pop(),
+        window=config.data.window)
+    generator = SemGesGenerator(model_config)
+    mean, std = channel_statistics([clip.audio for clip in clips])
+    generator.set_audio_normalization(mean, std, config.min_std)
+    return generator
+
+
+def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None = None) -> Path:
+    """Run stage 2 to ``config.run.steps``; returns the pipeline folder it wrote."""
+    run = config.run
+    out_dir = Path(run.out_dir)
+    process = loop.setup_process(run)
+    if process.is_main:
+        loop.write_resolved_config(out_dir, config)
+    loop.seed_everything(run.seed)
+    clips = load_clips(config.data, extractor if extractor is not None else default_extractor())
+    dataset = MotionWindows(clips, config.data.window, config.data.stride)
+    vqvaes = load_frozen_vqvaes(config.vqvae_dir, tuple(config.model.parts), process.device)
+    generator = build_generator(config, clips, vqvaes).to(process.device).train()
+    optimizer, scheduler = loop.make_optimizer(list(generator.parameters()), config.optim,
+                                               run.steps)
+    step = 0
+    checkpoint = loop.latest_checkpoint(out_dir) if run.resume else None
+    if checkpoint is not None:
+        step = loop.load_checkpoint(checkpoint, {"generator": generator}, optimizer, scheduler)
+    model = generator
+    if process.distributed:
+        # text_to_latent is unused when the coherence loss is off
+        model = DistributedDataParallel(generator, find_unused_parameters=config.loss.coherence == 0)
+    log = loop.ScalarLog(out_dir, process)
+    bar = loop.progress_bar(run.steps, step, run.progress and process.is_main)
+    while step < run.steps:
+        indices = loop.batch_indices(len(dataset), run.batch_size, run.seed, step, process)
+        batch = {k: v.to(process.device) for k, v in collate([dataset[i] for i in indices]).items()}
+        output = model(batch["audio"], batch["text"], batch["word_mask"], batch["speaker"])
+        total = torch.zeros((), device=process.device)
+        scalars: dict[str, float] = {}
+        for part in generator.config.parts:
+            losses = generator_losses(output.latents[part], output.text_latents[part],
+                                      batch[f"motion/{part}"], batch["word_mask"],
+                                      batch["semantic"], vqvaes[part], config.loss)
+            for name, value in losses.items():
+                total = total + getattr(config.loss, name) * value
+                scalars[f"{part}/{name}"] = float(value.detach())
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(generator.parameters(), config.optim.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        bar.update(1)
+        if step % run.log_every == 0 or step == run.steps:
+            scalars.update(loss=float(total.detach()), grad_norm=float(grad_norm),
+                           lr=scheduler.get_last_lr()[0])
+            scalars = loop.average_across_processes(scalars, process)
+            log.scalars(scalars, step)
+            bar.set_postfix(loss=f"{scalars['loss']:.4f}")
+        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps):
+            loop.save_checkpoint(out_dir, step, {"generator": generator}, optimizer, scheduler)
+    bar.close()
+    log.close()
+    pipeline_dir = out_dir / PIPELINE_DIR
+    if process.is_main:
+        generator.eval().save_pretrained(out_dir / "generator")
+        pipeline = SemGesPipeline(generator.cpu(), {p: v.cpu() for p, v in vqvaes.items()},
+                                  InferenceConfig(overlap=config.overlap))
+        pipeline.save_pretrained(pipeline_dir)
+        logger.info("stage 2 done: pipeline in %s", pipeline_dir)
+    loop.teardown_process(process)
+    return pipeline_dir
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return train(load_config(GeneratorTrainConfig, args.config, args.overrides))
+
+
+if __name__ == "__main__":
+    main()

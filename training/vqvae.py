@@ -1,0 +1,145 @@
+"""Stage 1: train one motion VQ-VAE per generated part.
+
+    python -m training.vqvae --config configs/vqvae_tiny.yaml [key=value ...]
+    torchrun --nproc_per_node 2 -m training.vqvae --config ...   # same code, DDP
+
+Losses per part: L1 between reconstructed and real rotation matrices, L1 on their velocity and
+acceleration (keeps decoded motion smooth), and the quantizer's commitment loss. Writes
+``<out_dir>/config.yaml`` first, TensorBoard logs (losses, codebook perplexity and usage per
+part), resumable checkpoints, and finally ``<out_dir>/vqvae_<part>/`` via ``save_pretrained``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from semges.models import MotionVQVAE
+from semges.pipeline import vqvae_folder
+from semges.rotations import flat_rot6d_to_matrix
+from semges.serialization import unwrap_module
+from training import loop
+from training.beat2_data import MotionWindows, channel_statistics, collate, load_clips
+from training.config import VQVAELossConfig, VQVAETrainConfig, load_config
+
+logger = logging.getLogger(__name__)
+
+
+def motion_losses(prediction: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """(B, T, J * 6) predicted and real 6D rotations -> L1 losses on rotation matrices, their
+    velocity and acceleration (each a scalar)."""
+    pred, real = flat_rot6d_to_matrix(prediction), flat_rot6d_to_matrix(target)  # (B, T, J, 3, 3)
+    pred_vel, real_vel = pred.diff(dim=1), real.diff(dim=1)
+    return {
+        "reconstruction": F.l1_loss(pred, real),
+        "velocity": F.l1_loss(pred_vel, real_vel),
+        "acceleration": F.l1_loss(pred_vel.diff(dim=1), real_vel.diff(dim=1)),
+    }
+
+
+def part_loss(model: nn.Module, motion: torch.Tensor, weights: VQVAELossConfig
+              ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Weighted loss of one part's VQ-VAE on a (B, T, D) batch, and scalars to log."""
+    output = model(motion)
+    losses = motion_losses(output.reconstruction, motion)
+    losses["commitment"] = output.quantizer.commit_loss
+    total = sum(getattr(weights, name) * value for name, value in losses.items())
+    codebook_size = unwrap_module(model).config.codebook_size
+    scalars = {name: float(value.detach()) for name, value in losses.items()}
+    scalars["perplexity"] = float(output.quantizer.perplexity)
+    scalars["usage"] = output.quantizer.indices.unique().numel() / codebook_size
+    return total, scalars
+
+
+def build_models(config: VQVAETrainConfig, clips: list) -> dict[str, MotionVQVAE]:
+    """One VQ-VAE per part, normalisation buffers set from the training motion."""
+    models = {}
+    for part in config.parts:
+        model = MotionVQVAE(dataclasses.replace(config.model, part=part))
+        mean, std = channel_statistics([clip.parts[part] for clip in clips])
+        model.set_normalization(mean, std, config.min_std)
+        models[part] = model
+    return models
+
+
+def train(config: VQVAETrainConfig) -> Path:
+    """Run stage 1 to ``config.run.steps``; returns the run folder."""
+    run = config.run
+    out_dir = Path(run.out_dir)
+    process = loop.setup_process(run)
+    if process.is_main:
+        loop.write_resolved_config(out_dir, config)
+    loop.seed_everything(run.seed)
+    clips = load_clips(config.data, extractor=None)
+    dataset = MotionWindows(clips, config.data.window, config.data.stride)
+    models = build_models(config, clips)
+    for model in models.values():
+        model.to(process.device).train()
+    params = [p for m in models.values() for p in m.parameters()]
+    optimizer, scheduler = loop.make_optimizer(params, config.optim, run.steps)
+    step = 0
+    checkpoint = loop.latest_checkpoint(out_dir) if run.resume else None
+    if checkpoint is not None:
+        step = loop.load_checkpoint(checkpoint, models, optimizer, scheduler)
+    wrapped: dict[str, nn.Module] = dict(models)
+    if process.distributed:
+        wrapped = {p: DistributedDataParallel(m) for p, m in models.items()}
+    log = loop.ScalarLog(out_dir, process)
+    bar = loop.progress_bar(run.steps, step, run.progress and process.is_main)
+    while step < run.steps:
+        indices = loop.batch_indices(len(dataset), run.batch_size, run.seed, step, process)
+        batch = collate([dataset[i] for i in indices])
+        total = torch.zeros((), device=process.device)
+        scalars: dict[str, float] = {}
+        for part, model in wrapped.items():
+            loss, part_scalars = part_loss(model, batch[f"motion/{part}"].to(process.device),
+                                           config.loss)
+            total = total + loss
+            scalars.update({f"{part}/{k}": v for k, v in part_scalars.items()})
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        bar.update(1)
+        if step % run.log_every == 0 or step == run.steps:
+            scalars.update(loss=float(total), grad_norm=float(grad_norm),
+                           lr=scheduler.get_last_lr()[0])
+            scalars = loop.average_across_processes(scalars, process)
+            log.scalars(scalars, step)
+            bar.set_postfix(loss=f"{scalars['loss']:.4f}")
+        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps):
+            loop.save_checkpoint(out_dir, step, models, optimizer, scheduler)
+    bar.close()
+    log.close()
+    if process.is_main:
+        for part, model in models.items():
+            model.eval().save_pretrained(out_dir / vqvae_folder(part))
+        logger.info("stage 1 done: %s", out_dir)
+    loop.teardown_process(process)
+    return out_dir
+
+
+def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", help="YAML preset (configs/*.yaml)")
+    parser.add_argument("overrides", nargs="*", help="key=value, e.g. run.steps=100")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv, "Train the per-part motion VQ-VAEs (stage 1).")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return train(load_config(VQVAETrainConfig, args.config, args.overrides))
+
+
+if __name__ == "__main__":
+    main()
