@@ -111,7 +111,7 @@ def train(config: VQVAETrainConfig) -> Path:
         step += 1
         bar.update(1)
         if step % run.log_every == 0 or step == run.steps:
-            scalars.update(loss=float(total), grad_norm=float(grad_norm),
+            scalars.update(loss=float(total.detach()), grad_norm=float(grad_norm),
                            lr=scheduler.get_last_lr()[0])
             scalars = loop.average_across_processes(scalars, process)
             log.scalars(scalars, step)
