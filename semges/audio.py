@@ -187,7 +187,7 @@ def _ffmpeg_error(path: Path, message: str) -> AudioError:
     )
     not_media = "invalid data found when processing input" in lowered
     if no_stream:
-        return NotAudioError(f"{path.name} has no audio track")
+        return NotAudioError(f"{path.name} is not an audio file: it has no audio track")
     if not_media and not _looks_like_audio(path):
         return NotAudioError(f"{path.name} is not an audio file")
     return UnreadableAudioError(f"{path.name} could not be decoded; is the file damaged?")
