@@ -44,10 +44,18 @@ class FrontendClipFeatures:
     """The speech front-end's audio and text features, with words given by the caller."""
 
     def __init__(self, frontend_config: object | None = None) -> None:
-        from semges.frontend import FrontendConfig, SpeechFrontend
+        from semges.frontend import FrontendConfig
 
         self.config = frontend_config if frontend_config is not None else FrontendConfig()
-        self.frontend = SpeechFrontend(self.config)
+        self._frontend = None
+
+    @property
+    def frontend(self):  # -> SpeechFrontend, loaded on first use (cache hits never need it)
+        if self._frontend is None:
+            from semges.frontend import SpeechFrontend
+
+            self._frontend = SpeechFrontend(self.config)
+        return self._frontend
 
     def fingerprint(self) -> str:
         return hashlib.sha1(repr(self.config).encode()).hexdigest()[:12]

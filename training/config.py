@@ -44,6 +44,7 @@ class RunConfig:
     checkpoint_every: int = 500  # steps between resumable checkpoints (and at the end)
     resume: bool = True  # continue from the latest checkpoint in out_dir if there is one
     progress: bool = True  # tqdm progress bar on rank 0
+    stop_at: int = 0  # leave after this step (checkpointed) as if preempted; 0: run to `steps`
 
 
 @dataclass

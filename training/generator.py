@@ -151,12 +151,15 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
             scalars = loop.average_across_processes(scalars, process)
             log.scalars(scalars, step)
             bar.set_postfix(loss=f"{scalars['loss']:.4f}")
-        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps):
+        stopping = step == run.stop_at
+        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps or stopping):
             loop.save_checkpoint(out_dir, step, {"generator": generator}, optimizer, scheduler)
+        if stopping:
+            break
     bar.close()
     log.close()
     pipeline_dir = out_dir / PIPELINE_DIR
-    if process.is_main:
+    if process.is_main and step == run.steps:
         generator.eval().save_pretrained(out_dir / "generator")
         pipeline = SemGesPipeline(generator.cpu(), {p: v.cpu() for p, v in vqvaes.items()},
                                   InferenceConfig(overlap=config.overlap))

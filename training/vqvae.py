@@ -116,11 +116,14 @@ def train(config: VQVAETrainConfig) -> Path:
             scalars = loop.average_across_processes(scalars, process)
             log.scalars(scalars, step)
             bar.set_postfix(loss=f"{scalars['loss']:.4f}")
-        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps):
+        stopping = step == run.stop_at
+        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps or stopping):
             loop.save_checkpoint(out_dir, step, models, optimizer, scheduler)
+        if stopping:
+            break
     bar.close()
     log.close()
-    if process.is_main:
+    if process.is_main and step == run.steps:
         for part, model in models.items():
             model.eval().save_pretrained(out_dir / vqvae_folder(part))
         logger.info("stage 1 done: %s", out_dir)
