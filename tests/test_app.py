@@ -1,0 +1,279 @@
+"""The web demo's handler, called directly: real front-end, real renderer, a tiny pipeline.
+
+The pipeline is randomly initialised at tiny sizes (a test fixture, never served as a model);
+everything around it is the real thing. Clips are ~3 s and videos tiny so this stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import soundfile
+
+from semges.motion import load_motion
+from webapp.handlers import make_generate_handler, parse_size
+from webapp.progress import StageProgress
+from webapp.service import GenerateRequest, GestureService, UserFacingError, is_silent
+from webapp.settings import EXAMPLES_FOLDER, AppSettings, SettingsError
+from webapp.startup import StartupError, load_service
+from webapp.workspace import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE = EXAMPLES_FOLDER / "scott_dream_job.wav"  # "Well, in my opinion, I think ..."
+CLIP_SECONDS = 3.3
+TEST_SIZE = "160x120"
+MAX_SECONDS = 8  # the test service refuses longer clips, so a "too long" clip stays small
+SAMPLE_RATE = 16_000
+
+
+# -- inputs -------------------------------------------------------------------------------
+
+
+def write_speech_clip(path: Path, seconds: float = CLIP_SECONDS) -> Path:
+    """The first ``seconds`` of a shipped example: real speech."""
+    samples, rate = soundfile.read(EXAMPLE, dtype="float32")
+    soundfile.write(path, samples[: int(seconds * rate)], rate)
+    return path
+
+
+def write_bad_inputs(folder: Path) -> dict[str, tuple[Path | None, str]]:
+    """name -> (file or None, words the user must be told)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = folder / "notes.txt"
+    text.write_text("these are my notes, not a recording\n" * 20)
+    silence = folder / "silence.wav"
+    soundfile.write(silence, np.zeros(3 * SAMPLE_RATE, np.float32), SAMPLE_RATE)
+    hum = folder / "hum.wav"  # audible, but nobody speaks
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    soundfile.write(hum, (0.2 * np.sin(2 * np.pi * 110 * t)).astype(np.float32), SAMPLE_RATE)
+    too_long = folder / "too_long.wav"
+    samples, rate = soundfile.read(EXAMPLE, dtype="float32")
+    soundfile.write(too_long, samples[: int((MAX_SECONDS + 1) * rate)], rate)
+    return {
+        "no audio": (None, "record or upload some speech"),
+        "not audio": (text, "not an audio file"),
+        "too long": (too_long, "longer than"),
+        "silence": (silence, "no speech was found"),
+        "no speech": (hum, "no speech was found"),
+    }
+
+
+# -- fixtures -----------------------------------------------------------------------------
+
+
+def tiny_service_pipeline(frontend):
+    """A tiny random pipeline whose feature sizes match the real front-end."""
+    from tiny_pipeline import tiny_pipeline
+
+    pipeline = tiny_pipeline(audio_dim=frontend.audio_dim, text_dim=frontend.text_dim)
+    pipeline._frontend = frontend  # share the session's loaded front-end
+    return pipeline
+
+
+def test_settings(output_root: Path) -> AppSettings:
+    return AppSettings(output_root=output_root, max_audio_seconds=MAX_SECONDS, keep_minutes=5)
+
+
+test_settings.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture(scope="module")
+def service(speech_frontend, tmp_path_factory) -> GestureService:
+    from render.gl_platform import configure_headless_gl
+
+    configure_headless_gl()
+    from webapp.rendering import Renderers
+
+    settings = test_settings(tmp_path_factory.mktemp("app-output"))
+    return GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
+
+
+@pytest.fixture(scope="module")
+def speech_clip(tmp_path_factory) -> Path:
+    return write_speech_clip(tmp_path_factory.mktemp("speech") / "my speech.wav")
+
+
+class RecordingProgress:
+    """Stands in for gr.Progress: records (fraction, description) calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str | None]] = []
+
+    def __call__(self, fraction: float, desc: str | None = None, **_: object) -> None:
+        self.calls.append((fraction, desc))
+
+
+def check_video(path: Path, min_seconds: float) -> None:
+    """The mp4 has an H.264 video stream and an AAC audio stream, and lasts the clip."""
+    import imageio_ffmpeg
+
+    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                           capture_output=True, text=True)  # fmt: skip
+    assert "Video: h264" in probe.stderr, probe.stderr
+    assert "Audio: aac" in probe.stderr, probe.stderr
+    frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
+    assert seconds >= min_seconds - 0.1 and frames >= int(min_seconds * 30) - 1
+
+
+# -- the handler --------------------------------------------------------------------------
+
+
+def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
+    progress = RecordingProgress()
+    handler = make_generate_handler(service)
+    video, transcript, rows, npz, bvh = handler(
+        str(speech_clip), "", "scott", 3, 0.0, "mannequin", "upper", TEST_SIZE, progress=progress
+    )
+    check_video(Path(video), CLIP_SECONDS)
+    assert "opinion" in transcript.lower()
+    assert [row[0] for row in rows] == transcript.split()
+    starts = [row[1] for row in rows]
+    assert starts == sorted(starts) and 0 <= starts[0] and rows[-1][2] <= CLIP_SECONDS + 0.05
+    motion = load_motion(npz)
+    assert motion.num_frames == round(CLIP_SECONDS * 30)
+    assert np.abs(motion.poses).max() > 0  # the generated parts moved away from rest
+    assert Path(bvh).read_text().startswith("HIERARCHY")
+    # every output sits in one request folder, named after the upload
+    assert len({Path(p).parent for p in (video, npz, bvh)}) == 1
+    assert Path(video).name.startswith("my_speech_scott_seed3")
+    # per-stage progress, never going backwards, ending full
+    fractions = [fraction for fraction, _ in progress.calls]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+    stages = {desc for _, desc in progress.calls}
+    assert {"Loading audio", "Transcribing speech", "Generating gestures",
+            "Rendering video"} <= stages  # fmt: skip
+
+
+def test_a_typed_transcript_is_aligned_and_shown_back(service, speech_clip):
+    result = service.generate(GenerateRequest(
+        speech_clip, transcript="well in my opinion I", size=parse_size(TEST_SIZE),
+    ))  # fmt: skip
+    assert [w.word for w in result.words] == ["well", "in", "my", "opinion", "I"]
+    assert result.transcript == "well in my opinion I"
+
+
+def test_each_request_has_its_own_folder_and_old_ones_are_removed(service, speech_clip):
+    request = GenerateRequest(speech_clip, size=parse_size(TEST_SIZE), view="full")
+    first = service.generate(request)
+    first_poses = load_motion(first.motion).poses
+    old = first.video.parent
+    stale = service.settings.keep_minutes * 60 + 10
+    os.utime(old, (os.path.getmtime(old) - stale,) * 2)
+    second = service.generate(request)
+    assert second.video.parent != old
+    assert not old.exists()  # cleaned up when the next request started
+    # same input, same seed, temperature 0: the same motion
+    assert np.array_equal(load_motion(second.motion).poses, first_poses)
+
+
+def test_bad_input_gets_a_friendly_message(service, tmp_path):
+    handler = make_generate_handler(service)
+    for name, (path, words) in write_bad_inputs(tmp_path).items():
+        with pytest.raises(gr.Error) as caught:
+            handler(None if path is None else str(path), "", "scott", 0, 0.0, "mannequin",
+                    "upper", TEST_SIZE, progress=RecordingProgress())  # fmt: skip
+        assert words in caught.value.message.lower(), (name, caught.value.message)
+        assert "Traceback" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [("speaker", "nobody", "unknown beat2 speaker"), ("seed", -1, "seed"),
+     ("temperature", 5.0, "variation"), ("view", "side", "view"),
+     ("body", "smplx", "smpl-x model file")],
+)  # fmt: skip
+def test_bad_options_are_refused_before_any_work(service, speech_clip, field, value, words):
+    request = replace(GenerateRequest(speech_clip, size=(160, 120)), **{field: value})
+    with pytest.raises(UserFacingError, match="(?i)" + words):
+        service.generate(request)
+
+
+def test_a_bug_is_logged_but_the_user_sees_no_trace(service, speech_clip, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("internal detail the user must not see")
+
+    monkeypatch.setattr(service.renderers, "render", broken)
+    handler = make_generate_handler(service)
+    with caplog.at_level(logging.ERROR), pytest.raises(gr.Error) as caught:
+        handler(str(speech_clip), "", "scott", 0, 0.0, "mannequin", "upper", TEST_SIZE,
+                progress=RecordingProgress())  # fmt: skip
+    assert "went wrong on our side" in caught.value.message
+    assert "internal detail" not in caught.value.message
+    assert "internal detail" in caplog.text  # the operator gets the traceback
+
+
+# -- pieces ---------------------------------------------------------------------------------
+
+
+def test_stage_progress_maps_stages_onto_one_bar():
+    calls: list[tuple[float, str]] = []
+    progress = StageProgress(lambda fraction, words: calls.append((fraction, words)))
+    for stage, fraction in [("loading", 0), ("transcribing", 0.5), ("features", 1),
+                            ("transcribing", 0.0), ("generating", 1), ("rendering", 0.5),
+                            ("encoding", 1), ("saving", 1)]:  # fmt: skip
+        progress(stage, fraction)
+    fractions = [fraction for fraction, _ in calls]
+    assert fractions == sorted(fractions)  # a late report never moves the bar back
+    assert fractions[0] == 0 and fractions[-1] == 1
+    assert calls[1][1] == "Transcribing speech"
+
+
+def test_silence_detection():
+    rng = np.random.default_rng(0)
+    assert is_silent(np.zeros(SAMPLE_RATE, np.float32))
+    assert is_silent(rng.normal(0, 1e-4, SAMPLE_RATE).astype(np.float32))
+    quiet_speech, _ = soundfile.read(EXAMPLE, dtype="float32", frames=SAMPLE_RATE * 2)
+    assert not is_silent(0.05 * quiet_speech)
+
+
+def test_workspace_removes_only_old_request_folders(tmp_path):
+    workspace = Workspace(tmp_path, keep_seconds=60)
+    old, new = workspace.new_request_dir(), workspace.new_request_dir()
+    other = tmp_path / "not-a-request"
+    other.mkdir()
+    os.utime(old, (os.path.getmtime(old) - 120,) * 2)
+    os.utime(other, (os.path.getmtime(other) - 120,) * 2)
+    assert workspace.remove_old() == 1
+    assert not old.exists() and new.exists() and other.exists()
+
+
+def test_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SEMGES_CHECKPOINT", str(tmp_path / "ckpt"))
+    monkeypatch.setenv("SEMGES_APP_QUEUE_SIZE", "3")
+    monkeypatch.setenv("SEMGES_APP_SHARE", "yes")
+    settings = AppSettings.from_env()
+    assert settings.checkpoint == tmp_path / "ckpt" and settings.queue_size == 3 and settings.share
+    monkeypatch.delenv("SEMGES_APP_SHARE")
+    assert not AppSettings.from_env().share  # no public link unless asked
+    monkeypatch.setenv("SEMGES_APP_CONCURRENCY", "many")
+    with pytest.raises(SettingsError, match="SEMGES_APP_CONCURRENCY"):
+        AppSettings.from_env()
+
+
+def test_parse_size():
+    assert parse_size("640x480") == (640, 480)
+    with pytest.raises(UserFacingError):
+        parse_size("big")
+
+
+def test_the_demo_refuses_to_start_without_a_checkpoint(tmp_path):
+    with pytest.raises(StartupError, match="untrained weights"):
+        load_service(AppSettings(checkpoint=tmp_path / "missing", output_root=tmp_path))
+
+
+def test_app_py_exits_with_a_message_without_a_checkpoint(tmp_path):
+    env = {**os.environ, "SEMGES_CHECKPOINT": str(tmp_path / "missing"),
+           "SEMGES_APP_OUTPUT": str(tmp_path / "out")}  # fmt: skip
+    done = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode != 0
+    assert "cannot start: no checkpoint at" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,53 @@
+"""Per-stage progress: the pipeline's and renderer's stage callbacks -> one overall fraction.
+
+The pipeline reports ``(stage, fraction of that stage)``; the page shows one bar. Each stage
+owns a slice of the bar, sized roughly by how long it takes on a CPU for a short clip.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+OverallProgress = Callable[[float, str], None]
+"""Called with the overall fraction done (0..1) and a short description for the user."""
+
+# stage -> (start, end) of its slice of the bar, and the words shown while it runs
+STAGES: dict[str, tuple[float, float, str]] = {
+    "loading": (0.00, 0.05, "Loading audio"),
+    "transcribing": (0.05, 0.30, "Transcribing speech"),
+    "features": (0.30, 0.40, "Extracting speech features"),
+    "generating": (0.40, 0.50, "Generating gestures"),
+    "rendering": (0.50, 0.92, "Rendering video"),
+    "encoding": (0.92, 0.99, "Encoding video"),
+    "saving": (0.99, 1.00, "Saving motion files"),
+}
+_UNKNOWN_STAGE = (0.30, 0.40)  # a stage a newer front-end adds: shown between the known ones
+
+
+class StageProgress:
+    """Adapts ``(stage, fraction)`` callbacks to an :data:`OverallProgress` sink.
+
+    The overall fraction never moves backwards, so a stage that reports late cannot make the
+    bar jump back. Per-frame reports are thinned to steps of ``min_step`` (each report is a
+    message to the browser); a new stage and the end are always passed on.
+    """
+
+    def __init__(self, sink: OverallProgress, min_step: float = 0.01) -> None:
+        self._sink = sink
+        self._min_step = min_step
+        self._done = 0.0
+        self._sent: tuple[float, str] | None = None
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        default = (*_UNKNOWN_STAGE, stage.replace("_", " ").capitalize())
+        start, end, words = STAGES.get(stage, default)
+        overall = start + (end - start) * min(max(float(fraction), 0.0), 1.0)
+        self._done = max(self._done, overall)
+        if (
+            self._sent is None
+            or words != self._sent[1]
+            or self._done - self._sent[0] >= self._min_step
+            or (self._done >= 1.0 > self._sent[0])
+        ):
+            self._sent = (self._done, words)
+            self._sink(self._done, words)

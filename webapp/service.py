@@ -1,0 +1,201 @@
+"""The demo's one operation, typed and free of Gradio: speech in, video + motion files out.
+
+``GestureService`` holds what is loaded once at start-up (the pipeline with its warmed speech
+front-end, and the renderers) and serves any number of requests, each in its own folder.
+Anything wrong with a request raises :class:`UserFacingError`, whose message is written for
+the person at the page; everything else is a bug and is logged with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from semges.audio import SAMPLE_RATE, AudioError, load_audio
+from semges.motion import save_motion
+from semges.pipeline import SemGesPipeline
+from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
+from semges.speech import Word
+from webapp.progress import OverallProgress, StageProgress
+from webapp.rendering import BODY_MANNEQUIN, VIEWS, Renderers
+from webapp.settings import AppSettings
+from webapp.workspace import Workspace
+
+logger = logging.getLogger(__name__)
+
+SILENCE_RMS = 1e-3  # loudest 30 ms window quieter than -60 dBFS: nothing was recorded
+_RMS_WINDOW = int(0.03 * SAMPLE_RATE)
+MAX_TEMPERATURE = 2.0
+MAX_VIDEO_SIDE = 1920
+_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class UserFacingError(ValueError):
+    """A request the demo cannot serve; the message says why, in words for the user."""
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One request from the page or the API."""
+
+    audio_path: Path | None  # uploaded or recorded speech (any common audio format)
+    transcript: str | None = None  # None or blank: Whisper transcribes the speech
+    speaker: str = "scott"  # BEAT2 speaker name
+    seed: int = 0
+    temperature: float = 0.0  # 0: the most likely gestures; above 0: sampled variations
+    body: str = BODY_MANNEQUIN  # "mannequin" or "smplx"
+    view: str = "upper"  # "upper" or "full"
+    size: tuple[int, int] = (640, 480)  # video width, height in pixels
+
+
+@dataclass
+class GenerateResult:
+    """Where one request's files are, and what was said."""
+
+    video: Path  # H.264 + AAC mp4 of the body gesturing, with the speech
+    motion: Path  # BEAT2 SMPL-X .npz
+    bvh: Path  # the same motion as BVH
+    words: list[Word]  # the transcript used, with word timings in seconds
+    note: str | None = None  # set when word timings are a fallback, says why
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+
+    @property
+    def transcript(self) -> str:
+        return " ".join(word.word for word in self.words)
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """True when no 30 ms window of (N,) samples in [-1, 1] is louder than -60 dBFS."""
+    usable = samples[: samples.shape[0] // _RMS_WINDOW * _RMS_WINDOW]
+    if usable.size == 0:
+        usable = samples
+    windows = usable.reshape(-1, min(_RMS_WINDOW, usable.shape[0]))
+    return float(np.sqrt((windows.astype(np.float64) ** 2).mean(axis=1)).max()) < SILENCE_RMS
+
+
+def safe_stem(path: Path, fallback: str = "speech") -> str:
+    """A short file-name stem made from an upload's name (letters, digits, _ and - only)."""
+    stem = _UNSAFE_NAME_CHARS.sub("_", path.stem).strip("_")[:40]
+    return stem or fallback
+
+
+class GestureService:
+    """Pipeline + renderers, loaded once; :meth:`generate` serves one request."""
+
+    def __init__(self, pipeline: SemGesPipeline, renderers: Renderers, settings: AppSettings) -> None:
+        self.pipeline = pipeline
+        self.renderers = renderers
+        self.settings = settings
+        self.workspace = Workspace(settings.output_root, keep_seconds=settings.keep_minutes * 60.0)
+        # The speech models and the generator run one request at a time (they use every core
+        # anyway); rendering has its own lock, so one request can render while the next one
+        # is being transcribed.
+        self._model_lock = threading.Lock()
+
+    @property
+    def num_speakers(self) -> int:
+        return self.pipeline.generator.config.num_speakers
+
+    def speaker_names(self) -> list[str]:
+        """BEAT2 names of the speakers this checkpoint has embeddings for, by id."""
+        return [name for sid, name in BEAT2_SPEAKERS.items() if sid <= self.num_speakers]
+
+    def generate(self, request: GenerateRequest, progress: OverallProgress | None = None) -> GenerateResult:
+        """Serve one request. Raises UserFacingError for anything the user can fix."""
+        report = StageProgress(progress or (lambda fraction, words: None))
+        speaker_id = self._check_options(request)
+        report("loading", 0.0)
+        samples = self._load_speech(request.audio_path)
+        transcript = (request.transcript or "").strip() or None
+        folder = self.workspace.new_request_dir()
+        stem = f"{safe_stem(request.audio_path)}_{request.speaker.lower()}_seed{request.seed}"
+        seconds: dict[str, float] = {}
+
+        started = time.perf_counter()
+        with self._model_lock:
+            try:
+                result = self.pipeline(
+                    (samples, SAMPLE_RATE), text=transcript, speaker=speaker_id,
+                    seed=request.seed, temperature=request.temperature, progress=report,
+                )  # fmt: skip
+            except AudioError as error:
+                raise UserFacingError(str(error)) from error
+        seconds["speech_and_generation"] = time.perf_counter() - started
+        if not result.words and transcript is None:
+            raise UserFacingError(
+                "No speech was found in the recording. Speak clearly into the microphone, or "
+                "type what is said in the transcript box."
+            )
+
+        started = time.perf_counter()
+        video = self.renderers.render(
+            result.motion, folder / f"{stem}.mp4", audio_path=request.audio_path,
+            size=request.size, view=request.view, body=request.body, progress=report,
+        )  # fmt: skip
+        seconds["rendering"] = time.perf_counter() - started
+
+        report("saving", 0.0)
+        motion_path = save_motion(result.motion, folder / f"{stem}.npz")
+        bvh_path = self.renderers.write_bvh(result.motion, folder / f"{stem}.bvh")
+        report("saving", 1.0)
+        logger.info(
+            "served %s: %.1f s of speech, %d words, speaker %s, seed %d, temperature %.2f, "
+            "%s %s %dx%d; %s", folder.name, samples.shape[0] / SAMPLE_RATE, len(result.words),
+            request.speaker, request.seed, request.temperature, request.body, request.view,
+            *request.size, ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
+        )  # fmt: skip
+        return GenerateResult(video, motion_path, bvh_path, result.words,
+                              result.features.alignment_note, seconds)  # fmt: skip
+
+    def _check_options(self, request: GenerateRequest) -> int:
+        """Validate everything but the audio; returns the speaker id."""
+        try:
+            speaker_id = speaker_id_from_name(request.speaker)
+        except ValueError as error:
+            raise UserFacingError(str(error)) from error
+        if speaker_id > self.num_speakers:
+            raise UserFacingError(f"this model knows speakers 1..{self.num_speakers} only")
+        if request.seed < 0:
+            raise UserFacingError("the seed must be zero or a positive whole number")
+        if not 0.0 <= request.temperature <= MAX_TEMPERATURE:
+            raise UserFacingError(f"variation must be between 0 and {MAX_TEMPERATURE:g}")
+        if request.view not in VIEWS:
+            raise UserFacingError(f"view must be one of {', '.join(VIEWS)}")
+        if request.body not in self.renderers.bodies:
+            raise UserFacingError(self.renderers.why_unavailable(request.body))
+        width, height = request.size
+        if not (16 <= width <= MAX_VIDEO_SIDE and 16 <= height <= MAX_VIDEO_SIDE):
+            raise UserFacingError(f"video size must be between 16 and {MAX_VIDEO_SIDE} pixels a side")
+        return speaker_id
+
+    def _load_speech(self, audio_path: Path | None) -> np.ndarray:
+        """(N,) 16 kHz samples of the request's speech, or a UserFacingError saying what is wrong."""
+        if audio_path is None or not str(audio_path).strip():
+            raise UserFacingError("Please record or upload some speech first.")
+        try:
+            samples = load_audio(audio_path, max_duration_s=self.settings.max_audio_seconds)
+        except AudioError as error:
+            raise UserFacingError(_audio_message(error, self.settings.max_audio_seconds)) from error
+        if is_silent(samples):
+            raise UserFacingError(
+                "The recording is silent: no speech was found. Check the microphone and try "
+                "again."
+            )
+        return samples
+
+
+def _audio_message(error: AudioError, max_seconds: int) -> str:
+    """The front-end's message, with what to do about it where that helps."""
+    from semges.audio import AudioTooLongError, NotAudioError
+
+    if isinstance(error, AudioTooLongError):
+        return f"{error}. Please use a clip of at most {max_seconds} s: this demo runs on a CPU."
+    if isinstance(error, NotAudioError):
+        return f"{error}. Please upload speech as wav, mp3, flac, ogg or m4a."
+    return str(error)

@@ -1,0 +1,81 @@
+"""Start-up: load the checkpoint, warm the speech front-end and the renderer, or refuse.
+
+The demo never starts with random weights presented as a model: without a trained checkpoint
+it stops with a message saying how to get one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from webapp.settings import AppSettings
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+    from webapp.service import GestureService
+
+logger = logging.getLogger(__name__)
+
+
+class StartupError(RuntimeError):
+    """The demo cannot start as configured; the message says what to do."""
+
+
+def load_service(settings: AppSettings) -> "GestureService":
+    """Pipeline (+ warmed front-end) and renderers, ready to serve. Raises StartupError."""
+    from render.gl_platform import configure_headless_gl
+
+    configure_headless_gl()  # before anything imports OpenGL
+
+    from semges.pipeline import SemGesPipeline
+    from semges.serialization import CheckpointError
+    from webapp.rendering import Renderers
+    from webapp.service import GestureService
+
+    started = time.perf_counter()
+    if not settings.checkpoint.is_dir():
+        raise StartupError(
+            f"no checkpoint at {settings.checkpoint}. The demo does not run untrained weights. "
+            "Train the default checkpoint (`python -m training.default_checkpoint`) or point "
+            "SEMGES_CHECKPOINT (or --checkpoint) at a trained pipeline folder."
+        )
+    try:
+        pipeline = SemGesPipeline.from_pretrained(settings.checkpoint)
+    except (CheckpointError, OSError, ValueError) as error:
+        raise StartupError(f"cannot load the checkpoint at {settings.checkpoint}: {error}") from error
+    frontend = pipeline.frontend  # loads Whisper and the word encoder, and runs them once
+    config = pipeline.generator.config
+    if (frontend.audio_dim, frontend.text_dim) != (config.audio_dim, config.text_dim):
+        raise StartupError(
+            f"the checkpoint at {settings.checkpoint} expects audio/text features of "
+            f"{config.audio_dim}/{config.text_dim} dims, the speech front-end makes "
+            f"{frontend.audio_dim}/{frontend.text_dim}: it was trained with another front-end"
+        )
+    try:
+        renderers = Renderers.load(settings.smplx_model)
+    except ValueError as error:
+        raise StartupError(str(error)) from error
+    logger.info("demo ready in %.1f s: checkpoint %s, bodies %s", time.perf_counter() - started,
+                settings.checkpoint, ", ".join(renderers.bodies))
+    return GestureService(pipeline, renderers, settings)
+
+
+def create_demo(settings: AppSettings, service: "GestureService | None" = None) -> "gr.Blocks":
+    """The page around ``service`` (loaded from ``settings`` when not given), queue configured.
+
+    The queue bounds both the waiting line (``queue_size``; further requests are told the
+    demo is busy) and the work done at once (``concurrency``).
+    """
+    from webapp.ui import build_demo
+
+    demo = build_demo(service if service is not None else load_service(settings))
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    return demo
+
+
+def launch_options(settings: AppSettings) -> dict[str, object]:
+    """Keyword arguments for ``demo.launch``; host and port come from GRADIO_SERVER_NAME/PORT."""
+    return {"share": settings.share, "allowed_paths": [str(settings.output_root)]}

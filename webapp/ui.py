@@ -1,0 +1,111 @@
+"""The page: inputs on the left, the gesturing body and the downloads on the right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
+from webapp.handlers import WORD_TABLE_HEADERS, make_generate_handler
+from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, VIEWS
+from webapp.service import MAX_TEMPERATURE, GestureService
+from webapp.settings import EXAMPLES_FOLDER
+
+TITLE = "semges: co-speech gestures from your voice"
+SIZES: list[tuple[str, str]] = [
+    ("320 × 240 (fastest)", "320x240"),
+    ("480 × 360", "480x360"),
+    ("640 × 480", "640x480"),
+    ("960 × 720 (slow on CPU)", "960x720"),
+]
+DEFAULT_SIZE = "640x480"
+VIEW_LABELS = {"upper": "Upper body", "full": "Full body"}
+
+INTRO = """\
+# semges: co-speech gestures from your voice
+Record or upload a few seconds of English speech. The [SemGes](https://arxiv.org/abs/2507.19359)
+generator turns what you say (audio, the words, the speaker's style) into SMPL-X body and hand
+motion; you get a video of a wooden mannequin gesturing to your speech, and the motion as a
+BEAT2 `.npz` and a `.bvh`. Runs on a CPU: a 10 s clip takes a few tens of seconds.
+"""
+
+
+def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
+    """One row of input values per shipped example clip (all settings at their defaults)."""
+    default_name = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
+    return [
+        [str(path), "", default_name, 0, 0.0, BODY_MANNEQUIN, "upper", DEFAULT_SIZE]
+        for path in sorted(folder.glob("*.wav"))
+    ]
+
+
+def build_demo(service: GestureService) -> gr.Blocks:
+    """The Blocks app around a loaded service; the Generate event is the ``/generate`` API."""
+    speakers = service.speaker_names()
+    default_speaker = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
+    bodies = [("Mannequin", BODY_MANNEQUIN)]
+    if BODY_SMPLX in service.renderers.bodies:
+        bodies.append(("SMPL-X", BODY_SMPLX))
+    body_info = (
+        "SMPL-X model file configured." if len(bodies) > 1
+        else "Set SEMGES_SMPLX_MODEL to an SMPL-X model file to render the real SMPL-X body."
+    )
+    keep_s = service.settings.keep_minutes * 60
+
+    with gr.Blocks(title=TITLE, delete_cache=(min(keep_s, 600), keep_s)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column(scale=1):
+                audio = gr.Audio(
+                    sources=["upload", "microphone"], type="filepath", label="Speech",
+                    elem_id="speech-input",
+                )  # fmt: skip
+                transcript = gr.Textbox(
+                    label="Transcript (optional)", lines=2,
+                    placeholder="Leave empty and Whisper transcribes the speech; or type exactly "
+                    "what is said and it is aligned to the audio.",
+                )  # fmt: skip
+                speaker = gr.Dropdown(
+                    choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
+                             if name in speakers],
+                    value=default_speaker, label="Speaker style (BEAT2)",
+                    info="Whose gesture style to imitate; the model card says which speakers "
+                    "the checkpoint was trained on.",
+                )  # fmt: skip
+                with gr.Row():
+                    seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                    variation = gr.Slider(
+                        0.0, MAX_TEMPERATURE, value=0.0, step=0.05, label="Variation",
+                        info="0: the most likely gestures; higher: more varied (the seed picks).",
+                    )  # fmt: skip
+                with gr.Accordion("Video", open=False):
+                    body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body", info=body_info)
+                    view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
+                                    label="View")  # fmt: skip
+                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE, label="Size")
+                button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+            with gr.Column(scale=1):
+                video = gr.Video(label="Gestures", interactive=False, elem_id="result-video")
+                transcript_used = gr.Textbox(label="Transcript used", interactive=False)
+                words = gr.Dataframe(
+                    headers=WORD_TABLE_HEADERS, datatype=["str", "number", "number"],
+                    label="Word timings", interactive=False, max_height=240,
+                )  # fmt: skip
+                with gr.Row():
+                    motion_file = gr.File(label="Motion (BEAT2 SMPL-X .npz)")
+                    bvh_file = gr.File(label="Motion (.bvh)")
+
+        inputs = [audio, transcript, speaker, seed, variation, body, view, size]
+        outputs = [video, transcript_used, words, motion_file, bvh_file]
+        handler = make_generate_handler(service)
+        button.click(handler, inputs=inputs, outputs=outputs, api_name="generate")
+        rows = example_rows()
+        if rows:
+            gr.Examples(
+                rows, inputs=inputs, outputs=outputs, fn=handler, cache_examples=False,
+                run_on_click=True, label="Examples: real speech from BEAT2 (click to run)",
+                example_labels=[Path(row[0]).stem.replace("_", " ") for row in rows],
+                visible_columns=[0],
+            )  # fmt: skip
+    return demo

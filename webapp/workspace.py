@@ -1,0 +1,52 @@
+"""One directory per request under an output root, and removal of the old ones.
+
+Every request writes its files (video, motion, BVH) into a fresh ``tempfile.mkdtemp`` folder,
+so concurrent requests never share a file name. Folders older than the retention time are
+deleted whenever a new request starts, which bounds disk use without a background thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+REQUEST_PREFIX = "request-"
+
+
+class Workspace:
+    """Creates request folders under ``root`` and deletes those older than ``keep_seconds``."""
+
+    def __init__(self, root: Path, keep_seconds: float) -> None:
+        self.root = Path(root)
+        self.keep_seconds = keep_seconds
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+
+    def new_request_dir(self) -> Path:
+        """A new, empty, private folder for one request (old folders are cleaned up first)."""
+        self.remove_old()
+        return Path(tempfile.mkdtemp(prefix=REQUEST_PREFIX, dir=self.root))
+
+    def remove_old(self, now: float | None = None) -> int:
+        """Delete request folders last modified more than ``keep_seconds`` ago; returns how many."""
+        cutoff = (time.time() if now is None else now) - self.keep_seconds
+        removed = 0
+        with self._lock:  # two requests starting together must not race over the same folder
+            for folder in self.root.glob(f"{REQUEST_PREFIX}*"):
+                try:
+                    if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                        shutil.rmtree(folder)
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+                except OSError as error:
+                    logger.warning("could not remove old request folder %s: %s", folder, error)
+        if removed:
+            logger.info("removed %d request folder(s) older than %.0f s", removed, self.keep_seconds)
+        return removed
