@@ -1,0 +1,186 @@
+"""Stream RGB frames into ffmpeg: H.264 (libx264, yuv420p) with the speech muxed as AAC.
+
+Frames go to ffmpeg's stdin as raw rgb24; no image file ever touches the disk. The video has
+exactly one frame per motion frame and lasts ``num_frames / fps`` seconds; the audio is padded
+with silence (``apad``) or cut (``-t``) to that duration. The mp4 is written under a temporary
+name beside the target and renamed into place only when ffmpeg succeeds, so a failure never
+leaves a half-written video behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+VIDEO_CODEC: str = "libx264"
+PIXEL_FORMAT: str = "yuv420p"
+AUDIO_CODEC: str = "aac"
+RGB_CHANNELS: int = 3
+_STDERR_TAIL_CHARS: int = 2000
+
+
+class VideoEncodeError(RuntimeError):
+    """ffmpeg failed, or was fed the wrong number of frames."""
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """libx264 / AAC settings. ``crf``: 0 lossless .. 51 worst; ``preset``: x264 speed."""
+
+    crf: int = 20
+    preset: str = "veryfast"
+    audio_bitrate: str = "128k"
+    faststart: bool = True  # moov atom first, so browsers start playing before the end
+
+
+def ffmpeg_executable() -> str:
+    """Path of the ffmpeg binary bundled with ``imageio-ffmpeg``."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def check_frame_size(size: tuple[int, int]) -> tuple[int, int]:
+    """Validate (width, height) in pixels: positive and even, as yuv420p needs."""
+    width, height = size
+    if width <= 0 or height <= 0 or width % 2 or height % 2:
+        raise ValueError(f"video size must be positive even numbers, got {width}x{height}")
+    return int(width), int(height)
+
+
+def build_ffmpeg_command(output: Path, size: tuple[int, int], fps: int, num_frames: int,
+                         audio_path: Path | None, settings: EncoderSettings) -> list[str]:
+    """The ffmpeg command line: raw rgb24 on stdin (+ audio file) -> H.264/AAC mp4."""
+    width, height = size
+    duration = f"{num_frames / fps:.6f}"
+    command = [
+        ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        "-framerate", str(fps), "-i", "pipe:0",
+    ]
+    if audio_path is not None:
+        command += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
+                    "-c:a", AUDIO_CODEC, "-b:a", settings.audio_bitrate, "-af", "apad"]
+    command += [
+        "-c:v", VIDEO_CODEC, "-preset", settings.preset, "-crf", str(settings.crf),
+        "-pix_fmt", PIXEL_FORMAT, "-r", str(fps),
+        "-frames:v", str(num_frames), "-t", duration,
+    ]
+    if settings.faststart:
+        command += ["-movflags", "+faststart"]
+    command += ["-f", "mp4", str(output)]
+    return command
+
+
+class VideoWriter:
+    """Context manager: ``write(frame)`` exactly ``num_frames`` times, then leave the block.
+
+    frame: (height, width, 3) uint8 RGB. On a clean exit the mp4 appears at ``out_path``; on an
+    exception, or a wrong frame count, ffmpeg is stopped and nothing is left behind.
+    """
+
+    def __init__(self, out_path: str | os.PathLike, size: tuple[int, int], num_frames: int,
+                 fps: int, audio_path: str | os.PathLike | None = None,
+                 settings: EncoderSettings = EncoderSettings()) -> None:
+        if num_frames <= 0:
+            raise ValueError("a video needs at least one frame")
+        self.out_path = Path(out_path)
+        self.size = check_frame_size(size)
+        self.num_frames = num_frames
+        self.fps = fps
+        self.audio_path = None if audio_path is None else Path(audio_path)
+        if self.audio_path is not None and not self.audio_path.is_file():
+            raise FileNotFoundError(f"audio file not found: {self.audio_path}")
+        self.settings = settings
+        self.frames_written = 0
+        self._partial = self.out_path.with_name(
+            f".{self.out_path.stem}.{uuid.uuid4().hex[:8]}.partial.mp4")
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr = None
+        self._frame_bytes = self.size[0] * self.size[1] * RGB_CHANNELS
+
+    def __enter__(self) -> "VideoWriter":
+        self.out_path.parent.mkdir(parents=True, exist_ok=True)
+        command = build_ffmpeg_command(self._partial, self.size, self.fps, self.num_frames,
+                                       self.audio_path, self.settings)
+        logger.debug("ffmpeg: %s", " ".join(command))
+        self._stderr = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, stderr=self._stderr)
+        return self
+
+    def write(self, frame: np.ndarray | bytes | bytearray) -> None:
+        """Send one (H, W, 3) uint8 frame (or its raw rgb24 bytes) to the encoder."""
+        assert self._process is not None and self._process.stdin is not None
+        if isinstance(frame, (bytes, bytearray)):
+            data = memoryview(frame)
+        else:
+            data = np.ascontiguousarray(frame, dtype=np.uint8).data.cast("B")
+        if data.nbytes != self._frame_bytes:
+            raise ValueError(f"frame has {data.nbytes} bytes, expected {self._frame_bytes} "
+                             f"({self.size[0]}x{self.size[1]} rgb24)")
+        if self.frames_written >= self.num_frames:
+            raise VideoEncodeError(f"more than the {self.num_frames} frames announced")
+        try:
+            self._process.stdin.write(data)
+        except BrokenPipeError as error:
+            raise VideoEncodeError(f"ffmpeg stopped early: {self._stderr_tail()}") from error
+        self.frames_written += 1
+
+    def _stderr_tail(self) -> str:
+        if self._process is not None and self._process.poll() is None:
+            self._process.wait()
+        if self._stderr is None:
+            return ""
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", "replace").strip()
+        return text[-_STDERR_TAIL_CHARS:] or "(no message)"
+
+    def _finish(self) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        try:
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass
+        code = self._process.wait()
+        if code != 0:
+            raise VideoEncodeError(f"ffmpeg exited with code {code}: {self._stderr_tail()}")
+        if self.frames_written != self.num_frames:
+            raise VideoEncodeError(
+                f"{self.frames_written} frames written, {self.num_frames} announced")
+        os.replace(self._partial, self.out_path)
+
+    def _abort(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        if self._process is not None and self._process.stdin is not None:
+            try:
+                self._process.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            if exc_type is None:
+                self._finish()
+            else:
+                self._abort()
+        except BaseException:
+            self._abort()
+            raise
+        finally:
+            self._partial.unlink(missing_ok=True)
+            if self._stderr is not None:
+                self._stderr.close()
