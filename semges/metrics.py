@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 BC_SIGMA_S = 0.3  # width of the BC kernel, seconds (BEAT / EMAGE)
+BEAT_ORDER_FRAMES = 3  # a motion beat is the slowest frame within +-0.1 s at 30 fps
 SRGR_THRESHOLD_M = 0.1  # joint-position distance under which a joint counts as recalled
 
 
@@ -39,11 +40,16 @@ def joint_speed(positions: np.ndarray, fps: float) -> np.ndarray:
     return np.concatenate([speed[:1], speed, speed[-1:]])
 
 
-def motion_beats(positions: np.ndarray, fps: float) -> np.ndarray:
-    """(T, J, 3) joint positions -> times (s) of motion beats: strict local minima of speed."""
+def motion_beats(positions: np.ndarray, fps: float, order: int = BEAT_ORDER_FRAMES) -> np.ndarray:
+    """(T, J, 3) joint positions -> times (s) of motion beats: frames whose mean joint speed is
+    the minimum of the ``order`` frames on each side and lower than the frame before."""
     speed = joint_speed(positions, fps)
-    inner = (speed[1:-1] < speed[:-2]) & (speed[1:-1] <= speed[2:])
-    return (np.flatnonzero(inner) + 1) / fps
+    if speed.size < 2 * order + 1:
+        return np.zeros(0)
+    windows = np.lib.stride_tricks.sliding_window_view(speed, 2 * order + 1)  # (T - 2 order, .)
+    centre = speed[order:-order]
+    is_min = (centre <= windows.min(axis=1)) & (centre < speed[order - 1: speed.size - order - 1])
+    return (np.flatnonzero(is_min) + order) / fps
 
 
 def beat_consistency(audio_beats: np.ndarray, motion_beat_times: np.ndarray,

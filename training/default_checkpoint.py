@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> dict:
     stage_overrides = {"vqvae": [], "generator": []}
     for item in args.overrides:
         stage, _, override = item.partition(":")
+        if stage not in stage_overrides:
+            parser.error(f"overrides look like vqvae:key=value or generator:key=value, got {item!r}")
         stage_overrides[stage].append(override)
     timings = {}
     start = time.perf_counter()
