@@ -78,11 +78,10 @@ def tiny_service_pipeline(frontend):
     return pipeline
 
 
-def test_settings(output_root: Path) -> AppSettings:
+def app_settings(output_root: Path) -> AppSettings:
     return AppSettings(output_root=output_root, max_audio_seconds=MAX_SECONDS, keep_minutes=5)
 
 
-test_settings.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +91,7 @@ def service(speech_frontend, tmp_path_factory) -> GestureService:
     configure_headless_gl()
     from webapp.rendering import Renderers
 
-    settings = test_settings(tmp_path_factory.mktemp("app-output"))
+    settings = app_settings(tmp_path_factory.mktemp("app-output"))
     return GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
 
 

@@ -1,7 +1,9 @@
-"""The renderers the demo serves with: one per body, built once, used under a lock.
+"""The renderers the demo serves with: bodies loaded once, one GL renderer per picture size.
 
-An offscreen OpenGL context belongs to the thread-safe world of one caller at a time, so each
-body's renderer is guarded by a lock; requests for different bodies render in parallel.
+A ``render.VideoRenderer`` owns one offscreen GL context at a fixed size and renders one clip
+at a time; the page offers a few sizes, so renderers are kept per (body, size), built on first
+use (the default size at start-up) and capped in number. A body's mesh and pose state are
+shared by its renderers, so each body renders one clip at a time.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
@@ -19,40 +22,64 @@ logger = logging.getLogger(__name__)
 BODY_MANNEQUIN = "mannequin"
 BODY_SMPLX = "smplx"
 VIEWS: tuple[str, ...] = ("upper", "full")
+DEFAULT_SIZE: tuple[int, int] = (640, 480)  # width, height: ~real time on two CPU cores
+MAX_RENDERERS_PER_BODY = 4  # GL contexts kept alive per body; the least recently used goes
 
 StageCallback = Callable[[str, float], None]
 
 
 class Renderers:
-    """Video renderers by body name, and the BVH exporter."""
+    """Video renderers by body name and picture size, and the BVH exporter."""
 
-    def __init__(self, renderers: dict[str, object]) -> None:
-        self._renderers = renderers
-        self._locks = {body: threading.Lock() for body in renderers}
+    def __init__(self, bodies: dict[str, object], warm_size: tuple[int, int] | None = None) -> None:
+        self._bodies = bodies  # name -> render.bodies.BodyModel
+        self._locks = {name: threading.Lock() for name in bodies}
+        self._renderers: dict[str, OrderedDict[tuple[int, int], object]] = {
+            name: OrderedDict() for name in bodies
+        }
+        if warm_size is not None:
+            for name in bodies:
+                with self._locks[name]:
+                    self._renderer(name, warm_size)
 
     @classmethod
-    def load(cls, smplx_model: Path | None = None) -> "Renderers":
-        """The mannequin always; SMPL-X too when a model file is configured.
+    def load(cls, smplx_model: Path | None = None,
+             warm_size: tuple[int, int] | None = None) -> "Renderers":
+        """The mannequin always; the SMPL-X body too when a model file is given.
 
         Raises ValueError (``render.bodies.SmplxModelError``) for an unusable SMPL-X file.
         """
-        from render import VideoRenderer
         from render.bodies import MANNEQUIN, load_body
 
-        renderers: dict[str, object] = {BODY_MANNEQUIN: VideoRenderer(body=load_body(MANNEQUIN))}
+        bodies = {BODY_MANNEQUIN: load_body(MANNEQUIN)}
         if smplx_model is not None:
-            renderers[BODY_SMPLX] = VideoRenderer(body=load_body(Path(smplx_model)))
-        return cls(renderers)
+            bodies[BODY_SMPLX] = load_body(Path(smplx_model))
+        return cls(bodies, warm_size)
 
     @property
     def bodies(self) -> tuple[str, ...]:
-        return tuple(self._renderers)
+        return tuple(self._bodies)
 
     def why_unavailable(self, body: str) -> str:
         if body == BODY_SMPLX:
             return ("The SMPL-X body needs an SMPL-X model file (SEMGES_SMPLX_MODEL) on the "
-                    "server; use the mannequin.")
+                    "server; please use the mannequin.")
         return f"body must be one of {', '.join(self.bodies)}"
+
+    def _renderer(self, body: str, size: tuple[int, int]) -> object:
+        """The renderer for (body, size); call with the body's lock held."""
+        from render import VideoRenderer
+
+        cache = self._renderers[body]
+        if size in cache:
+            cache.move_to_end(size)
+            return cache[size]
+        if len(cache) >= MAX_RENDERERS_PER_BODY:
+            _, oldest = cache.popitem(last=False)
+            oldest.close()
+        logger.info("new %s renderer at %dx%d", body, *size)
+        cache[size] = VideoRenderer(body=self._bodies[body], size=size)
+        return cache[size]
 
     def render(
         self,
@@ -64,14 +91,28 @@ class Renderers:
         body: str,
         progress: StageCallback | None = None,
     ) -> Path:
-        """Render ``motion`` to an mp4 at ``out_path`` with the speech muxed in."""
-        renderer = self._renderers[body]
+        """Render ``motion`` to an H.264 mp4 at ``out_path`` with the speech muxed in."""
+        report = progress or (lambda stage, fraction: None)
+
+        def frames_done(done: int, total: int) -> None:
+            report("rendering", done / total)
+
         with self._locks[body]:
-            return Path(renderer.render_video(motion, out_path, audio_path=audio_path, size=size,
-                                              view=view, progress=progress))
+            renderer = self._renderer(body, size)
+            report("rendering", 0.0)
+            path = renderer.render_video(motion, out_path, audio_path=audio_path, view=view,
+                                         progress=frames_done)  # fmt: skip
+        report("encoding", 1.0)  # ffmpeg encodes while frames are drawn; done when we return
+        return Path(path)
 
     def write_bvh(self, motion: MotionClip, path: Path) -> Path:
         from render import write_bvh
 
         write_bvh(motion, path)
         return path
+
+    def close(self) -> None:
+        """Free every GL context."""
+        for cache in self._renderers.values():
+            while cache:
+                cache.popitem()[1].close()

@@ -23,7 +23,7 @@ from semges.pipeline import SemGesPipeline
 from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
 from semges.speech import Word
 from webapp.progress import OverallProgress, StageProgress
-from webapp.rendering import BODY_MANNEQUIN, VIEWS, Renderers
+from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE, VIEWS, Renderers
 from webapp.settings import AppSettings
 from webapp.workspace import Workspace
 
@@ -51,7 +51,7 @@ class GenerateRequest:
     temperature: float = 0.0  # 0: the most likely gestures; above 0: sampled variations
     body: str = BODY_MANNEQUIN  # "mannequin" or "smplx"
     view: str = "upper"  # "upper" or "full"
-    size: tuple[int, int] = (640, 480)  # video width, height in pixels
+    size: tuple[int, int] = DEFAULT_SIZE  # video width, height in pixels
 
 
 @dataclass
@@ -172,6 +172,8 @@ class GestureService:
         width, height = request.size
         if not (16 <= width <= MAX_VIDEO_SIDE and 16 <= height <= MAX_VIDEO_SIDE):
             raise UserFacingError(f"video size must be between 16 and {MAX_VIDEO_SIDE} pixels a side")
+        if width % 2 or height % 2:
+            raise UserFacingError("video width and height must be even numbers (H.264 needs it)")
         return speaker_id
 
     def _load_speech(self, audio_path: Path | None) -> np.ndarray:

@@ -32,7 +32,7 @@ def load_service(settings: AppSettings) -> "GestureService":
 
     from semges.pipeline import SemGesPipeline
     from semges.serialization import CheckpointError
-    from webapp.rendering import Renderers
+    from webapp.rendering import DEFAULT_SIZE, Renderers
     from webapp.service import GestureService
 
     started = time.perf_counter()
@@ -55,7 +55,7 @@ def load_service(settings: AppSettings) -> "GestureService":
             f"{frontend.audio_dim}/{frontend.text_dim}: it was trained with another front-end"
         )
     try:
-        renderers = Renderers.load(settings.smplx_model)
+        renderers = Renderers.load(settings.smplx_model, warm_size=DEFAULT_SIZE)
     except ValueError as error:
         raise StartupError(str(error)) from error
     logger.info("demo ready in %.1f s: checkpoint %s, bodies %s", time.perf_counter() - started,

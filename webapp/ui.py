@@ -8,7 +8,7 @@ import gradio as gr
 
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp.handlers import WORD_TABLE_HEADERS, make_generate_handler
-from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, VIEWS
+from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, DEFAULT_SIZE, VIEWS
 from webapp.service import MAX_TEMPERATURE, GestureService
 from webapp.settings import EXAMPLES_FOLDER
 
@@ -19,7 +19,7 @@ SIZES: list[tuple[str, str]] = [
     ("640 × 480", "640x480"),
     ("960 × 720 (slow on CPU)", "960x720"),
 ]
-DEFAULT_SIZE = "640x480"
+DEFAULT_SIZE_CHOICE = "{}x{}".format(*DEFAULT_SIZE)
 VIEW_LABELS = {"upper": "Upper body", "full": "Full body"}
 
 INTRO = """\
@@ -35,7 +35,7 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
     """One row of input values per shipped example clip (all settings at their defaults)."""
     default_name = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
     return [
-        [str(path), "", default_name, 0, 0.0, BODY_MANNEQUIN, "upper", DEFAULT_SIZE]
+        [str(path), "", default_name, 0, 0.0, BODY_MANNEQUIN, "upper", DEFAULT_SIZE_CHOICE]
         for path in sorted(folder.glob("*.wav"))
     ]
 
@@ -83,11 +83,12 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body", info=body_info)
                     view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
                                     label="View")  # fmt: skip
-                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE, label="Size")
+                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size")
                 button = gr.Button("Generate", variant="primary", elem_id="generate-button")
             with gr.Column(scale=1):
                 video = gr.Video(label="Gestures", interactive=False, elem_id="result-video")
-                transcript_used = gr.Textbox(label="Transcript used", interactive=False)
+                transcript_used = gr.Textbox(label="Transcript used", interactive=False,
+                                             elem_id="transcript-used")
                 words = gr.Dataframe(
                     headers=WORD_TABLE_HEADERS, datatype=["str", "number", "number"],
                     label="Word timings", interactive=False, max_height=240,

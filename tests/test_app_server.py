@@ -1,0 +1,151 @@
+"""The running demo (``python app.py`` in a subprocess on 127.0.0.1) through ``gradio_client``.
+
+The app is pointed at a tiny randomly initialised checkpoint (a test fixture) with
+``SEMGES_CHECKPOINT``, and at a free port with ``GRADIO_SERVER_NAME`` / ``GRADIO_SERVER_PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from semges.motion import load_motion
+from semges.pipeline import SemGesPipeline
+from test_app import (
+    CLIP_SECONDS,
+    MAX_SECONDS,
+    REPO,
+    check_video,
+    tiny_service_pipeline,
+    write_bad_inputs,
+    write_speech_clip,
+)
+
+STARTUP_TIMEOUT_S = 180
+TEST_SIZE = "320x240"  # the smallest size the page offers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"app.py did not serve {url} within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="module")
+def checkpoint(speech_frontend, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tiny-checkpoint") / "pipeline"
+    tiny_service_pipeline(speech_frontend).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(checkpoint, tmp_path_factory) -> str:
+    """URL of ``python app.py`` serving the tiny checkpoint; stopped after the module."""
+    folder = tmp_path_factory.mktemp("app-server")
+    port = free_port()
+    env = {
+        **os.environ,
+        "SEMGES_CHECKPOINT": str(checkpoint),
+        "SEMGES_APP_OUTPUT": str(folder / "requests"),
+        "SEMGES_APP_MAX_SECONDS": str(MAX_SECONDS),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_TEMP_DIR": str(folder / "gradio"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+    }
+    log = folder / "app.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env,
+                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text(), log.read_text()[-4000:]
+
+
+@pytest.fixture(scope="module")
+def speech_clip(tmp_path_factory) -> Path:
+    return write_speech_clip(tmp_path_factory.mktemp("speech") / "speech.wav")
+
+
+def generate(url: str, audio: Path | None, seed: int = 0, temperature: float = 0.0) -> tuple:
+    client = Client(url, verbose=False)
+    return client.predict(
+        None if audio is None else handle_file(str(audio)), "", "scott", seed, temperature,
+        "mannequin", "upper", TEST_SIZE, api_name="/generate",
+    )  # fmt: skip
+
+
+def test_wav_in_video_and_motion_out(server, speech_clip):
+    video, transcript, words, npz, bvh = generate(server, speech_clip)
+    check_video(Path(video), CLIP_SECONDS)
+    assert "opinion" in transcript.lower()
+    assert words["headers"] == ["word", "start (s)", "end (s)"] and len(words["data"]) >= 3
+    assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
+    assert Path(bvh).read_text().startswith("HIERARCHY")
+
+
+def test_four_clients_at_once_each_get_their_own_result(server, speech_clip, checkpoint,
+                                                        speech_frontend):  # fmt: skip
+    seeds = [1, 2, 3, 4]
+    with ThreadPoolExecutor(len(seeds)) as pool:
+        results = list(pool.map(lambda s: generate(server, speech_clip, s, 1.0), seeds))
+    # the same checkpoint in this process gives the reference motion for each seed
+    reference = SemGesPipeline.from_pretrained(checkpoint, frontend=speech_frontend)
+    for seed, (video, _, _, npz, _) in zip(seeds, results):
+        check_video(Path(video), CLIP_SECONDS)
+        expected = reference(str(speech_clip), seed=seed, temperature=1.0).motion.poses
+        np.testing.assert_allclose(load_motion(npz).poses, expected, atol=1e-4)
+    poses = [load_motion(result[3]).poses for result in results]
+    assert not np.allclose(poses[0], poses[1])  # seeds really give variations
+
+
+def test_bad_input_gets_its_message_and_the_server_keeps_serving(server, speech_clip, tmp_path):
+    for name, (path, words) in write_bad_inputs(tmp_path).items():
+        with pytest.raises(AppError) as caught:
+            generate(server, path)
+        assert words in str(caught.value).lower(), (name, str(caught.value))
+        assert "Traceback" not in str(caught.value)
+    _, transcript, _, npz, _ = generate(server, speech_clip)
+    assert "opinion" in transcript.lower()
+    assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
+
+
+def test_the_api_is_named_and_examples_are_shipped(server):
+    info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
+    assert "/generate" in info["named_endpoints"]
+    assert len(list((REPO / "assets" / "examples").glob("*.wav"))) >= 2

@@ -1,0 +1,97 @@
+"""The page in a real headless browser: Playwright driving Debian's chromium.
+
+Upload a wav, click Generate, wait until the video element can play, take a screenshot. The
+demo runs in this process (a thread) around a tiny random pipeline, with the real front-end
+and renderer.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from test_app import app_settings, tiny_service_pipeline, write_speech_clip
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: install the "
+                       "Debian packages in packages.txt (make test does)"),
+]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+GENERATE_TIMEOUT_MS = 120_000
+VIDEO_CAN_PLAY = """() => {
+    const video = document.querySelector('#result-video video');
+    return video !== null && video.readyState >= 3 && video.duration > 0;
+}"""
+
+
+def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None = None) -> dict:
+    """Open the page, upload ``wav``, Generate, wait for a playable video, save a screenshot.
+
+    Returns what the page shows: the video's duration and readyState, and the transcript.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url, wait_until="networkidle")
+            page.locator("#speech-input input[type=file]").set_input_files(str(wav))
+            if size is not None:
+                page.get_by_text("Video", exact=True).click()
+                page.get_by_label("Size").click()
+                page.get_by_role("option", name=size).click()
+            page.locator("#generate-button").click()
+            page.wait_for_function(VIDEO_CAN_PLAY, timeout=GENERATE_TIMEOUT_MS)
+            page.wait_for_timeout(500)  # let the player draw its first frame
+            shown = page.evaluate("""() => {
+                const video = document.querySelector('#result-video video');
+                return {duration: video.duration, readyState: video.readyState,
+                        transcript: document.querySelector('#transcript-used textarea').value};
+            }""")
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            return shown
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="module")
+def page_url(speech_frontend, tmp_path_factory) -> str:
+    from render.gl_platform import configure_headless_gl
+
+    configure_headless_gl()
+    from webapp.rendering import Renderers
+    from webapp.service import GestureService
+    from webapp.startup import create_demo, launch_options
+
+    settings = app_settings(tmp_path_factory.mktemp("browser-app"))
+    service = GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
+    demo = create_demo(settings, service)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **launch_options(settings))  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        service.renderers.close()
+
+
+def test_upload_generate_and_watch(page_url, tmp_path):
+    wav = write_speech_clip(tmp_path / "speech.wav")
+    screenshot = tmp_path / "screenshot.png"
+    shown = generate_in_browser(page_url, wav, screenshot, size="320 × 240 (fastest)")
+    assert shown["readyState"] >= 3
+    assert shown["duration"] == pytest.approx(3.3, abs=0.15)
+    assert "opinion" in shown["transcript"].lower()
+    assert screenshot.stat().st_size > 10_000
