@@ -94,10 +94,13 @@ def transcribe_words(
     language: str | None = "en",
     beam_size: int = 1,
     vad_filter: bool = True,
+    temperature_fallback: bool = True,
 ) -> list[Word]:
     """Recognise (N,) float32 16 kHz ``samples``; raw Whisper words with times in seconds.
 
     Words keep their punctuation (``"weekends,"``) and lose surrounding whitespace.
+    ``temperature_fallback``: re-decode a window at higher temperatures when the first pass
+    looks like a loop (Whisper's default); False decodes once, which bounds the time taken.
     """
     language = language if whisper.model.is_multilingual else None
     segments, _ = whisper.transcribe(
@@ -107,6 +110,7 @@ def transcribe_words(
         word_timestamps=True,
         vad_filter=vad_filter,
         condition_on_previous_text=False,  # keeps a misheard phrase from looping
+        temperature=_FALLBACK_TEMPERATURES if temperature_fallback else 0.0,
     )
     words = [
         Word(w.word.strip(), float(w.start), float(w.end))
@@ -116,6 +120,9 @@ def transcribe_words(
     ]
     logger.debug("transcribed %d words", len(words))
     return words
+
+
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default
 
 
 def speech_intervals(samples: np.ndarray, top_db: float) -> np.ndarray:
