@@ -1,9 +1,9 @@
 """Camera framing: one fixed camera per clip that keeps the chosen body part in frame.
 
 Pure numpy, no OpenGL. World coordinates are SMPL-X's: metres, y up. The camera looks at the
-body's front (the mean facing direction of the root over the clip), and its distance is the
-smallest that keeps the bounding box of every frame's vertices (of the viewed part) inside the
-picture, plus a margin.
+body's front (the mean facing direction of the root over the clip) and is placed as close as
+it can be while every vertex of the viewed part, in every frame, stays inside the picture with
+a margin (:class:`CameraFit`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from semges.rotations import axis_angle_to_matrix
 UP: np.ndarray = np.array([0.0, 1.0, 0.0])
 BODY_FORWARD: np.ndarray = np.array([0.0, 0.0, 1.0])  # SMPL-X bodies face +z at rest
 VERTICAL_FOV_RAD: float = math.radians(30.0)
-NEAR_FRACTION: float = 0.1  # near plane at this fraction of the camera distance
+NEAR_FRACTION: float = 0.5  # near plane at this fraction of the distance to the nearest point
 FAR_PADDING_M: float = 5.0
-_MIN_HALF_EXTENT_M: float = 0.05
+_MIN_HALF_EXTENT_M: float = 0.05  # the camera stays at least this far in front of the body
+_MIN_NEAR_M: float = 0.01
 
 
 @dataclass(frozen=True)
@@ -83,12 +84,28 @@ def camera_rotation(forward: np.ndarray, pitch_rad: float) -> np.ndarray:
     return level @ tilt
 
 
-class BoundsInCamera:
-    """Running min/max of points expressed in a camera's axes, over chunks of frames."""
+class CameraFit:
+    """The closest camera with a given orientation and field of view that sees every point.
 
-    def __init__(self, rotation: np.ndarray) -> None:
+    For a camera at c (in its own axes) looking along -z, a point p is inside the picture when
+    |p_x - c_x| <= (c_z - p_z) * tan_x and |p_y - c_y| <= (c_z - p_z) * tan_y. Each of the
+    four conditions is linear in c, so only four running maxima over all points are needed:
+    max(p_z * tan_x + p_x), max(p_z * tan_x - p_x), and the same for y. They accumulate over
+    chunks of frames, and the tightest camera follows in closed form.
+
+    rotation: (3, 3) camera-to-world; aspect: width / height; margin: the picture's outer
+    fraction kept empty (0.06: the body fills at most 1 / 1.06 of each half-axis).
+    """
+
+    def __init__(self, rotation: np.ndarray, aspect: float, margin: float,
+                 yfov: float = VERTICAL_FOV_RAD) -> None:
         self.rotation = np.asarray(rotation, np.float64)
-        self.low = np.full(3, np.inf)
+        self.aspect = aspect
+        self.yfov = yfov
+        tan_y = math.tan(yfov / 2.0) / (1.0 + margin)
+        self._tan = np.array([tan_y * aspect, tan_y])  # (x, y) half-angle tangents, shrunk
+        self._support = np.full(4, -np.inf)  # +x, -x, +y, -y
+        self.low = np.full(3, np.inf)  # box in camera axes, for the clipping planes
         self.high = np.full(3, -np.inf)
 
     def update(self, points: np.ndarray) -> None:
@@ -96,36 +113,37 @@ class BoundsInCamera:
         flat = points.reshape(-1, 3)
         if flat.shape[0] == 0:
             return
-        # (3, N): reducing along the contiguous axis is several times faster than axis 0.
+        # (3, N): reductions along the contiguous axis are several times faster than axis 0.
         local = self.rotation.T.astype(flat.dtype) @ flat.T
+        depth_x = local[2] * self._tan[0]
+        depth_y = local[2] * self._tan[1]
+        support = np.array([(depth_x + local[0]).max(), (depth_x - local[0]).max(),
+                            (depth_y + local[1]).max(), (depth_y - local[1]).max()])
+        self._support = np.maximum(self._support, support)
         self.low = np.minimum(self.low, local.min(axis=1))
         self.high = np.maximum(self.high, local.max(axis=1))
 
     @property
     def empty(self) -> bool:
-        return not np.all(np.isfinite(self.low))
+        return not np.all(np.isfinite(self._support))
 
-
-def fit_camera(bounds: BoundsInCamera, aspect: float, margin: float,
-               yfov: float = VERTICAL_FOV_RAD) -> CameraSetup:
-    """The closest camera along the bounds' z axis that shows the whole box with ``margin``.
-
-    The camera is centred on the box's x/y middle; every box point lies at least as far as the
-    box's near face, so fitting the near face fits them all.
-    """
-    if bounds.empty:
-        raise ValueError("no vertices seen: cannot frame an empty clip")
-    half = np.maximum((bounds.high - bounds.low) / 2.0, _MIN_HALF_EXTENT_M) * (1.0 + margin)
-    middle = (bounds.high + bounds.low) / 2.0
-    tan_y = math.tan(yfov / 2.0)
-    distance = max(half[1] / tan_y, half[0] / (tan_y * aspect))
-    local_position = np.array([middle[0], middle[1], bounds.high[2] + distance])
-    pose = np.eye(4)
-    pose[:3, :3] = bounds.rotation
-    pose[:3, 3] = bounds.rotation @ local_position
-    depth = bounds.high[2] - bounds.low[2]
-    return CameraSetup(pose=pose, yfov=yfov, aspect=aspect, znear=NEAR_FRACTION * distance,
-                       zfar=distance + depth + FAR_PADDING_M)
+    def camera(self) -> CameraSetup:
+        """The fitted camera. Raises ValueError when no point was seen."""
+        if self.empty:
+            raise ValueError("no vertices seen: cannot frame an empty clip")
+        plus_x, minus_x, plus_y, minus_y = self._support
+        tan_x, tan_y = self._tan
+        # Tight on both sides of one axis: c_x = (A - B) / 2, c_z = (A + B) / (2 tan_x).
+        depth = max((plus_x + minus_x) / (2.0 * tan_x), (plus_y + minus_y) / (2.0 * tan_y),
+                    self.high[2] + _MIN_HALF_EXTENT_M)
+        local_position = np.array([(plus_x - minus_x) / 2.0, (plus_y - minus_y) / 2.0, depth])
+        pose = np.eye(4)
+        pose[:3, :3] = self.rotation
+        pose[:3, 3] = self.rotation @ local_position
+        nearest = depth - self.high[2]
+        return CameraSetup(pose=pose, yfov=self.yfov, aspect=self.aspect,
+                           znear=max(NEAR_FRACTION * nearest, _MIN_NEAR_M),
+                           zfar=depth - self.low[2] + FAR_PADDING_M)
 
 
 def project(points: np.ndarray, camera: CameraSetup) -> np.ndarray:

@@ -31,12 +31,11 @@ import numpy as np
 from render.bodies import BodyModel, BodySpec, load_body
 from render.framing import (
     VIEWS,
-    BoundsInCamera,
+    CameraFit,
     CameraSetup,
     View,
     camera_rotation,
     facing_direction,
-    fit_camera,
 )
 from render.gl_platform import configure_headless_gl
 from render.video import EncoderSettings, VideoWriter, check_frame_size
@@ -139,19 +138,18 @@ class VideoRenderer:
     def _fit(self, motion: MotionClip, spec: View) -> Framing:
         rotation = camera_rotation(facing_direction(motion.poses[:, :layout.AXIS_ANGLE_DIM]),
                                    spec.pitch_rad)
-        bounds = BoundsInCamera(rotation)
+        width, height = self.size
+        fit = CameraFit(rotation, width / height, spec.margin)
         vertex_ids = self.body.framing_vertices(spec.upper_body_only)
         floor_ids = vertex_ids if not spec.upper_body_only else None
         floor = math.inf
         for start in range(0, motion.num_frames, FRAMING_CHUNK_FRAMES):
             stop = min(motion.num_frames, start + FRAMING_CHUNK_FRAMES)
             points = self.body.positions(motion, start, stop, vertex_ids)
-            bounds.update(points)
+            fit.update(points)
             if floor_ids is not None:
                 floor = min(floor, float(points[..., 1].min()))
-        width, height = self.size
-        camera = fit_camera(bounds, width / height, spec.margin)
-        return Framing(camera, floor if spec.show_floor else None)
+        return Framing(fit.camera(), floor if spec.show_floor else None)
 
     # -- drawing ---------------------------------------------------------------------------
     def _frame_renderer(self) -> object:

@@ -69,6 +69,27 @@ def smplx_joint_of(mannequin_joint_names: tuple[str, ...], parents: tuple[int, .
     return np.asarray(indices, np.int64)
 
 
+def relaxed_hand_mean() -> np.ndarray:
+    """(30, 3) axis-angle of SMPL-X's relaxed mean hand, left then right, SMPL-X joint order.
+
+    With ``FLAT_HAND_MEAN`` false, a finger's actual local rotation is the axis-angle sum
+    ``hand_pose + mean`` (as in smplx). Read from the figure's rest pose via its public API.
+    """
+    from mannequin import Mannequin
+    from scipy.spatial.transform import Rotation
+
+    model = Mannequin(MANNEQUIN_KIND, flat_hand_mean=False)
+    world = np.asarray(model.joint_transforms(model.rest_pose()))[:, :3, :3]  # (J, 3, 3)
+    smplx_index = smplx_joint_of(model.joint_names, model.parents)
+    mean = np.zeros((layout.HANDS.num_joints, 3))
+    for mannequin_joint, joint in enumerate(smplx_index):
+        if joint in layout.HANDS.joints:
+            parent = model.parents[mannequin_joint]
+            local = world[parent].T @ world[mannequin_joint]
+            mean[layout.HANDS.joints.index(joint)] = Rotation.from_matrix(local).as_rotvec()
+    return mean
+
+
 def mannequin_pose_parameters(clip: MotionClip, start: int, stop: int) -> dict[str, np.ndarray]:
     """Frames ``start:stop`` of an SMPL-X clip as ``Mannequin`` pose parameters.
 
