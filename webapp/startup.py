@@ -26,6 +26,12 @@ class StartupError(RuntimeError):
 
 def load_service(settings: AppSettings) -> "GestureService":
     """Pipeline (+ warmed front-end) and renderers, ready to serve. Raises StartupError."""
+    if not settings.checkpoint.is_dir():  # checked first: refusing must not take long
+        raise StartupError(
+            f"no checkpoint at {settings.checkpoint}. The demo does not run untrained weights. "
+            "Train the default checkpoint (`python -m training.default_checkpoint`) or point "
+            "SEMGES_CHECKPOINT (or --checkpoint) at a trained pipeline folder."
+        )
     from render.gl_platform import configure_headless_gl
 
     configure_headless_gl()  # before anything imports OpenGL
@@ -36,12 +42,6 @@ def load_service(settings: AppSettings) -> "GestureService":
     from webapp.service import GestureService
 
     started = time.perf_counter()
-    if not settings.checkpoint.is_dir():
-        raise StartupError(
-            f"no checkpoint at {settings.checkpoint}. The demo does not run untrained weights. "
-            "Train the default checkpoint (`python -m training.default_checkpoint`) or point "
-            "SEMGES_CHECKPOINT (or --checkpoint) at a trained pipeline folder."
-        )
     try:
         pipeline = SemGesPipeline.from_pretrained(settings.checkpoint)
     except (CheckpointError, OSError, ValueError) as error:
@@ -69,9 +69,10 @@ def create_demo(settings: AppSettings, service: "GestureService | None" = None) 
     The queue bounds both the waiting line (``queue_size``; further requests are told the
     demo is busy) and the work done at once (``concurrency``).
     """
-    from webapp.ui import build_demo
+    service = service if service is not None else load_service(settings)
+    from webapp.ui import build_demo  # imports gradio: after a refusal could have happened
 
-    demo = build_demo(service if service is not None else load_service(settings))
+    demo = build_demo(service)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
     return demo
 

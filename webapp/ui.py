@@ -100,7 +100,8 @@ def build_demo(service: GestureService) -> gr.Blocks:
         inputs = [audio, transcript, speaker, seed, variation, body, view, size]
         outputs = [video, transcript_used, words, motion_file, bvh_file]
         handler = make_generate_handler(service)
-        button.click(handler, inputs=inputs, outputs=outputs, api_name="generate")
+        button.click(handler, inputs=inputs, outputs=outputs, api_name="generate",
+                     show_progress_on=video)  # one progress bar, over the video
         rows = example_rows()
         if rows:
             gr.Examples(
