@@ -70,8 +70,8 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
                              if name in speakers],
                     value=default_speaker, label="Speaker style (BEAT2)",
-                    info="Whose gesture style to imitate; the model card says which speakers "
-                    "the checkpoint was trained on.",
+                    info="Whose gesture style to imitate. The shipped checkpoint learned scott "
+                    "only (see its model card); other names need a checkpoint trained on them.",
                 )  # fmt: skip
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")

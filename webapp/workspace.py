@@ -27,6 +27,7 @@ class Workspace:
         self.keep_seconds = keep_seconds
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self.remove_old()  # what a previous run of the server left behind
 
     def new_request_dir(self) -> Path:
         """A new, empty, private folder for one request (old folders are cleaned up first)."""
