@@ -54,7 +54,7 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
                     return
         except OSError:
             time.sleep(0.5)
-    pytest.fail(f"app.py did not serve {url} within {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
+    pytest.fail(f"app.py did not serve {url} in {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture(scope="module")

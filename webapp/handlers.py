@@ -56,7 +56,9 @@ def make_generate_handler(service: GestureService) -> Callable[..., HandlerOutpu
                 view=view,
                 size=parse_size(size),
             )
-            result = service.generate(request, progress=lambda done, words: progress(done, desc=words))
+            result = service.generate(
+                request, progress=lambda done, words: progress(done, desc=words)
+            )
         except UserFacingError as error:
             logger.info("request refused: %s", error)
             raise gr.Error(str(error), title="Cannot generate", print_exception=False) from None

@@ -88,7 +88,9 @@ def safe_stem(path: Path, fallback: str = "speech") -> str:
 class GestureService:
     """Pipeline + renderers, loaded once; :meth:`generate` serves one request."""
 
-    def __init__(self, pipeline: SemGesPipeline, renderers: Renderers, settings: AppSettings) -> None:
+    def __init__(
+        self, pipeline: SemGesPipeline, renderers: Renderers, settings: AppSettings
+    ) -> None:
         self.pipeline = pipeline
         self.renderers = renderers
         self.settings = settings
@@ -106,7 +108,9 @@ class GestureService:
         """BEAT2 names of the speakers this checkpoint has embeddings for, by id."""
         return [name for sid, name in BEAT2_SPEAKERS.items() if sid <= self.num_speakers]
 
-    def generate(self, request: GenerateRequest, progress: OverallProgress | None = None) -> GenerateResult:
+    def generate(
+        self, request: GenerateRequest, progress: OverallProgress | None = None
+    ) -> GenerateResult:
         """Serve one request. Raises UserFacingError for anything the user can fix."""
         report = StageProgress(progress or (lambda fraction, words: None))
         speaker_id = self._check_options(request)
@@ -171,19 +175,22 @@ class GestureService:
             raise UserFacingError(self.renderers.why_unavailable(request.body))
         width, height = request.size
         if not (16 <= width <= MAX_VIDEO_SIDE and 16 <= height <= MAX_VIDEO_SIDE):
-            raise UserFacingError(f"video size must be between 16 and {MAX_VIDEO_SIDE} pixels a side")
+            raise UserFacingError(
+                f"video size must be between 16 and {MAX_VIDEO_SIDE} pixels a side"
+            )
         if width % 2 or height % 2:
             raise UserFacingError("video width and height must be even numbers (H.264 needs it)")
         return speaker_id
 
     def _load_speech(self, audio_path: Path | None) -> np.ndarray:
-        """(N,) 16 kHz samples of the request's speech, or a UserFacingError saying what is wrong."""
+        """(N,) 16 kHz samples of the request's speech; UserFacingError says what is wrong."""
         if audio_path is None or not str(audio_path).strip():
             raise UserFacingError("Please record or upload some speech first.")
         try:
             samples = load_audio(audio_path, max_duration_s=self.settings.max_audio_seconds)
         except AudioError as error:
-            raise UserFacingError(_audio_message(error, self.settings.max_audio_seconds)) from error
+            message = _audio_message(error, self.settings.max_audio_seconds)
+            raise UserFacingError(message) from error
         if is_silent(samples):
             raise UserFacingError(
                 "The recording is silent: no speech was found. Check the microphone and try "

@@ -45,7 +45,9 @@ def load_service(settings: AppSettings) -> "GestureService":
     try:
         pipeline = SemGesPipeline.from_pretrained(settings.checkpoint)
     except (CheckpointError, OSError, ValueError) as error:
-        raise StartupError(f"cannot load the checkpoint at {settings.checkpoint}: {error}") from error
+        raise StartupError(
+            f"cannot load the checkpoint at {settings.checkpoint}: {error}"
+        ) from error
     frontend = pipeline.frontend  # loads Whisper and the word encoder, and runs them once
     config = pipeline.generator.config
     if (frontend.audio_dim, frontend.text_dim) != (config.audio_dim, config.text_dim):
