@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semges.rotations import axis_angle_to_matrix
+from scipy.spatial.transform import Rotation
 
 UP: np.ndarray = np.array([0.0, 1.0, 0.0])
 BODY_FORWARD: np.ndarray = np.array([0.0, 0.0, 1.0])  # SMPL-X bodies face +z at rest
@@ -60,10 +60,8 @@ def facing_direction(root_axis_angle: np.ndarray) -> np.ndarray:
     root_axis_angle: (T, 3) SMPL-X root orientations in radians. Falls back to +z when the
     average is degenerate (a body turning a full circle).
     """
-    import torch
-
-    rotations = axis_angle_to_matrix(torch.as_tensor(root_axis_angle, dtype=torch.float64))
-    forward = (rotations.numpy() @ BODY_FORWARD).mean(axis=0)
+    rotations = Rotation.from_rotvec(np.asarray(root_axis_angle, np.float64)).as_matrix()
+    forward = (rotations @ BODY_FORWARD).mean(axis=0)
     forward[1] = 0.0
     norm = float(np.linalg.norm(forward))
     return BODY_FORWARD.copy() if norm < 1e-6 else forward / norm

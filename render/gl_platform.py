@@ -63,5 +63,5 @@ def configure_headless_gl(platform: str | None = None) -> str:
         )
     if current != chosen:
         os.environ[PLATFORM_ENV] = chosen
-        logger.info("headless OpenGL platform: %s", chosen)
+        logger.debug("headless OpenGL platform: %s", chosen)
     return chosen

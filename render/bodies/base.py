@@ -7,13 +7,17 @@ the body faces +z at rest). Frames are posed in chunks, so long clips need bound
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 
 from semges import layout
-from semges.motion import MotionClip
+
+if TYPE_CHECKING:
+    from semges.motion import MotionClip
 
 RGBA_CHANNELS: int = 4
 

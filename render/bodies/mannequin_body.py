@@ -18,6 +18,8 @@ if a future ``mannequin-x`` moves them, the body falls back to the package's own
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 
 import numpy as np
@@ -33,7 +35,9 @@ from render.bodies.base import (
 )
 from render.bodies.normals import VertexNormals
 from semges import layout
-from semges.motion import MotionClip
+
+if TYPE_CHECKING:
+    from semges.motion import MotionClip
 
 logger = logging.getLogger(__name__)
 

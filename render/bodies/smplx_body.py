@@ -7,6 +7,8 @@ Posed with the ``smplx`` package (``use_pca=False``: full axis-angle hands), jaw
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import logging
 import os
 from pathlib import Path
@@ -24,7 +26,9 @@ from render.bodies.base import (
 from render.bodies.mannequin_body import FLAT_HAND_MEAN
 from render.bodies.normals import VertexNormals
 from semges import layout
-from semges.motion import MotionClip
+
+if TYPE_CHECKING:
+    from semges.motion import MotionClip
 
 logger = logging.getLogger(__name__)
 
