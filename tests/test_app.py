@@ -263,6 +263,22 @@ def test_parse_size():
         parse_size("big")
 
 
+def test_the_page_is_queued_with_bounds_and_offers_the_shipped_examples(service):
+    from webapp.startup import create_demo
+    from webapp.ui import example_rows
+
+    demo = create_demo(service.settings, service)
+    assert demo._queue.max_size == service.settings.queue_size
+    assert demo._queue.default_concurrency_limit == service.settings.concurrency
+    rows = example_rows()
+    assert len(rows) >= 2
+    for row in rows:
+        info = soundfile.info(row[0])
+        assert 10 <= info.duration <= 16 and info.samplerate == SAMPLE_RATE
+    attribution = (EXAMPLES_FOLDER / "README.md").read_text()
+    assert "BEAT2" in attribution and "Apache-2.0" in attribution and "EMAGE" in attribution
+
+
 def test_the_demo_refuses_to_start_without_a_checkpoint(tmp_path):
     with pytest.raises(StartupError, match="untrained weights"):
         load_service(AppSettings(checkpoint=tmp_path / "missing", output_root=tmp_path))
