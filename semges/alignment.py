@@ -89,7 +89,7 @@ def align_text(
     mel = whisper.feature_extractor(samples)  # (n_mels, frames) at 100 frames/s, global scale
     frames_per_second = SAMPLE_RATE / whisper.feature_extractor.hop_length
 
-    rough = transcribe_words(whisper, samples, language=language, temperature_fallback=False)
+    rough = transcribe_words(whisper, samples, language=language)
     est_start, est_end = _rough_times(words, rough, speech, duration)
     plan = _plan_windows(est_start, est_end, duration)
 
