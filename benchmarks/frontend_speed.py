@@ -127,8 +127,8 @@ def markdown(report: dict) -> str:
         f"- with a given transcript (forced alignment): {report['realtime_factor_with_text']}x, "
         f"{text_run['total']:.2f} s",
         f"- CPU time of the process for the median run: {run['process_cpu_s']:.2f} s "
-        f"({report['speech_seconds'] / run['process_cpu_s']:.1f}x real time per core-second; "
-        "this does not depend on other load)",
+        f"(all threads; it depends little on other load): "
+        f"{report['speech_seconds'] / run['process_cpu_s']:.1f}x real time in CPU time alone",
         f"- model loading + warm-up, once per process: {report['model_load_and_warmup_s']} s",
         "",
         "| stage | " + " | ".join(stages) + " | total |",
