@@ -73,7 +73,8 @@ def _best_correlation(x: np.ndarray, y: np.ndarray, max_lag: int = 1600) -> floa
     n = min(len(x), len(y)) - max_lag
     core = y[max_lag:n]
     scores = correlate(x[: n + max_lag], core, mode="valid")
-    energy = np.sqrt(np.convolve(x[: n + max_lag] ** 2, np.ones(len(core)), mode="valid"))
+    power = np.concatenate([[0.0], np.cumsum(x[: n + max_lag].astype(np.float64) ** 2)])
+    energy = np.sqrt(power[len(core) :] - power[: -len(core)])  # norm of each shifted slice
     return float(np.max(scores / (energy * np.linalg.norm(core) + 1e-12)))
 
 
