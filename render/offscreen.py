@@ -9,14 +9,15 @@ pyrender internals used, each with a public fallback: ``Primitive._buffers`` (th
 to update in place; else the mesh is re-added each frame) and ``OffscreenRenderer._renderer``
 (to read only the colour buffer on OSMesa, skipping the depth read-back pyrender always does)
 and ``Renderer._program_cache`` (to use the light shaders in ``render/shaders``: matte diffuse
-light, about 2.5x faster than pyrender's PBR shader under software rasterisation; without it
-pyrender's own shader draws, somewhat darker).
+light, about 2.5x faster than pyrender's PBR shader under software rasterisation, compiled
+once instead of every frame; without it pyrender's own shader draws, somewhat darker).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,25 @@ SHADOW_SEGMENTS: int = 48
 SHADOW_LIFT_M: float = 0.002  # above the floor, against depth fighting
 _POSITION_AND_NORMAL: int = 6
 _RGBA: int = 4
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """Pixel layout of raw frames: ffmpeg's ``pix_fmt`` name, and whether rows run bottom-up
+    (OpenGL's order, which ffmpeg's ``vflip`` undoes for free)."""
+
+    pix_fmt: str  # "rgba" or "rgb24"
+    bottom_up: bool
+
+    @property
+    def channels(self) -> int:
+        return _RGBA if self.pix_fmt == "rgba" else 3
+
+    def to_rgb(self, data: bytes, size: tuple[int, int]) -> np.ndarray:
+        """Raw bytes -> (H, W, 3) uint8 RGB, top row first."""
+        width, height = size
+        image = np.frombuffer(data, np.uint8).reshape(height, width, self.channels)[..., :3]
+        return np.ascontiguousarray(image[::-1] if self.bottom_up else image)
 
 
 def _light_pose(camera_rotation: np.ndarray, toward_light: tuple[float, float, float]) -> np.ndarray:
@@ -85,6 +105,37 @@ def _shadow_disc() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             faces.append((ring(r, s), ring(r + 1, s), ring(r + 1, s + 1)))
             faces.append((ring(r, s), ring(r + 1, s + 1), ring(r, s + 1)))
     return positions, colors, np.asarray(faces, np.uint32)
+
+
+def _single_context_cache(shader_dir: str) -> object:
+    """A pyrender shader cache that compiles each program once.
+
+    pyrender keys its cache on ``OpenGL.contextdata.getContext()``, which under OSMesa returns
+    a new, unequal pointer object on every call: every frame then compiles and links the
+    shaders again (about 5 ms, and the old programs are never freed). Each FrameRenderer owns
+    one context and one cache, so the context can be left out of the key.
+    """
+    from pyrender.shader_program import ShaderProgramCache
+
+    class SingleContextShaderCache(ShaderProgramCache):
+        def __init__(self) -> None:
+            super().__init__(shader_dir=shader_dir)
+            self._by_source: dict[tuple, object] = {}
+
+        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None,
+                        defines=None):  # noqa: ANN001 - pyrender's signature
+            key = (vertex_shader, fragment_shader, geometry_shader,
+                   tuple(sorted((defines or {}).items())))
+            if key not in self._by_source:
+                self._by_source[key] = super().get_program(vertex_shader, fragment_shader,
+                                                           geometry_shader, defines)
+            return self._by_source[key]
+
+        def clear(self) -> None:
+            super().clear()
+            self._by_source = {}
+
+    return SingleContextShaderCache()
 
 
 class FrameRenderer:
@@ -127,10 +178,8 @@ class FrameRenderer:
         if inner is None or not hasattr(inner, "_program_cache"):
             logger.warning("pyrender internals changed; drawing with its PBR shader (slower)")
             return
-        from pyrender.shader_program import ShaderProgramCache
-
         inner._program_cache.clear()  # noqa: SLF001 - see the module docstring
-        inner._program_cache = ShaderProgramCache(shader_dir=str(SHADER_DIR))  # noqa: SLF001
+        inner._program_cache = _single_context_cache(str(SHADER_DIR))  # noqa: SLF001
 
     def _body_mesh(self, vertices: np.ndarray, normals: np.ndarray) -> object:
         primitive = self._pyrender.Primitive(
@@ -198,10 +247,22 @@ class FrameRenderer:
         self._scene.remove_node(self._body_node)
         self._body_node = self._scene.add(self._body_mesh(vertices, normals))
 
-    def render(self, vertices: np.ndarray, normals: np.ndarray,
-               shadow_center: tuple[float, float] | None = None) -> np.ndarray:
-        """One frame: (V, 3) vertices and unit normals (world, metres) -> (H, W, 3) uint8.
+    @property
+    def raw_format(self) -> RawFormat:
+        """How :meth:`render_raw` lays out its bytes."""
+        if self._reads_front_buffer():
+            return RawFormat(pix_fmt="rgba", bottom_up=True)
+        return RawFormat(pix_fmt="rgb24", bottom_up=False)
 
+    def _reads_front_buffer(self) -> bool:
+        platform = self._renderer._platform  # noqa: SLF001
+        return not platform.supports_framebuffers() and hasattr(self._renderer, "_renderer")
+
+    def render_raw(self, vertices: np.ndarray, normals: np.ndarray,
+                   shadow_center: tuple[float, float] | None = None) -> bytes:
+        """One frame as bytes in :attr:`raw_format`, the cheapest layout to read back.
+
+        vertices, normals: (V, 3) world positions (metres) and unit normals.
         shadow_center: (x, z) in metres under which the contact shadow sits (floor views only).
         """
         if self._camera_node is None:
@@ -211,20 +272,32 @@ class FrameRenderer:
             pose = self._scene.get_pose(self._shadow_node).copy()
             pose[0, 3], pose[2, 3] = shadow_center
             self._scene.set_pose(self._shadow_node, pose)
-        color = self._draw()
+        data = self._draw()
         self._drawn = True
-        return color
+        return data
 
-    def _draw(self) -> np.ndarray:
+    def render(self, vertices: np.ndarray, normals: np.ndarray,
+               shadow_center: tuple[float, float] | None = None) -> np.ndarray:
+        """One frame as an (H, W, 3) uint8 RGB picture, top row first (see :meth:`render_raw`)."""
+        return self.raw_format.to_rgb(self.render_raw(vertices, normals, shadow_center),
+                                      self.size)
+
+    def _draw(self) -> bytes:
         renderer = self._renderer
-        platform = renderer._platform  # noqa: SLF001
-        inner = getattr(renderer, "_renderer", None)
-        if platform.supports_framebuffers() or inner is None:
+        if not self._reads_front_buffer():
             color, _ = renderer.render(self._scene)
-            return np.ascontiguousarray(color)
-        platform.make_current()
-        inner.render(self._scene, self._pyrender.RenderFlags.NONE)
-        return np.ascontiguousarray(inner.read_color_buf())
+            return np.ascontiguousarray(color).tobytes()
+        # OSMesa: pyrender draws into the context's own buffer; read the colour straight
+        # from it, in its native RGBA and row order (no depth read-back, no conversion).
+        from OpenGL import GL
+
+        renderer._platform.make_current()  # noqa: SLF001
+        renderer._renderer.render(self._scene, self._pyrender.RenderFlags.NONE)  # noqa: SLF001
+        width, height = self.size
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
+        GL.glReadBuffer(GL.GL_FRONT)
+        GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
+        return GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
 
     def close(self) -> None:
         """Free the OpenGL context. The instance cannot render afterwards."""

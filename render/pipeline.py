@@ -38,6 +38,7 @@ from render.framing import (
     facing_direction,
 )
 from render.gl_platform import configure_headless_gl
+from render.offscreen import RawFormat
 from render.video import EncoderSettings, VideoWriter, check_frame_size
 from semges import layout
 from semges.motion import MotionClip
@@ -187,8 +188,8 @@ class VideoRenderer:
                 for index in range(chunk.num_frames):
                     vertices = chunk.vertices[index]
                     center = vertices.mean(axis=0)
-                    image = renderer.render(vertices, chunk.normals[index],
-                                            (float(center[0]), float(center[2])))
+                    image = renderer.render_raw(vertices, chunk.normals[index],
+                                                (float(center[0]), float(center[2])))
                     _put(frames, image, stop_event)
                 drawn += chunk.num_frames
         except _Stop:
@@ -214,15 +215,21 @@ class VideoRenderer:
             raise ValueError(f"frame range {start}:{stop} outside a clip of "
                              f"{motion.num_frames} frames")
         framing = framing or self.frame(motion, view)
-        return self._locked_stream(motion, framing, start, stop)
+        return self._rgb_stream(motion, framing, start, stop)
 
-    def _locked_stream(self, motion: MotionClip, framing: Framing, start: int,
-                       stop: int) -> Iterator[np.ndarray]:
+    def _raw_format(self) -> RawFormat:
+        return self._gl_thread.submit(lambda: self._frame_renderer().raw_format).result()
+
+    def _rgb_stream(self, motion: MotionClip, framing: Framing, start: int,
+                    stop: int) -> Iterator[np.ndarray]:
         with self._busy:
-            yield from self._stream(motion, framing, start, stop)
+            raw_format = self._raw_format()
+            for data in self._stream(motion, framing, start, stop):
+                yield raw_format.to_rgb(data, self.size)
 
     def _stream(self, motion: MotionClip, framing: Framing, start: int,
-                stop: int) -> Iterator[np.ndarray]:
+                stop: int) -> Iterator[bytes]:
+        """Raw frames (see ``FrameRenderer.raw_format``) ``start:stop``, in order."""
         stop_event = threading.Event()
         chunks: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
         frames: queue.Queue = queue.Queue(maxsize=FRAME_QUEUE_SIZE)
@@ -266,17 +273,19 @@ class VideoRenderer:
         if audio_path is not None and not Path(audio_path).is_file():
             raise FileNotFoundError(f"audio file not found: {audio_path}")
         total = motion.num_frames
-        with self._busy, VideoWriter(out_path, self.size, total, motion.fps, audio_path,
-                                     self.encoder) as writer:
+        with self._busy:
+            raw_format = self._raw_format()
             framing = self.frame(motion, view)
-            frames = self.render_frames(motion, view, framing=framing)
-            try:
-                for done, image in enumerate(frames, start=1):
-                    writer.write(image)
-                    if progress is not None:
-                        progress(done, total)
-            finally:
-                frames.close()
+            with VideoWriter(out_path, self.size, total, motion.fps, audio_path, self.encoder,
+                             raw_format.pix_fmt, raw_format.bottom_up) as writer:
+                frames = self._stream(motion, framing, 0, total)
+                try:
+                    for done, data in enumerate(frames, start=1):
+                        writer.write(data)
+                        if progress is not None:
+                            progress(done, total)
+                finally:
+                    frames.close()
         logger.info("wrote %s (%d frames, %s view, %s body)", out_path, total, view,
                     self.body.name)
         return Path(out_path)

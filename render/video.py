@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 VIDEO_CODEC: str = "libx264"
 PIXEL_FORMAT: str = "yuv420p"
 AUDIO_CODEC: str = "aac"
-RGB_CHANNELS: int = 3
+INPUT_CHANNELS: dict[str, int] = {"rgb24": 3, "rgba": 4}
 _STDERR_TAIL_CHARS: int = 2000
 
 
@@ -59,18 +59,25 @@ def check_frame_size(size: tuple[int, int]) -> tuple[int, int]:
 
 
 def build_ffmpeg_command(output: Path, size: tuple[int, int], fps: int, num_frames: int,
-                         audio_path: Path | None, settings: EncoderSettings) -> list[str]:
-    """The ffmpeg command line: raw rgb24 on stdin (+ audio file) -> H.264/AAC mp4."""
+                         audio_path: Path | None, settings: EncoderSettings,
+                         input_pix_fmt: str = "rgb24", bottom_up: bool = False) -> list[str]:
+    """The ffmpeg command line: raw frames on stdin (+ audio file) -> H.264/AAC mp4.
+
+    input_pix_fmt: "rgb24" or "rgba" (alpha ignored); bottom_up: rows arrive bottom row first
+    (OpenGL's read-back order), flipped by ffmpeg.
+    """
     width, height = size
     duration = f"{num_frames / fps:.6f}"
     command = [
         ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        "-f", "rawvideo", "-pix_fmt", input_pix_fmt, "-s", f"{width}x{height}",
         "-framerate", str(fps), "-i", "pipe:0",
     ]
     if audio_path is not None:
         command += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
                     "-c:a", AUDIO_CODEC, "-b:a", settings.audio_bitrate, "-af", "apad"]
+    if bottom_up:
+        command += ["-vf", "vflip"]
     command += [
         "-c:v", VIDEO_CODEC, "-preset", settings.preset, "-crf", str(settings.crf),
         "-pix_fmt", PIXEL_FORMAT, "-r", str(fps),
@@ -85,13 +92,18 @@ def build_ffmpeg_command(output: Path, size: tuple[int, int], fps: int, num_fram
 class VideoWriter:
     """Context manager: ``write(frame)`` exactly ``num_frames`` times, then leave the block.
 
-    frame: (height, width, 3) uint8 RGB. On a clean exit the mp4 appears at ``out_path``; on an
-    exception, or a wrong frame count, ffmpeg is stopped and nothing is left behind.
+    frame: (height, width, 3) uint8 RGB, or raw bytes in ``input_pix_fmt`` ("rgb24" or
+    "rgba"), bottom row first when ``bottom_up``. On a clean exit the mp4 appears at
+    ``out_path``; on an exception, or a wrong frame count, ffmpeg is stopped and nothing is
+    left behind.
     """
 
     def __init__(self, out_path: str | os.PathLike, size: tuple[int, int], num_frames: int,
                  fps: int, audio_path: str | os.PathLike | None = None,
-                 settings: EncoderSettings = EncoderSettings()) -> None:
+                 settings: EncoderSettings = EncoderSettings(), input_pix_fmt: str = "rgb24",
+                 bottom_up: bool = False) -> None:
+        if input_pix_fmt not in INPUT_CHANNELS:
+            raise ValueError(f"input_pix_fmt must be one of {sorted(INPUT_CHANNELS)}")
         if num_frames <= 0:
             raise ValueError("a video needs at least one frame")
         self.out_path = Path(out_path)
@@ -107,12 +119,15 @@ class VideoWriter:
             f".{self.out_path.stem}.{uuid.uuid4().hex[:8]}.partial.mp4")
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr = None
-        self._frame_bytes = self.size[0] * self.size[1] * RGB_CHANNELS
+        self.input_pix_fmt = input_pix_fmt
+        self.bottom_up = bottom_up
+        self._frame_bytes = self.size[0] * self.size[1] * INPUT_CHANNELS[input_pix_fmt]
 
     def __enter__(self) -> "VideoWriter":
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
         command = build_ffmpeg_command(self._partial, self.size, self.fps, self.num_frames,
-                                       self.audio_path, self.settings)
+                                       self.audio_path, self.settings, self.input_pix_fmt,
+                                       self.bottom_up)
         logger.debug("ffmpeg: %s", " ".join(command))
         self._stderr = tempfile.TemporaryFile()
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE,
@@ -120,7 +135,7 @@ class VideoWriter:
         return self
 
     def write(self, frame: np.ndarray | bytes | bytearray) -> None:
-        """Send one (H, W, 3) uint8 frame (or its raw rgb24 bytes) to the encoder."""
+        """Send one frame: an (H, W, C) uint8 array or raw bytes in ``input_pix_fmt``."""
         assert self._process is not None and self._process.stdin is not None
         if isinstance(frame, (bytes, bytearray)):
             data = memoryview(frame)
@@ -128,7 +143,7 @@ class VideoWriter:
             data = np.ascontiguousarray(frame, dtype=np.uint8).data.cast("B")
         if data.nbytes != self._frame_bytes:
             raise ValueError(f"frame has {data.nbytes} bytes, expected {self._frame_bytes} "
-                             f"({self.size[0]}x{self.size[1]} rgb24)")
+                             f"({self.size[0]}x{self.size[1]} {self.input_pix_fmt})")
         if self.frames_written >= self.num_frames:
             raise VideoEncodeError(f"more than the {self.num_frames} frames announced")
         try:
