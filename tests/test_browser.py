@@ -30,6 +30,12 @@ VIDEO_CAN_PLAY = """() => {
     return video !== null && video.readyState >= 3 && video.duration > 0;
 }"""
 
+SEEK_TO_MIDDLE = """() => new Promise((resolve) => {
+    const video = document.querySelector('#result-video video');
+    video.addEventListener('seeked', () => resolve(video.currentTime), {once: true});
+    video.currentTime = video.duration / 2;
+})"""
+
 
 def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None = None) -> dict:
     """Open the page, upload ``wav``, Generate, wait for a playable video, save a screenshot.
@@ -50,7 +56,8 @@ def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None 
                 page.get_by_role("option", name=size).click()
             page.locator("#generate-button").click()
             page.wait_for_function(VIDEO_CAN_PLAY, timeout=GENERATE_TIMEOUT_MS)
-            page.wait_for_timeout(500)  # let the player draw its first frame
+            page.evaluate(SEEK_TO_MIDDLE)  # a frame mid-speech says more than the first one
+            page.wait_for_timeout(500)  # let the player draw it
             shown = page.evaluate("""() => {
                 const video = document.querySelector('#result-video video');
                 return {duration: video.duration, readyState: video.readyState,
