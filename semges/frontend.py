@@ -44,9 +44,11 @@ class FrontendConfig:
     ``whisper_model``: a faster-whisper (CTranslate2) model folder, or a model name already in
     the local cache; None for the bundled tiny.en. ``text_model``: a sentence-transformers
     style folder for ``transformers``; None for the bundled all-MiniLM-L6-v2.
-    ``cpu_threads``: 0 uses every available core. ``beam_size``: 1 is greedy decoding (fast;
-    as accurate as 5 on BEAT2 with tiny.en). ``vad_filter``: skip non-speech with Silero VAD
-    before recognising. ``max_duration_s``: longer input is refused.
+    ``cpu_threads``: 0 uses every available core. ``beam_size``: 1 is greedy decoding; beam
+    search with 5 lowered tiny.en's WER on three BEAT2 clips from 8.5/6.0/4.8 % to
+    8.5/3.0/4.3 % for about 1.5x the decoding time. ``vad_filter``: skip non-speech with
+    Silero VAD before recognising. ``max_duration_s``: longer input is refused. ``timing``:
+    how raw Whisper word times are corrected (:class:`semges.transcription.TimingRefinement`).
     """
 
     whisper_model: str | None = None
