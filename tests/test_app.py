@@ -175,12 +175,14 @@ def test_each_request_has_its_own_folder_and_old_ones_are_removed(service, speec
 
 def test_bad_input_gets_a_friendly_message(service, tmp_path):
     handler = make_generate_handler(service)
+    folders_before = set(service.settings.output_root.iterdir())
     for name, (path, words) in write_bad_inputs(tmp_path).items():
         with pytest.raises(gr.Error) as caught:
             handler(None if path is None else str(path), "", "scott", 0, 0.0, "mannequin",
                     "upper", TEST_SIZE, progress=RecordingProgress())  # fmt: skip
         assert words in caught.value.message.lower(), (name, caught.value.message)
         assert "Traceback" not in caught.value.message
+    assert set(service.settings.output_root.iterdir()) == folders_before  # nothing left behind
 
 
 @pytest.mark.parametrize(

@@ -117,12 +117,10 @@ class GestureService:
         report("loading", 0.0)
         samples = self._load_speech(request.audio_path)
         transcript = (request.transcript or "").strip() or None
-        folder = self.workspace.new_request_dir()
-        stem = f"{safe_stem(request.audio_path)}_{request.speaker.lower()}_seed{request.seed}"
         seconds: dict[str, float] = {}
 
-        started = time.perf_counter()
         with self._model_lock:
+            started = time.perf_counter()
             try:
                 result = self.pipeline(
                     (samples, SAMPLE_RATE), text=transcript, speaker=speaker_id,
@@ -136,6 +134,8 @@ class GestureService:
                 "No speech was found in the recording. Speak clearly into the microphone, or "
                 "type what is said in the transcript box."
             )
+        folder = self.workspace.new_request_dir()
+        stem = f"{safe_stem(request.audio_path)}_{request.speaker.lower()}_seed{request.seed}"
 
         started = time.perf_counter()
         video = self.renderers.render(
