@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from scipy.spatial.transform import Rotation
 
 UP: np.ndarray = np.array([0.0, 1.0, 0.0])

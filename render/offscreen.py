@@ -68,7 +68,8 @@ class RawFormat:
         return np.ascontiguousarray(image[::-1] if self.bottom_up else image)
 
 
-def _light_pose(camera_rotation: np.ndarray, toward_light: tuple[float, float, float]) -> np.ndarray:
+def _light_pose(camera_rotation: np.ndarray,
+                toward_light: tuple[float, float, float]) -> np.ndarray:
     """(4, 4) pose of a directional light shining along -z, from ``toward_light`` (camera axes)."""
     z_axis = camera_rotation @ (np.asarray(toward_light) / np.linalg.norm(toward_light))
     helper = np.array([0.0, 1.0, 0.0]) if abs(z_axis[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
@@ -96,9 +97,12 @@ def _shadow_disc() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     fade = np.concatenate([[0.0], np.repeat(radii, SHADOW_SEGMENTS)])
     darkness = (1.0 - fade) ** 2  # smooth towards the rim
     colors = np.ones((positions.shape[0], _RGBA), np.float32)
-    colors[:, :3] = darkness[:, None] * np.asarray(SHADOW_RGB) + (1 - darkness[:, None]) * np.asarray(FLOOR_RGB)
+    shade = darkness[:, None]
+    colors[:, :3] = shade * np.asarray(SHADOW_RGB) + (1.0 - shade) * np.asarray(FLOOR_RGB)
+    def ring(r: int, s: int) -> int:  # vertex index of ring r (0 innermost), segment s
+        return 1 + r * SHADOW_SEGMENTS + s % SHADOW_SEGMENTS
+
     faces = []
-    ring = lambda r, s: 1 + r * SHADOW_SEGMENTS + s % SHADOW_SEGMENTS  # noqa: E731
     for s in range(SHADOW_SEGMENTS):
         faces.append((0, ring(0, s), ring(0, s + 1)))
         for r in range(SHADOW_RINGS - 1):
@@ -123,7 +127,7 @@ def _single_context_cache(shader_dir: str) -> object:
             self._by_source: dict[tuple, object] = {}
 
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None,
-                        defines=None):  # noqa: ANN001 - pyrender's signature
+                        defines=None):
             key = (vertex_shader, fragment_shader, geometry_shader,
                    tuple(sorted((defines or {}).items())))
             if key not in self._by_source:
@@ -164,8 +168,8 @@ class FrameRenderer:
         # Interleaved as pyrender lays out the vertex buffer: position, normal, colour.
         self._interleaved = np.zeros((num_vertices, _POSITION_AND_NORMAL + _RGBA), np.float32)
         self._interleaved[:, _POSITION_AND_NORMAL:] = self._colors
-        self._body_node = self._scene.add(self._body_mesh(np.zeros((num_vertices, 3)),
-                                                          np.tile([0.0, 1.0, 0.0], (num_vertices, 1))))
+        up = np.tile([0.0, 1.0, 0.0], (num_vertices, 1))
+        self._body_node = self._scene.add(self._body_mesh(np.zeros((num_vertices, 3)), up))
         self._in_place = True
         self._drawn = False
         self._camera_node = None
@@ -178,8 +182,8 @@ class FrameRenderer:
         if inner is None or not hasattr(inner, "_program_cache"):
             logger.warning("pyrender internals changed; drawing with its PBR shader (slower)")
             return
-        inner._program_cache.clear()  # noqa: SLF001 - see the module docstring
-        inner._program_cache = _single_context_cache(str(SHADER_DIR))  # noqa: SLF001
+        inner._program_cache.clear()
+        inner._program_cache = _single_context_cache(str(SHADER_DIR))
 
     def _body_mesh(self, vertices: np.ndarray, normals: np.ndarray) -> object:
         primitive = self._pyrender.Primitive(
@@ -220,7 +224,8 @@ class FrameRenderer:
         floor_pose[1, 3] = floor_y
         self._floor_nodes.append(self._scene.add(pyrender.Mesh([floor]), pose=floor_pose))
         positions, colors, faces = _shadow_disc()
-        disc = pyrender.Primitive(positions=positions, normals=np.tile([0.0, 1.0, 0.0], (len(positions), 1)),
+        disc = pyrender.Primitive(positions=positions,
+                                  normals=np.tile([0.0, 1.0, 0.0], (len(positions), 1)),
                                   color_0=colors, indices=faces, material=self._material)
         disc_pose = np.eye(4)  # a separate array: pyrender keeps a reference to the pose
         disc_pose[1, 3] = floor_y + SHADOW_LIFT_M
@@ -236,7 +241,7 @@ class FrameRenderer:
 
             self._interleaved[:, :3] = vertices
             self._interleaved[:, 3:_POSITION_AND_NORMAL] = normals
-            self._renderer._platform.make_current()  # noqa: SLF001 - see module docstring
+            self._renderer._platform.make_current()
             GL.glBindBuffer(GL.GL_ARRAY_BUFFER, buffers[0])
             GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, self._interleaved.nbytes, self._interleaved)
             GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
@@ -255,7 +260,7 @@ class FrameRenderer:
         return RawFormat(pix_fmt="rgb24", bottom_up=False)
 
     def _reads_front_buffer(self) -> bool:
-        platform = self._renderer._platform  # noqa: SLF001
+        platform = self._renderer._platform
         return not platform.supports_framebuffers() and hasattr(self._renderer, "_renderer")
 
     def render_raw(self, vertices: np.ndarray, normals: np.ndarray,
@@ -291,8 +296,8 @@ class FrameRenderer:
         # from it, in its native RGBA and row order (no depth read-back, no conversion).
         from OpenGL import GL
 
-        renderer._platform.make_current()  # noqa: SLF001
-        renderer._renderer.render(self._scene, self._pyrender.RenderFlags.NONE)  # noqa: SLF001
+        renderer._platform.make_current()
+        renderer._renderer.render(self._scene, self._pyrender.RenderFlags.NONE)
         width, height = self.size
         GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, 0)
         GL.glReadBuffer(GL.GL_FRONT)
@@ -305,7 +310,7 @@ class FrameRenderer:
             self._renderer.delete()
             self._renderer = None
 
-    def __enter__(self) -> "FrameRenderer":
+    def __enter__(self) -> FrameRenderer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -15,6 +15,7 @@ So posing, drawing and encoding run at the same time on different cores.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -52,6 +53,8 @@ POSE_CHUNK_FRAMES: int = 16  # frames per posing call while drawing
 PREFETCH_CHUNKS: int = 2  # posed chunks waiting for the drawing thread
 FRAME_QUEUE_SIZE: int = 8  # drawn frames waiting for the encoder (1 MB each at 720x480)
 _QUEUE_POLL_S: float = 0.1
+
+DEFAULT_ENCODER = EncoderSettings()
 
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(frames_done, frames_total)`` from the thread that renders the video."""
@@ -118,7 +121,7 @@ class VideoRenderer:
     """
 
     def __init__(self, body: BodySpec = None, size: tuple[int, int] = DEFAULT_SIZE,
-                 encoder: EncoderSettings = EncoderSettings(),
+                 encoder: EncoderSettings = DEFAULT_ENCODER,
                  gl_platform: str | None = None) -> None:
         self.gl_platform = configure_headless_gl(gl_platform)
         self.size = check_frame_size(size)
@@ -169,10 +172,8 @@ class VideoRenderer:
         except _Stop:
             pass
         except BaseException as error:  # handed to the consumer, which re-raises it
-            try:
+            with contextlib.suppress(_Stop):
                 _put(chunks, _Failure(error), stop_event)
-            except _Stop:
-                pass
 
     def _draw_worker(self, framing: Framing, num_frames: int, chunks: queue.Queue,
                      frames: queue.Queue, stop_event: threading.Event) -> None:
@@ -195,10 +196,8 @@ class VideoRenderer:
         except _Stop:
             pass
         except BaseException as error:
-            try:
+            with contextlib.suppress(_Stop):
                 _put(frames, _Failure(error), stop_event)
-            except _Stop:
-                pass
 
     def render_frames(self, motion: MotionClip, view: str = DEFAULT_VIEW, start: int = 0,
                       stop: int | None = None, framing: Framing | None = None
@@ -300,7 +299,7 @@ class VideoRenderer:
         self._gl_thread.submit(release).result()
         self._gl_thread.shutdown(wait=True)
 
-    def __enter__(self) -> "VideoRenderer":
+    def __enter__(self) -> VideoRenderer:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

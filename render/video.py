@@ -9,6 +9,7 @@ leaves a half-written video behind.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -100,7 +101,7 @@ class VideoWriter:
 
     def __init__(self, out_path: str | os.PathLike, size: tuple[int, int], num_frames: int,
                  fps: int, audio_path: str | os.PathLike | None = None,
-                 settings: EncoderSettings = EncoderSettings(), input_pix_fmt: str = "rgb24",
+                 settings: EncoderSettings | None = None, input_pix_fmt: str = "rgb24",
                  bottom_up: bool = False) -> None:
         if input_pix_fmt not in INPUT_CHANNELS:
             raise ValueError(f"input_pix_fmt must be one of {sorted(INPUT_CHANNELS)}")
@@ -113,7 +114,7 @@ class VideoWriter:
         self.audio_path = None if audio_path is None else Path(audio_path)
         if self.audio_path is not None and not self.audio_path.is_file():
             raise FileNotFoundError(f"audio file not found: {self.audio_path}")
-        self.settings = settings
+        self.settings = settings or EncoderSettings()
         self.frames_written = 0
         self._partial = self.out_path.with_name(
             f".{self.out_path.stem}.{uuid.uuid4().hex[:8]}.partial.mp4")
@@ -123,7 +124,7 @@ class VideoWriter:
         self.bottom_up = bottom_up
         self._frame_bytes = self.size[0] * self.size[1] * INPUT_CHANNELS[input_pix_fmt]
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
         command = build_ffmpeg_command(self._partial, self.size, self.fps, self.num_frames,
                                        self.audio_path, self.settings, self.input_pix_fmt,
@@ -163,10 +164,8 @@ class VideoWriter:
 
     def _finish(self) -> None:
         assert self._process is not None and self._process.stdin is not None
-        try:
+        with contextlib.suppress(BrokenPipeError):
             self._process.stdin.close()
-        except BrokenPipeError:
-            pass
         code = self._process.wait()
         if code != 0:
             raise VideoEncodeError(f"ffmpeg exited with code {code}: {self._stderr_tail()}")
@@ -180,10 +179,8 @@ class VideoWriter:
             self._process.kill()
             self._process.wait()
         if self._process is not None and self._process.stdin is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 self._process.stdin.close()
-            except (BrokenPipeError, OSError):
-                pass
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  traceback: TracebackType | None) -> None:

@@ -7,10 +7,9 @@ the body faces +z at rest). Frames are posed in chunks, so long clips need bound
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 

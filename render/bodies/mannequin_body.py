@@ -18,9 +18,8 @@ if a future ``mannequin-x`` moves them, the body falls back to the package's own
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse
@@ -115,11 +114,11 @@ class _LinearBlendSkin:
     """Sparse linear blend skinning matrices for one body shape."""
 
     def __init__(self, model: object, faces: np.ndarray) -> None:
-        identity = model._identity  # noqa: SLF001 - see the module docstring
+        identity = model._identity
         bind_vertices = np.asarray(identity["skin_vertices"], np.float64)  # (V, 3)
         self.bind_positions = np.asarray(identity["skin_bind_positions"], np.float64)  # (J, 3)
-        joints = np.asarray(model._skin_joint_indices)  # noqa: SLF001  (V, K)
-        weights = np.asarray(model._skin_weights, np.float64)  # noqa: SLF001  (V, K)
+        joints = np.asarray(model._skin_joint_indices)
+        weights = np.asarray(model._skin_weights, np.float64)
         num_vertices, influences = joints.shape
         self.num_joints = self.bind_positions.shape[0]
         self.num_vertices = num_vertices
@@ -234,11 +233,12 @@ class MannequinBody(BodyModel):
             dominant = np.zeros(self._model.num_vertices, np.int64)
         self.dominant_joint = self._smplx_joint[dominant]
 
-    def _palette_colors(self, palette: tuple[tuple[int, int, int], tuple[int, int, int]]) -> np.ndarray:
+    def _palette_colors(self, palette: tuple[tuple[int, int, int], tuple[int, int, int]]
+                        ) -> np.ndarray:
         body_rgb, joint_rgb = palette
         colors = np.empty((self._model.num_vertices, 4), np.float32)
         colors[:] = [*np.asarray(body_rgb) / 255.0, 1.0]
-        weights = self._model._weights  # noqa: SLF001 - part ranges only set colours
+        weights = self._model._weights
         names = getattr(weights, "skin_part_names", None) or []
         starts = getattr(weights, "skin_part_vertex_starts", None) or []
         counts = getattr(weights, "skin_part_vertex_counts", None) or []
@@ -262,7 +262,8 @@ class MannequinBody(BodyModel):
         """(T, J, 4, 4) world transforms of the figure's joints (its own joint order)."""
         check_frame_range(clip, start, stop)
         self.set_shape(clip.betas)
-        return np.asarray(self._model.joint_transforms(mannequin_pose_parameters(clip, start, stop)))
+        parameters = mannequin_pose_parameters(clip, start, stop)
+        return np.asarray(self._model.joint_transforms(parameters))
 
     def framing_vertices(self, upper_body_only: bool) -> np.ndarray:
         candidates = super().framing_vertices(upper_body_only)

@@ -36,7 +36,8 @@ class VertexNormals:
         sum over adjacent faces weights each face by its area. Vertices on no face get 0.
         """
         single = vertices.ndim == 2
-        batch = np.asarray(vertices, np.float32)[None] if single else np.asarray(vertices, np.float32)
+        batch = np.asarray(vertices, np.float32)
+        batch = batch[None] if single else batch
         corner0 = batch[:, self._faces[:, 0]]  # (T, F, 3)
         edge1 = batch[:, self._faces[:, 1]] - corner0
         edge2 = batch[:, self._faces[:, 2]] - corner0

@@ -7,11 +7,10 @@ Posed with the ``smplx`` package (``use_pca=False``: full axis-angle hands), jaw
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -98,14 +97,14 @@ def validate_smplx_model_file(path: str | os.PathLike) -> Path:
     for key, expected in REQUIRED_ARRAYS.items():
         actual = shapes[key]
         if len(actual) != len(expected) or any(
-            want is not None and want != got for want, got in zip(expected, actual)
+            want is not None and want != got for want, got in zip(expected, actual, strict=True)
         ):
             hint = ""
             if key == "shapedirs" and len(actual) == 3 and actual[2] < NUM_SHAPE_COMPONENTS:
                 hint = (f" (only {actual[2]} shape+expression components: an older SMPL-X "
                         f"release; BEAT2 motion needs 300 betas and 100 expressions)")
-            raise SmplxModelError(path, f"{key} has shape {actual}, expected "
-                                        f"{tuple('any' if n is None else n for n in expected)}{hint}")
+            wanted = tuple("any" if n is None else n for n in expected)
+            raise SmplxModelError(path, f"{key} has shape {actual}, expected {wanted}{hint}")
     return path
 
 
