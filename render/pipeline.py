@@ -129,6 +129,7 @@ class VideoRenderer:
         self.body: BodyModel = load_body(body)
         self._gl_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semges-gl")
         self._frames = None  # FrameRenderer, created in the GL thread on first use
+        self._closed = False
         self._busy = threading.RLock()  # one clip at a time: the body and GL state are shared
 
     # -- framing ---------------------------------------------------------------------------
@@ -217,6 +218,8 @@ class VideoRenderer:
         return self._rgb_stream(motion, framing, start, stop)
 
     def _raw_format(self) -> RawFormat:
+        if self._closed:
+            raise RuntimeError("this VideoRenderer is closed")
         return self._gl_thread.submit(lambda: self._frame_renderer().raw_format).result()
 
     def _rgb_stream(self, motion: MotionClip, framing: Framing, start: int,
@@ -290,14 +293,19 @@ class VideoRenderer:
         return Path(out_path)
 
     def close(self) -> None:
-        """Free the GL context and the drawing thread."""
+        """Free the GL context and the drawing thread (idempotent)."""
+        if self._closed:
+            return
+
         def release() -> None:
             if self._frames is not None:
                 self._frames.close()
                 self._frames = None
 
-        self._gl_thread.submit(release).result()
-        self._gl_thread.shutdown(wait=True)
+        with self._busy:
+            self._closed = True
+            self._gl_thread.submit(release).result()
+            self._gl_thread.shutdown(wait=True)
 
     def __enter__(self) -> VideoRenderer:
         return self

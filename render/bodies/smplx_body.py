@@ -160,7 +160,8 @@ class SmplxBody(BodyModel):
             "transl": torch.from_numpy(clip.trans[start:stop]),
         }
 
-    def pose(self, clip: MotionClip, start: int, stop: int) -> PosedChunk:
+    def _vertices(self, clip: MotionClip, start: int, stop: int) -> np.ndarray:
+        """(T, V, 3) float32 posed vertices, POSE_BATCH_FRAMES frames per smplx call."""
         check_frame_range(clip, start, stop)
         parts = []
         with self._torch.no_grad():
@@ -168,5 +169,12 @@ class SmplxBody(BodyModel):
                 last = min(stop, first + POSE_BATCH_FRAMES)
                 output = self._model(**self._parameters(clip, first, last), return_verts=True)
                 parts.append(output.vertices.numpy())
-        vertices = np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)  # (T, V, 3)
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def positions(self, clip: MotionClip, start: int, stop: int,
+                  vertex_ids: np.ndarray) -> np.ndarray:
+        return self._vertices(clip, start, stop)[:, vertex_ids]  # no normals needed
+
+    def pose(self, clip: MotionClip, start: int, stop: int) -> PosedChunk:
+        vertices = self._vertices(clip, start, stop)
         return PosedChunk(vertices, self._normals(vertices))
