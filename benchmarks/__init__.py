@@ -1,0 +1,1 @@
+"""Speed and memory measurements; results are committed beside the scripts."""
