@@ -246,7 +246,7 @@ class FrameRenderer:
             GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, self._interleaved.nbytes, self._interleaved)
             GL.glBindBuffer(GL.GL_ARRAY_BUFFER, 0)
             return
-        if self._drawn and not buffers:
+        if self._drawn and self._in_place:
             self._in_place = False
             logger.warning("pyrender has no Primitive._buffers; re-adding the mesh every frame")
         self._scene.remove_node(self._body_node)

@@ -7,8 +7,9 @@ app keeps one loaded). For each video:
    fit one fixed camera (and the floor height) to them;
 2. a posing thread fills a short queue with chunks of posed vertices and normals;
 3. the drawing thread, which owns the GL context for the renderer's lifetime, turns them into
-   RGB frames (llvmpipe rasterises with its own threads);
-4. the calling thread streams the frames into ffmpeg, which encodes in its own process.
+   frames, read back raw in OpenGL's own layout (llvmpipe rasterises with its own threads);
+4. the calling thread streams the frames into ffmpeg, which flips, converts and encodes them
+   in its own process.
 
 So posing, drawing and encoding run at the same time on different cores.
 """
@@ -26,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -42,7 +44,9 @@ from render.gl_platform import configure_headless_gl
 from render.offscreen import RawFormat
 from render.video import EncoderSettings, VideoWriter, check_frame_size
 from semges import layout
-from semges.motion import MotionClip
+
+if TYPE_CHECKING:
+    from semges.motion import MotionClip
 
 logger = logging.getLogger(__name__)
 

@@ -139,8 +139,8 @@ def write_fake_smplx(path: Path, num_shape_components: int = 400) -> Path:
     """An .npz with SMPLX_NEUTRAL_2020.npz's arrays and shapes: a ball on every joint.
 
     Joints sit at the real neutral rest positions (mannequin calibration); every ball is
-    skinned rigidly to its joint; shape and expression directions are small random offsets
-    (larger on the head, so expressions visibly move it); pose correctives are zero.
+    skinned rigidly to its joint; shape directions are small random offsets, expression
+    directions swell the head ball; pose correctives are zero.
     """
     rng = np.random.default_rng(0)
     joints = rest_joint_positions()
@@ -165,7 +165,10 @@ def write_fake_smplx(path: Path, num_shape_components: int = 400) -> Path:
     regressor[:, len(v_template) - spare:] = 0.0  # spare vertices do not move the pelvis
     regressor /= regressor.sum(axis=1, keepdims=True)
     shapedirs = rng.normal(0, 1e-4, (NUM_VERTICES, 3, num_shape_components))
-    shapedirs[owner == 15, :, layout.NUM_BETAS:] *= 100.0  # expressions move the head
+    head = owner == layout.JOINT_NAMES.index("head")  # expressions swell the head ball
+    swell = rng.uniform(0.0, 0.02, num_shape_components - layout.NUM_BETAS)
+    shapedirs[head, :, layout.NUM_BETAS:] = (v_template[head] - joints[owner[head]])[..., None] \
+        * swell
     hand_mean = relaxed_hand_mean().reshape(2, -1)
     parents = np.array(layout.PARENTS, np.int64)
     parents[0] = 4294967295  # as stored in the SMPL-X files (uint32 -1)
