@@ -30,7 +30,9 @@ from render.gl_platform import configure_headless_gl
 
 ROOT = Path(__file__).resolve().parents[1]
 MOTION = ROOT / "tests" / "data" / "2_scott_0_1_1.npz"
-AUDIO = Path("/work/shared/data/beat2/2_scott_0_1_1.wav")
+SHARED_AUDIO = Path("/work/shared/data/beat2/2_scott_0_1_1.wav")  # the clip's full speech
+AUDIO = SHARED_AUDIO if SHARED_AUDIO.is_file() else \
+    ROOT / "tests" / "data" / "2_scott_0_1_1_excerpt.wav"  # padded to the motion if shorter
 POSE_CHUNK = 16
 
 
