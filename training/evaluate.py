@@ -4,6 +4,8 @@
 
 Generates motion (temperature 0) for every clip of the chosen splits that has speech, and
 reports, next to the same numbers for the folder's real motion:
+Real motion is measured with the joints the generator does not model set to rest, like the
+generated motion.
 - BC: audio onsets (librosa) vs motion beats (local minima of upper-body joint speed);
 - L1Div: mean L1 distance of joint positions to the sequence mean (upper body + hands, m);
 - jerk: mean |d^3 p/dt^3| of those joints (m/s^3), to catch jitter;
@@ -120,6 +122,15 @@ def motion_statistics(motion: MotionClip, onsets: np.ndarray) -> dict[str, float
     }
 
 
+def generated_parts_only(motion: MotionClip) -> MotionClip:
+    """The clip with every joint the generator does not model (root, legs, jaw, eyes) at rest,
+    so real and generated motion are measured on the same joints under the same root."""
+    rest = MotionClip.rest(motion.num_frames)
+    for part in layout.GENERATED_PARTS.values():
+        rest = rest.with_part_rot6d(part, motion.part_rot6d(part))
+    return rest
+
+
 def part_rot6d(motion: MotionClip) -> torch.Tensor:
     """(T, 258) the generated parts' 6D rotations, concatenated."""
     return torch.cat([motion.part_rot6d(p) for p in layout.GENERATED_PARTS.values()], dim=-1)
@@ -142,7 +153,7 @@ def evaluate(pipeline: SemGesPipeline, data: str | Path, splits: list[str],
     real_rows, generated_rows, real_motion, generated_motion = [], [], [], []
     for clip in all_clips:
         if clip.motion is not None:
-            motion = load_motion(clip.motion)
+            motion = generated_parts_only(load_motion(clip.motion))
             real_motion.append(part_rot6d(motion))
             real_rows.append({"clip": clip.clip_id, **motion_statistics(motion, audio_onsets(clip.wav))})
     recall_motions, recall_words = [], []
@@ -157,7 +168,7 @@ def evaluate(pipeline: SemGesPipeline, data: str | Path, splits: list[str],
         row = {"clip": clip.clip_id, "words": "textgrid" if clip.textgrid else "whisper",
                **motion_statistics(motion, audio_onsets(clip.wav))}
         if clip.motion is not None and clip.sem is not None:
-            real = load_motion(clip.motion)
+            real = generated_parts_only(load_motion(clip.motion))
             frames = min(real.num_frames, motion.num_frames)
             scores = files.semantic_scores(files.read_semantic_spans(clip.sem), frames)
             row["srgr"] = metrics.srgr(joint_positions(motion)[:frames, list(EVAL_JOINTS)],
