@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 TORCH_VERSION := 2.13.0
 
-.PHONY: demo test setup system-packages checkpoint clean
+.PHONY: demo test setup system-packages checkpoint benchmark clean
 
 setup: system-packages $(STAMP)
 
@@ -40,6 +40,13 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Retrain the shipped default checkpoint (assets/checkpoint) from the BEAT2 clip in ../shared.
+checkpoint: setup
+	$(PY) -m training.default_checkpoint
+
+benchmark: setup
+	$(PY) -m benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache
