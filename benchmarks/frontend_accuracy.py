@@ -10,7 +10,7 @@ The default timing shift (``TimingRefinement.shift_s``) was derived from clip 2_
 alone: the calibration rows report that clip's median signed onset error with no shift.
 2_scott_0_2_2 and 2_scott_0_3_3 are held out.
 
-    python benchmarks/frontend_accuracy.py [--data /work/shared/data/beat2]
+    python benchmarks/frontend_accuracy.py [--data ../shared/data/beat2]
 
 writes benchmarks/frontend_accuracy.json and .md.
 """
@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from training.sample_data import BEAT2_SAMPLE_DIR
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -82,7 +84,7 @@ def onset_stats(reference, words, paired: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=Path("/work/shared/data/beat2"))
+    parser.add_argument("--data", type=Path, default=BEAT2_SAMPLE_DIR)
     parser.add_argument("--out", type=Path, default=HERE / "frontend_accuracy")
     args = parser.parse_args()
 

@@ -6,7 +6,7 @@ feature stage split into its parts; the median run gives the real-time factor. A
 extraction with a given transcript (forced alignment instead of recognition). The machine
 may be shared: the load average before each run is recorded.
 
-    python benchmarks/frontend_speed.py [--speech /work/shared/data/beat2/2_scott_0_1_1.wav]
+    python benchmarks/frontend_speed.py [--speech ../shared/data/beat2/2_scott_0_1_1.wav]
 
 writes benchmarks/frontend_speed.json and .md.
 """
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from training.sample_data import BEAT2_SAMPLE_DIR
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -46,7 +48,7 @@ def timed_extract(frontend, audio, text=None) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--speech", type=Path,
-                        default=Path("/work/shared/data/beat2/2_scott_0_1_1.wav"))  # fmt: skip
+                        default=BEAT2_SAMPLE_DIR / "2_scott_0_1_1.wav")  # fmt: skip
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "frontend_speed")
     args = parser.parse_args()

@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from render.gl_platform import configure_headless_gl
+from training.sample_data import BEAT2_SAMPLE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 MOTION = ROOT / "tests" / "data" / "2_scott_0_1_1.npz"
-SHARED_AUDIO = Path("/work/shared/data/beat2/2_scott_0_1_1.wav")  # the clip's full speech
+SHARED_AUDIO = BEAT2_SAMPLE_DIR / "2_scott_0_1_1.wav"  # the clip's full speech
 AUDIO = SHARED_AUDIO if SHARED_AUDIO.is_file() else \
     ROOT / "tests" / "data" / "2_scott_0_1_1_excerpt.wav"  # padded to the motion if shorter
 POSE_CHUNK = 16

@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from training.sample_data import BEAT2_SAMPLE_DIR
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-DEFAULT_SPEECH_DIR = REPO.parent / "shared" / "data" / "beat2"
 INPUT_DIR = HERE / "inputs"
 DEFAULT_LENGTHS_S = (10, 60, 600)
 VIDEO_MAX_S = 60  # longer inputs are timed to motion only ("10 minutes ... (no video)")
@@ -214,7 +215,7 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=list(DEFAULT_LENGTHS_S),
                         help="speech lengths in seconds")
     parser.add_argument("--checkpoint", type=Path, default=REPO / "assets" / "checkpoint")
-    parser.add_argument("--speech-dir", type=Path, default=DEFAULT_SPEECH_DIR)
+    parser.add_argument("--speech-dir", type=Path, default=BEAT2_SAMPLE_DIR)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--child", nargs=3, metavar=("SPEECH", "VIDEO", "OUT_DIR"),
                         help=argparse.SUPPRESS)

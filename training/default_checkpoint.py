@@ -21,6 +21,7 @@ from pathlib import Path
 from training import beat2_files as files
 from training import evaluate, generator, vqvae
 from training.clip_features import default_extractor
+from training.sample_data import BEAT2_SAMPLE_DIR
 from training.config import GeneratorTrainConfig, VQVAETrainConfig, load_config
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def prepare_sample(source: Path, root: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default="/work/shared/data/beat2", help="flat BEAT2 sample files")
+    parser.add_argument("--source", default=str(BEAT2_SAMPLE_DIR), help="flat BEAT2 sample files")
     parser.add_argument("--work", default="runs/default_checkpoint")
     parser.add_argument("--out", default="assets/checkpoint")
     parser.add_argument("overrides", nargs="*", help="stage:key=value, e.g. vqvae:run.steps=10")
