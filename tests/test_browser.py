@@ -30,15 +30,19 @@ VIDEO_CAN_PLAY = """() => {
     return video !== null && video.readyState >= 3 && video.duration > 0;
 }"""
 
-SEEK_TO_MIDDLE = """() => new Promise((resolve) => {
+SEEK = """(seconds) => new Promise((resolve) => {
     const video = document.querySelector('#result-video video');
     video.addEventListener('seeked', () => resolve(video.currentTime), {once: true});
-    video.currentTime = video.duration / 2;
+    video.currentTime = seconds === null ? video.duration / 2 : seconds;
 })"""
 
 
-def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None = None) -> dict:
+def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None = None,
+                        seek_s: float | None = None) -> dict:
     """Open the page, upload ``wav``, Generate, wait for a playable video, save a screenshot.
+
+    ``size``: a label of the page's size menu; ``seek_s``: the video time shown in the
+    screenshot (None: the middle).
 
     Returns what the page shows: the video's duration and readyState, and the transcript.
     """
@@ -56,7 +60,7 @@ def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None 
                 page.get_by_role("option", name=size).click()
             page.locator("#generate-button").click()
             page.wait_for_function(VIDEO_CAN_PLAY, timeout=GENERATE_TIMEOUT_MS)
-            page.evaluate(SEEK_TO_MIDDLE)  # a frame mid-speech says more than the first one
+            page.evaluate(SEEK, seek_s)  # a frame mid-speech says more than the first one
             page.wait_for_timeout(500)  # let the player draw it
             shown = page.evaluate("""() => {
                 const video = document.querySelector('#result-video video');
