@@ -17,6 +17,7 @@ SIZES: list[tuple[str, str]] = [
     ("320 × 240 (fastest)", "320x240"),
     ("480 × 360", "480x360"),
     ("640 × 480", "640x480"),
+    ("720 × 480", "720x480"),
     ("960 × 720 (slow on CPU)", "960x720"),
 ]
 DEFAULT_SIZE_CHOICE = "{}x{}".format(*DEFAULT_SIZE)
