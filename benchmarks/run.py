@@ -80,6 +80,7 @@ def run_one(speech: Path, checkpoint: Path, with_video: bool, out_dir: Path) -> 
     started = time.perf_counter()
     frontend = SpeechFrontend()
     pipeline = SemGesPipeline.from_pretrained(checkpoint, frontend=frontend)
+    pipeline.warm_up()  # as the app does at start-up
     renderer = None
     if with_video:
         from render import VideoRenderer

@@ -80,7 +80,7 @@ class SemGesPipeline:
         self.generator = generator.eval()
         self.vqvaes = {part: vqvaes[part].eval() for part in generator.config.parts}
         self.inference = inference
-        self._frontend = frontend
+        self._frontend = self._checked(frontend) if frontend is not None else None
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -92,8 +92,30 @@ class SemGesPipeline:
         if self._frontend is None:
             from semges.frontend import SpeechFrontend
 
-            self._frontend = SpeechFrontend()
+            self._frontend = self._checked(SpeechFrontend())
         return self._frontend
+
+    def _checked(self, frontend: SpeechFrontend) -> SpeechFrontend:
+        """The front-end, if it makes the features this checkpoint was trained on."""
+        config = self.generator.config
+        if (frontend.audio_dim, frontend.text_dim) != (config.audio_dim, config.text_dim):
+            raise CheckpointError(
+                f"this checkpoint expects audio/text features of {config.audio_dim}/"
+                f"{config.text_dim} dims, the speech front-end makes {frontend.audio_dim}/"
+                f"{frontend.text_dim}: it was trained with another front-end"
+            )
+        return frontend
+
+    def warm_up(self) -> None:
+        """Run one window of silence through the models, so the first request pays no
+        one-off start-up cost (memory pools, kernel selection)."""
+        config = self.generator.config
+        silence = SpeechFeatures(
+            audio=np.zeros((config.window, config.audio_dim), np.float32),
+            text=np.zeros((config.window, config.text_dim), np.float32),
+            word_mask=np.zeros(config.window, bool),
+        )
+        self.generate_motion(silence)
 
     # -- persistence -----------------------------------------------------------------------
 

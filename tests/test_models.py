@@ -104,3 +104,17 @@ def test_golden_slice():
     np.testing.assert_allclose(motion.poses[5, left_wrist : left_wrist + 3],
                                GOLDEN_FRAME_5_LEFT_WRIST, atol=1e-4)
     np.testing.assert_allclose(motion.poses[5, 9:12], GOLDEN_FRAME_5_SPINE1, atol=1e-4)
+
+
+def test_a_front_end_of_other_feature_sizes_is_refused(speech_frontend):
+    with pytest.raises(CheckpointError, match="trained with another front-end"):
+        SemGesPipeline(tiny_pipeline().generator, tiny_pipeline().vqvaes, frontend=speech_frontend)
+    matching = tiny_pipeline(audio_dim=speech_frontend.audio_dim, text_dim=speech_frontend.text_dim)
+    assert SemGesPipeline(matching.generator, matching.vqvaes, frontend=speech_frontend).frontend is speech_frontend
+
+
+def test_warm_up_leaves_the_model_unchanged():
+    pipeline, features = tiny_pipeline(), random_features(20)
+    before = pipeline.generate_motion(features, seed=1, temperature=0.5).poses
+    pipeline.warm_up()
+    np.testing.assert_array_equal(pipeline.generate_motion(features, seed=1, temperature=0.5).poses, before)

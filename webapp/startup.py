@@ -48,14 +48,11 @@ def load_service(settings: AppSettings) -> "GestureService":
         raise StartupError(
             f"cannot load the checkpoint at {settings.checkpoint}: {error}"
         ) from error
-    frontend = pipeline.frontend  # loads Whisper and the word encoder, and runs them once
-    config = pipeline.generator.config
-    if (frontend.audio_dim, frontend.text_dim) != (config.audio_dim, config.text_dim):
-        raise StartupError(
-            f"the checkpoint at {settings.checkpoint} expects audio/text features of "
-            f"{config.audio_dim}/{config.text_dim} dims, the speech front-end makes "
-            f"{frontend.audio_dim}/{frontend.text_dim}: it was trained with another front-end"
-        )
+    try:
+        pipeline.frontend  # loads Whisper and the word encoder, runs them once, checks sizes
+    except CheckpointError as error:
+        raise StartupError(f"cannot serve {settings.checkpoint}: {error}") from error
+    pipeline.warm_up()
     try:
         renderers = Renderers.load(settings.smplx_model, warm_size=DEFAULT_SIZE)
     except ValueError as error:
