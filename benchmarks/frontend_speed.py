@@ -56,7 +56,7 @@ def main() -> None:
     from semges.audio import SAMPLE_RATE, load_audio
     from semges.audio_features import prosody_features, whisper_encoder_states
     from semges.frontend import SpeechFrontend
-    from semges.transcription import available_cpu_threads
+    from semges.transcription import default_whisper_threads
 
     started = time.perf_counter()
     frontend = SpeechFrontend()
@@ -93,7 +93,7 @@ def main() -> None:
     report = {
         "what": "SpeechFrontend.extract on 60 s of BEAT2 speech (2_scott_0_1_1), CPU",
         "speech_seconds": SECONDS,
-        "cpu_threads": available_cpu_threads(),
+        "cpu_threads": default_whisper_threads(),
         "frontend_config": dataclasses.asdict(frontend.config),
         "model_load_and_warmup_s": round(load_s, 2),
         "extract_runs_s": runs,

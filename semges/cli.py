@@ -104,7 +104,7 @@ def _add_speech_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--threads", type=int, default=0, metavar="N",
-        help="CPU threads for Whisper (default 0: every available core)",
+        help="CPU threads for Whisper (default 0: half the available cores, at least one)",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 

@@ -44,7 +44,8 @@ class FrontendConfig:
     ``whisper_model``: a faster-whisper (CTranslate2) model folder, or a model name already in
     the local cache; None for the bundled tiny.en. ``text_model``: a sentence-transformers
     style folder for ``transformers``; None for the bundled all-MiniLM-L6-v2.
-    ``cpu_threads``: 0 uses every available core. ``beam_size``: 1 is greedy decoding; beam
+    ``cpu_threads``: Whisper's CPU threads; 0 takes half the cores (see
+    :func:`semges.transcription.default_whisper_threads`). ``beam_size``: 1 is greedy decoding; beam
     search with 5 lowered tiny.en's WER on three BEAT2 clips from 8.5/6.0/4.8 % to
     8.5/3.0/4.3 % for about 1.5x the decoding time. ``vad_filter``: skip non-speech with
     Silero VAD before recognising. ``max_duration_s``: longer input is refused. ``timing``:
@@ -83,7 +84,7 @@ class SpeechFrontend:
         warmup = warmup.astype(np.float32)
         self._timed_words(warmup, None)
         self.word_encoder.embed([Word("hello", 0.0, _WARMUP_S)])
-        self._audio_dim = int(audio_features(self.whisper, warmup).shape[1])
+        self._audio_dim = int(self.audio_features(warmup).shape[1])
 
     @property
     def audio_dim(self) -> int:
@@ -94,6 +95,12 @@ class SpeechFrontend:
     def text_dim(self) -> int:
         """Word embedding width (384 for all-MiniLM-L6-v2)."""
         return self.word_encoder.dim
+
+    def audio_features(self, samples: np.ndarray) -> np.ndarray:
+        """(T, audio_dim) Whisper states + prosody at the motion frame rate, for 16 kHz samples."""
+        from semges.audio_features import audio_features
+
+        return audio_features(self.whisper, samples)
 
     def load(self, audio: AudioInput) -> np.ndarray:
         """(N,) float32 16 kHz mono samples; raises :class:`semges.audio.AudioError`."""
@@ -114,7 +121,6 @@ class SpeechFrontend:
 
         Raises :class:`semges.audio.AudioError` for unusable audio.
         """
-        from semges.audio_features import audio_features
         from semges.text_features import frame_word_features
 
         report = progress or (lambda stage, fraction: None)
@@ -125,7 +131,7 @@ class SpeechFrontend:
         words, note = self._timed_words(samples, text)
         report(STAGE_TRANSCRIBING, 1.0)
         report(STAGE_FEATURES, 0.0)
-        audio_matrix = audio_features(self.whisper, samples)  # (T, audio_dim)
+        audio_matrix = self.audio_features(samples)  # (T, audio_dim)
         embeddings = self.word_encoder.embed(words)  # (W, text_dim)
         text_matrix, mask = frame_word_features(words, embeddings, audio_matrix.shape[0])
         report(STAGE_FEATURES, 1.0)

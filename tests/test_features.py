@@ -156,3 +156,14 @@ def test_word_embeddings_are_contextual_within_a_sentence_only(speech_frontend):
     two = encoder.embed(timed("We sat on the river bank. I paid at the bank."))
     np.testing.assert_allclose(two[:6], river, atol=1e-4)  # each sentence encoded on its own
     np.testing.assert_allclose(two[6:], money, atol=1e-4)
+
+
+def test_loading_whisper_leaves_torch_thread_count_alone():
+    import torch
+
+    from semges.transcription import load_whisper
+
+    before = torch.get_num_threads()
+    whisper_threads = 1 if before > 1 else 2
+    load_whisper(cpu_threads=whisper_threads)
+    assert torch.get_num_threads() == before
