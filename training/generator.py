@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -138,23 +139,12 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
             for name, value in losses.items():
                 total = total + getattr(config.loss, name) * value
                 scalars[f"{part}/{name}"] = float(value.detach())
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(generator.parameters(), config.optim.grad_clip)
-        optimizer.step()
-        scheduler.step()
+        grad_norm = loop.optimizer_step(total, list(generator.parameters()), optimizer, scheduler,
+                                        config.optim.grad_clip)
         step += 1
-        bar.update(1)
-        if step % run.log_every == 0 or step == run.steps:
-            scalars.update(loss=float(total.detach()), grad_norm=float(grad_norm),
-                           lr=scheduler.get_last_lr()[0])
-            scalars = loop.average_across_processes(scalars, process)
-            log.scalars(scalars, step)
-            bar.set_postfix(loss=f"{scalars['loss']:.4f}")
-        stopping = step == run.stop_at
-        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps or stopping):
-            loop.save_checkpoint(out_dir, step, {"generator": generator}, optimizer, scheduler)
-        if stopping:
+        save = partial(loop.save_checkpoint, out_dir, step, {"generator": generator}, optimizer,
+                       scheduler)
+        if loop.end_of_step(step, run, total, grad_norm, scalars, scheduler, log, bar, process, save):
             break
     bar.close()
     log.close()

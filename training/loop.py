@@ -181,3 +181,32 @@ def average_across_processes(values: dict[str, float], process: Process) -> dict
     tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64)
     dist.all_reduce(tensor)
     return {k: float(v) / process.world_size for k, v in zip(keys, tensor)}
+
+
+def optimizer_step(total: torch.Tensor, params: list[nn.Parameter],
+                   optimizer: torch.optim.Optimizer, scheduler: Any, grad_clip: float) -> float:
+    """Backward, clip (after backward), step the optimizer and the schedule; the grad norm."""
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    scheduler.step()
+    return float(grad_norm)
+
+
+def end_of_step(step: int, run: RunConfig, total: torch.Tensor, grad_norm: float,
+                scalars: dict[str, float], scheduler: Any, log: ScalarLog, bar: Any,
+                process: Process, save: Any) -> bool:
+    """Progress, logging every ``log_every`` steps and ``save()`` every ``checkpoint_every``
+    on the main process; True when the run stops here (``run.stop_at``)."""
+    bar.update(1)
+    if step % run.log_every == 0 or step == run.steps:
+        scalars = dict(scalars, loss=float(total.detach()), grad_norm=grad_norm,
+                       lr=scheduler.get_last_lr()[0])
+        scalars = average_across_processes(scalars, process)
+        log.scalars(scalars, step)
+        bar.set_postfix(loss=f"{scalars['loss']:.4f}")
+    stopping = step == run.stop_at
+    if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps or stopping):
+        save()
+    return stopping

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -103,23 +104,10 @@ def train(config: VQVAETrainConfig) -> Path:
                                            config.loss)
             total = total + loss
             scalars.update({f"{part}/{k}": v for k, v in part_scalars.items()})
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(params, config.optim.grad_clip)
-        optimizer.step()
-        scheduler.step()
+        grad_norm = loop.optimizer_step(total, params, optimizer, scheduler, config.optim.grad_clip)
         step += 1
-        bar.update(1)
-        if step % run.log_every == 0 or step == run.steps:
-            scalars.update(loss=float(total.detach()), grad_norm=float(grad_norm),
-                           lr=scheduler.get_last_lr()[0])
-            scalars = loop.average_across_processes(scalars, process)
-            log.scalars(scalars, step)
-            bar.set_postfix(loss=f"{scalars['loss']:.4f}")
-        stopping = step == run.stop_at
-        if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps or stopping):
-            loop.save_checkpoint(out_dir, step, models, optimizer, scheduler)
-        if stopping:
+        save = partial(loop.save_checkpoint, out_dir, step, models, optimizer, scheduler)
+        if loop.end_of_step(step, run, total, grad_norm, scalars, scheduler, log, bar, process, save):
             break
     bar.close()
     log.close()
