@@ -31,8 +31,7 @@ from training import loop
 from training.beat2_data import (ClipData, MotionWindows, channel_statistics, collate,
                                  feature_dims, load_clips)
 from training.clip_features import ClipFeatureExtractor, default_extractor
-from training.config import GeneratorLossConfig, GeneratorTrainConfig, load_config
-from training.vqvae import parse_args
+from training.config import GeneratorLossConfig, GeneratorTrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -160,9 +159,8 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
 
 
 def main(argv: list[str] | None = None) -> Path:
-    args = parse_args(argv, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return train(load_config(GeneratorTrainConfig, args.config, args.overrides))
+    return train(loop.config_from_command_line(
+        GeneratorTrainConfig, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.", argv))
 
 
 if __name__ == "__main__":

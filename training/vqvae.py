@@ -11,7 +11,6 @@ part), resumable checkpoints, and finally ``<out_dir>/vqvae_<part>/`` via ``save
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 from functools import partial
@@ -28,7 +27,7 @@ from semges.rotations import flat_rot6d_to_matrix
 from semges.serialization import unwrap_module
 from training import loop
 from training.beat2_data import MotionWindows, channel_statistics, collate, load_clips
-from training.config import VQVAELossConfig, VQVAETrainConfig, load_config
+from training.config import VQVAELossConfig, VQVAETrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -119,17 +118,9 @@ def train(config: VQVAETrainConfig) -> Path:
     return out_dir
 
 
-def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", help="YAML preset (configs/*.yaml)")
-    parser.add_argument("overrides", nargs="*", help="key=value, e.g. run.steps=100")
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> Path:
-    args = parse_args(argv, "Train the per-part motion VQ-VAEs (stage 1).")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return train(load_config(VQVAETrainConfig, args.config, args.overrides))
+    return train(loop.config_from_command_line(
+        VQVAETrainConfig, "Train the per-part motion VQ-VAEs (stage 1).", argv))
 
 
 if __name__ == "__main__":
