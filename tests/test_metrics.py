@@ -83,3 +83,12 @@ def test_bending_an_elbow_moves_only_its_descendants() -> None:
     np.testing.assert_allclose(moved[elbow], rest[elbow], atol=1e-6)
     right_wrist = layout.JOINT_NAMES.index("right_wrist")
     np.testing.assert_allclose(moved[right_wrist], rest[right_wrist], atol=1e-6)
+
+
+def test_metrics_json_is_strict_with_missing_metrics_as_null():
+    import json
+
+    from training.evaluate import metrics_json
+
+    text = metrics_json({"generated": {"bc": 0.5, "srgr": float("nan")}, "clips": [{"x": float("nan")}]})
+    assert json.loads(text) == {"generated": {"bc": 0.5, "srgr": None}, "clips": [{"x": None}]}

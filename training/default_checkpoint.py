@@ -12,7 +12,6 @@ copy the pipeline to ``--out`` and evaluate it on the held-out speech against th
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import shutil
 import time
@@ -85,7 +84,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = evaluate.evaluate(evaluate.SemGesPipeline.from_pretrained(out, frontend=extractor.frontend),
                                data, ["test"], [2], extractor, data / ".feature_cache")
     result["training_time"] = timings
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    (out / "metrics.json").write_text(evaluate.metrics_json(result))
     logger.info("default checkpoint in %s\n%s", out, evaluate.format_table(result))
     return result
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,6 +203,21 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def metrics_json(result: dict) -> str:
+    """The result as strict JSON: metrics that could not be computed (NaN) become null."""
+
+    def strict(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: strict(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [strict(v) for v in value]
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        return value
+
+    return json.dumps(strict(result), indent=2, allow_nan=False)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="Evaluate a semges pipeline checkpoint.")
     parser.add_argument("--checkpoint", required=True, help="pipeline folder")
@@ -219,7 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
                       cache_dir, args.synthetic)
     print(format_table(result))  # the table is this command's output
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
+        Path(args.json).write_text(metrics_json(result))
     return result
 
 
