@@ -70,7 +70,12 @@ class JointGroup:
     @property
     def pose_columns(self) -> tuple[int, ...]:
         """Columns of the (T, 165) axis-angle ``poses`` array that hold this group."""
-        return tuple(j * AXIS_ANGLE_DIM + k for j in self.joints for k in range(AXIS_ANGLE_DIM))
+        return pose_columns(self.joints)
+
+
+def pose_columns(joints: tuple[int, ...]) -> tuple[int, ...]:
+    """Columns of the (T, 165) axis-angle ``poses`` array that hold ``joints``, in order."""
+    return tuple(j * AXIS_ANGLE_DIM + k for j in joints for k in range(AXIS_ANGLE_DIM))
 
 
 ROOT = JointGroup("root", (0,))

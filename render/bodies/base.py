@@ -25,8 +25,9 @@ SMPLX_BODY_JOINTS: tuple[int, ...] = tuple(range(layout.ROOT.joints[0] + 1, layo
 
 
 def joint_columns(joints: tuple[int, ...]) -> list[int]:
-    """Columns of the (T, 165) axis-angle ``poses`` array that hold ``joints``, in order."""
-    return [j * layout.AXIS_ANGLE_DIM + k for j in joints for k in range(layout.AXIS_ANGLE_DIM)]
+    """Columns of the (T, 165) axis-angle ``poses`` array that hold ``joints``, as a list for
+    numpy fancy indexing."""
+    return list(layout.pose_columns(joints))
 
 
 @dataclass(frozen=True)
