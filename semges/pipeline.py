@@ -67,7 +67,10 @@ class SemGesPipeline:
         vqvaes: dict[str, MotionVQVAE],
         inference: InferenceConfig = InferenceConfig(),
         frontend: SpeechFrontend | None = None,
+        trained_speakers: tuple[int, ...] = (),
     ) -> None:
+        """``trained_speakers``: BEAT2 ids the generator learned from (empty: not recorded);
+        other ids still run, on embeddings training never updated."""
         missing = set(generator.config.parts) - set(vqvaes)
         if missing:
             raise CheckpointError(f"no VQ-VAE for generated parts {sorted(missing)}")
@@ -80,6 +83,7 @@ class SemGesPipeline:
         self.generator = generator.eval()
         self.vqvaes = {part: vqvaes[part].eval() for part in generator.config.parts}
         self.inference = inference
+        self.trained_speakers = tuple(sorted(trained_speakers))
         self._frontend = self._checked(frontend) if frontend is not None else None
 
     @property
@@ -132,6 +136,7 @@ class SemGesPipeline:
                     **{f"vqvae/{part}": vqvae_folder(part) for part in self.vqvaes},
                 },
                 "inference": dataclasses.asdict(self.inference),
+                "trained_speakers": list(self.trained_speakers),
             }
             (staging / PIPELINE_FILE).write_text(json.dumps(manifest, indent=2))
 
@@ -166,7 +171,8 @@ class SemGesPipeline:
             for part in generator.config.parts
         }
         inference = config_from_dict(InferenceConfig, manifest.get("inference", {}))
-        return cls(generator, vqvaes, inference, frontend)
+        return cls(generator, vqvaes, inference, frontend,
+                   tuple(manifest.get("trained_speakers", ())))
 
     # -- generation ------------------------------------------------------------------------
 

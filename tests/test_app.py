@@ -294,3 +294,11 @@ def test_app_py_exits_with_a_message_without_a_checkpoint(tmp_path):
     assert done.returncode != 0
     assert "cannot start: no checkpoint at" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_only_the_speakers_the_checkpoint_learned_are_offered(service, speech_clip, monkeypatch):
+    assert len(service.speaker_names()) == 30  # the tiny test pipeline records none
+    monkeypatch.setattr(service.pipeline, "trained_speakers", (2,))
+    assert service.speaker_names() == ["scott"]
+    with pytest.raises(UserFacingError, match="not trained on wayne"):
+        service.generate(GenerateRequest(speech_clip, speaker="wayne", size=(160, 120)))

@@ -118,3 +118,12 @@ def test_warm_up_leaves_the_model_unchanged():
     before = pipeline.generate_motion(features, seed=1, temperature=0.5).poses
     pipeline.warm_up()
     np.testing.assert_array_equal(pipeline.generate_motion(features, seed=1, temperature=0.5).poses, before)
+
+
+def test_trained_speakers_are_saved_with_the_pipeline(tmp_path):
+    pipeline = tiny_pipeline()
+    SemGesPipeline(pipeline.generator, pipeline.vqvaes, pipeline.inference,
+                   trained_speakers=(5, 2)).save_pretrained(tmp_path / "ckpt")
+    assert SemGesPipeline.from_pretrained(tmp_path / "ckpt").trained_speakers == (2, 5)
+    pipeline.save_pretrained(tmp_path / "unrecorded")
+    assert SemGesPipeline.from_pretrained(tmp_path / "unrecorded").trained_speakers == ()

@@ -59,6 +59,7 @@ def test_generator_main_writes_a_loadable_pipeline(corpus: Path, vq_run: Path, t
     pipeline = SemGesPipeline.from_pretrained(pipeline_dir)
     assert pipeline.generator.config.audio_dim == pipeline.generator.audio_mean.shape[0]
     assert pipeline.generator.config.window == 32
+    assert pipeline.trained_speakers == (2,)  # the synthetic corpus is speaker 2's
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(corpus: Path, vq_run: Path,

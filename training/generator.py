@@ -151,7 +151,8 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
     if process.is_main and step == run.steps:
         generator.eval().save_pretrained(out_dir / "generator")
         pipeline = SemGesPipeline(generator.cpu(), {p: v.cpu() for p, v in vqvaes.items()},
-                                  InferenceConfig(overlap=config.overlap))
+                                  InferenceConfig(overlap=config.overlap),
+                                  trained_speakers=tuple({clip.speaker for clip in clips}))
         pipeline.save_pretrained(pipeline_dir)
         logger.info("stage 2 done: pipeline in %s", pipeline_dir)
     loop.teardown_process(process)

@@ -105,8 +105,11 @@ class GestureService:
         return self.pipeline.generator.config.num_speakers
 
     def speaker_names(self) -> list[str]:
-        """BEAT2 names of the speakers this checkpoint has embeddings for, by id."""
-        return [name for sid, name in BEAT2_SPEAKERS.items() if sid <= self.num_speakers]
+        """BEAT2 names of the speakers the checkpoint was trained on, by id (every speaker it
+        has an embedding for when the checkpoint does not record them)."""
+        trained = self.pipeline.trained_speakers
+        return [name for sid, name in BEAT2_SPEAKERS.items()
+                if (sid in trained if trained else sid <= self.num_speakers)]
 
     def generate(
         self, request: GenerateRequest, progress: OverallProgress | None = None
@@ -165,6 +168,11 @@ class GestureService:
             raise UserFacingError(str(error)) from error
         if speaker_id > self.num_speakers:
             raise UserFacingError(f"this model knows speakers 1..{self.num_speakers} only")
+        if request.speaker.lower() not in self.speaker_names():
+            raise UserFacingError(
+                f"this model was not trained on {request.speaker}; choose one of "
+                f"{', '.join(self.speaker_names())}"
+            )
         if request.seed < 0:
             raise UserFacingError("the seed must be zero or a positive whole number")
         if not 0.0 <= request.temperature <= MAX_TEMPERATURE:

@@ -44,7 +44,8 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
 def build_demo(service: GestureService) -> gr.Blocks:
     """The Blocks app around a loaded service; the Generate event is the ``/generate`` API."""
     speakers = service.speaker_names()
-    default_speaker = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
+    default_speaker = (BEAT2_SPEAKERS[DEFAULT_SPEAKER] if BEAT2_SPEAKERS[DEFAULT_SPEAKER] in speakers
+                       else speakers[0])
     bodies = [("Mannequin", BODY_MANNEQUIN)]
     if BODY_SMPLX in service.renderers.bodies:
         bodies.append(("SMPL-X", BODY_SMPLX))
@@ -71,8 +72,8 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
                              if name in speakers],
                     value=default_speaker, label="Speaker style (BEAT2)",
-                    info="Whose gesture style to imitate. The shipped checkpoint learned scott "
-                    "only (see its model card); other names need a checkpoint trained on them.",
+                    info="Whose gesture style to imitate: the speakers this checkpoint was "
+                    "trained on (the shipped one learned scott only; see its model card).",
                 )  # fmt: skip
                 with gr.Row():
                     seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
