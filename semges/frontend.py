@@ -121,8 +121,6 @@ class SpeechFrontend:
 
         Raises :class:`semges.audio.AudioError` for unusable audio.
         """
-        from semges.text_features import frame_word_features
-
         report = progress or (lambda stage, fraction: None)
         report(STAGE_LOADING, 0.0)
         samples = self.load(audio)
@@ -131,10 +129,20 @@ class SpeechFrontend:
         words, note = self._timed_words(samples, text)
         report(STAGE_TRANSCRIBING, 1.0)
         report(STAGE_FEATURES, 0.0)
+        features = self.features(samples, words, note)
+        report(STAGE_FEATURES, 1.0)
+        return features
+
+    def features(self, samples: np.ndarray, words: list[Word],
+                 note: str | None = None) -> SpeechFeatures:
+        """Features of 16 kHz samples whose timed words are already known (recognised,
+        aligned, or read from a dataset's TextGrid): the one recipe training and inference
+        share."""
+        from semges.text_features import frame_word_features
+
         audio_matrix = self.audio_features(samples)  # (T, audio_dim)
         embeddings = self.word_encoder.embed(words)  # (W, text_dim)
         text_matrix, mask = frame_word_features(words, embeddings, audio_matrix.shape[0])
-        report(STAGE_FEATURES, 1.0)
         return SpeechFeatures(audio_matrix, text_matrix, mask, words, note)
 
     def _timed_words(self, samples: np.ndarray, text: str | None) -> tuple[list[Word], str | None]:

@@ -19,6 +19,7 @@ import pytest
 import soundfile
 
 from semges.motion import load_motion
+from semges.pipeline import SemGesPipeline
 from webapp.handlers import make_generate_handler, parse_size
 from webapp.progress import StageProgress
 from webapp.service import GenerateRequest, GestureService, UserFacingError, is_silent
@@ -73,9 +74,9 @@ def tiny_service_pipeline(frontend):
     """A tiny random pipeline whose feature sizes match the real front-end."""
     from tiny_pipeline import tiny_pipeline
 
-    pipeline = tiny_pipeline(audio_dim=frontend.audio_dim, text_dim=frontend.text_dim)
-    pipeline._frontend = frontend  # share the session's loaded front-end
-    return pipeline
+    tiny = tiny_pipeline(audio_dim=frontend.audio_dim, text_dim=frontend.text_dim)
+    # share the session's loaded front-end
+    return SemGesPipeline(tiny.generator, tiny.vqvaes, tiny.inference, frontend=frontend)
 
 
 def app_settings(output_root: Path) -> AppSettings:

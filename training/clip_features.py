@@ -61,14 +61,8 @@ class FrontendClipFeatures:
         return hashlib.sha1(repr(self.config).encode()).hexdigest()[:12]
 
     def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
-        from semges.audio_features import audio_features
-        from semges.text_features import frame_word_features
-
         speech = self.frontend.load((samples, sample_rate))  # (N,) 16 kHz mono
-        audio = audio_features(self.frontend.whisper, speech)  # (T, audio_dim)
-        text, mask = frame_word_features(words, self.frontend.word_encoder.embed(words),
-                                         audio.shape[0])
-        return SpeechFeatures(audio, text, mask, words)
+        return self.frontend.features(speech, words)
 
 
 def cached_features(record: files.ClipRecord, extractor: ClipFeatureExtractor,
