@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import re
 import sys
 from pathlib import Path
+
+from semges.atomic_files import atomic_output
 
 logger = logging.getLogger("render")
 
@@ -85,13 +86,8 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 def _write_png(image: object, path: Path) -> None:
     from PIL import Image
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_output(path) as partial:
         Image.fromarray(image).save(partial, format="PNG")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def run(args: argparse.Namespace) -> Path:

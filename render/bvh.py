@@ -24,6 +24,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from semges import layout
+from semges.atomic_files import atomic_output
 from semges.motion import MotionClip
 
 EULER_ORDER: str = "ZYX"  # intrinsic, as scipy spells it (uppercase)
@@ -152,18 +153,12 @@ def write_bvh(motion: MotionClip, path: str | os.PathLike, scale: float = 1.0) -
     if motion.num_frames < 1:
         raise ValueError("the motion has no frames")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rest = rest_joint_positions(motion.betas)
     frames = motion_channels(motion, rest, scale)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with open(partial, "w", encoding="ascii") as handle:
-            handle.write("HIERARCHY\n")
-            handle.write(_hierarchy(rest, scale))
-            handle.write(f"MOTION\nFrames: {motion.num_frames}\n")
-            handle.write(f"Frame Time: {1.0 / motion.fps:.8f}\n")
-            np.savetxt(handle, frames, fmt=f"%.{DECIMALS}f", delimiter=" ")
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    with atomic_output(path) as partial, open(partial, "w", encoding="ascii") as handle:
+        handle.write("HIERARCHY\n")
+        handle.write(_hierarchy(rest, scale))
+        handle.write(f"MOTION\nFrames: {motion.num_frames}\n")
+        handle.write(f"Frame Time: {1.0 / motion.fps:.8f}\n")
+        np.savetxt(handle, frames, fmt=f"%.{DECIMALS}f", delimiter=" ")
     return path

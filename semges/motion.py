@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from semges import layout
+from semges.atomic_files import atomic_output
 from semges.rotations import flat_axis_angle_to_rot6d, flat_rot6d_to_axis_angle
 
 
@@ -117,9 +118,7 @@ def load_motion(path: str | os.PathLike) -> MotionClip:
 def save_motion(clip: MotionClip, path: str | os.PathLike) -> Path:
     """Write a clip as a BEAT2 ``.npz``, atomically (a temporary file renamed into place)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "wb") as handle:
+    with atomic_output(path) as partial, open(partial, "wb") as handle:
         np.savez(
             handle,
             poses=clip.poses,
@@ -130,5 +129,4 @@ def save_motion(clip: MotionClip, path: str | os.PathLike) -> Path:
             gender=np.array(layout.SMPLX_GENDER),
             mocap_frame_rate=np.array(clip.fps),
         )
-    os.replace(partial, path)
     return path

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from semges import layout
+from semges.atomic_files import atomic_output
 from semges.speech import SpeechFeatures, Word
 from training import beat2_files as files
 
@@ -77,12 +77,9 @@ def cached_features(record: files.ClipRecord, extractor: ClipFeatureExtractor,
 
     samples, sample_rate = sf.read(record.wav, dtype="float32", always_2d=True)
     features = extractor(samples.mean(axis=1), sample_rate, words)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "wb") as handle:
+    with atomic_output(path) as partial, open(partial, "wb") as handle:
         np.savez(handle, audio=features.audio.astype(np.float32),
                  text=features.text.astype(np.float32), word_mask=features.word_mask)
-    os.replace(partial, path)
     logger.info("cached features of %s (%d frames)", record.clip_id, features.num_frames)
     return features
 

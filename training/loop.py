@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from semges.atomic_files import atomic_output
 from training.config import OptimConfig, RunConfig, config_to_yaml, load_config
 
 logger = logging.getLogger(__name__)
@@ -123,9 +124,8 @@ def save_checkpoint(out_dir: Path, step: int, modules: dict[str, nn.Module],
         "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
                 "python": random.getstate()},
     }
-    partial = path.with_name(f".{path.name}.partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
+    with atomic_output(path) as partial:
+        torch.save(state, partial)
     return path
 
 
