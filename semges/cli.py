@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     generate.add_argument(
         "--temperature", type=float, default=0.0, metavar="T",
-        help="sampling temperature over motion codes; 0 is deterministic (default 0)",
+        help="sampling temperature over the generator's motion-code probabilities: 0 takes "
+        "the most likely gestures (deterministic, the seed is unused), 1 samples as the model "
+        "learned, above 1 is restless (default 0)",
     )  # fmt: skip
     generate.add_argument(
         "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="DIR",

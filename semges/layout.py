@@ -1,9 +1,11 @@
 """The SMPL-X motion layout: every joint index, group, frame rate and dimension, defined once.
 
 SMPL-X has 55 joints. BEAT2 stores them as axis-angle, ``poses`` of shape (T, 55 * 3) = (T, 165),
-at 30 frames per second. The generator models two parts, as SemGes does: the upper body
-(13 joints) and the two hands (30 joints), each as 6D rotations. Root, lower body, jaw and eyes
-stay at rest. Nothing else in the code base should spell out a joint index or a 165.
+at 30 frames per second. The generator models three parts, each as 6D rotations: the upper
+body (13 joints) and the two hands (30 joints), as SemGes does, and, as EMAGE does, the lower
+body with the root rotation (9 joints: weight shifts, turns and steps). Translation is derived
+from the legs by keeping the weight-bearing foot planted. Jaw and eyes stay at rest. Nothing
+else in the code base should spell out a joint index or a 165.
 """
 
 from __future__ import annotations
@@ -86,6 +88,15 @@ EYES = JointGroup("eyes", (23, 24))
 LEFT_HAND = JointGroup("left_hand", tuple(range(25, 40)))
 RIGHT_HAND = JointGroup("right_hand", tuple(range(40, 55)))
 HANDS = JointGroup("hands", LEFT_HAND.joints + RIGHT_HAND.joints)
+LOWER = JointGroup("lower", ROOT.joints + LOWER_BODY.joints)
+"""Root rotation and legs: the global part the generator models beside body and hands."""
+
+LEFT_FOOT: int = JOINT_NAMES.index("left_foot")
+RIGHT_FOOT: int = JOINT_NAMES.index("right_foot")
+FEET: tuple[int, int] = (LEFT_FOOT, RIGHT_FOOT)
+"""The joints that carry the body's weight when planted (ball of each foot)."""
+VERTICAL_AXIS: int = 1  # SMPL-X is y-up
+HORIZONTAL_AXES: tuple[int, int] = (0, 2)  # the ground plane: x (body's left) and z (forward)
 
 JOINT_GROUPS: Mapping[str, JointGroup] = MappingProxyType(
     {g.name: g for g in (ROOT, LOWER_BODY, UPPER_BODY, JAW, EYES, LEFT_HAND, RIGHT_HAND)}
@@ -93,9 +104,10 @@ JOINT_GROUPS: Mapping[str, JointGroup] = MappingProxyType(
 """The seven disjoint groups that partition all 55 joints."""
 
 GENERATED_PARTS: Mapping[str, JointGroup] = MappingProxyType(
-    {UPPER_BODY.name: UPPER_BODY, HANDS.name: HANDS}
+    {UPPER_BODY.name: UPPER_BODY, HANDS.name: HANDS, LOWER.name: LOWER}
 )
-"""The parts the generator models, each with its own VQ-VAE (SemGes: body and hands)."""
+"""The parts the generator can model, each with its own VQ-VAE (SemGes: body and hands;
+``lower``: root rotation and legs, as EMAGE adds)."""
 
 # Left/right counterparts for mirroring: every joint maps to its mirror image (itself for
 # joints on the midline).

@@ -23,7 +23,9 @@ import torch
 
 from semges import layout
 from semges.inference import pad_to_window, plan_windows, run_windowed
+from semges.locomotion import activity_envelope, planted_translation
 from semges.models import MotionVQVAE, SemGesGenerator
+from semges.models.code_sampling import sample_codes
 from semges.motion import MotionClip
 from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
 from semges.speakers import DEFAULT_SPEAKER
@@ -45,6 +47,10 @@ ProgressCallback = Callable[[str, float], None]
 class InferenceConfig:
     overlap: int = 16  # frames shared by neighbouring windows, crossfaded
     batch_windows: int = 32  # windows predicted at once; bounds memory
+    noise_hold_frames: int = 8  # sampling noise held this long (temperature > 0), no flicker
+    hold_after_words_s: float = 0.75  # gesturing goes on this long after (and before) words
+    settle_s: float = 0.5  # ease to the rest pose in long pauses and over a clip's last frames
+    recenter_time_s: float = 20.0  # time constant pulling the standing position to the origin
 
 
 @dataclass
@@ -79,6 +85,11 @@ class SemGesPipeline:
                 raise CheckpointError(
                     f"VQ-VAE '{part}' codes have {vqvaes[part].config.code_dim} dims, the "
                     f"generator predicts {generator.config.latent_dim}"
+                )
+            if vqvaes[part].config.codebook_size != generator.config.codebook_size:
+                raise CheckpointError(
+                    f"VQ-VAE '{part}' has {vqvaes[part].config.codebook_size} codes, the "
+                    f"generator scores {generator.config.codebook_size}"
                 )
         self.generator = generator.eval()
         self.vqvaes = {part: vqvaes[part].eval() for part in generator.config.parts}
@@ -185,8 +196,12 @@ class SemGesPipeline:
     ) -> MotionClip:
         """Frame-aligned speech features of any length T -> a MotionClip of exactly T frames.
 
-        Temperature 0 takes the nearest code for every frame (deterministic); above 0, codes
-        are sampled, and ``seed`` picks the variation.
+        Temperature 0 takes the most likely code for every frame (deterministic, ``seed`` has
+        no effect); above 0, codes are sampled from the generator's code probabilities
+        sharpened or flattened by the temperature, and ``seed`` picks the variation. The
+        motion eases to each part's rest pose (the VQ-VAE's mean pose) in pauses without words
+        and over the last ``settle_s``; when the lower body is generated, the translation
+        keeps the weight-bearing foot planted.
         """
         config = self.generator.config
         if features.audio.shape[1] != config.audio_dim or features.text.shape[1] != config.text_dim:
@@ -198,8 +213,9 @@ class SemGesPipeline:
             raise ValueError(f"speaker must be a BEAT2 speaker id in 1..{config.num_speakers}")
         if temperature < 0:
             raise ValueError("temperature must be >= 0")
+        settings = self.inference
         device = self.generator.audio_mean.device
-        plan = plan_windows(features.num_frames, config.window, self.inference.overlap)
+        plan = plan_windows(features.num_frames, config.window, settings.overlap)
         audio = pad_to_window(torch.from_numpy(features.audio).float(), config.window)
         text = pad_to_window(torch.from_numpy(features.text).float(), config.window)
         mask = pad_to_window(torch.from_numpy(features.word_mask).bool(), config.window)
@@ -216,16 +232,22 @@ class SemGesPipeline:
             )
             decoded = []
             for part in self.parts:
-                vqvae = self.vqvaes[part]
-                indices = vqvae.quantizer.snap(output.latents[part], temperature, generator)
-                decoded.append(vqvae.decode_indices(indices))
+                indices = sample_codes(output.code_logits[part], temperature, generator,
+                                       settings.noise_hold_frames)
+                decoded.append(self.vqvaes[part].decode_indices(indices))
             return torch.cat(decoded, dim=-1)  # (B, window, sum of part dims)
 
         with torch.inference_mode():
-            rot6d = run_windowed(predict, plan, sum(part_dims), self.inference.batch_windows)
+            rot6d = run_windowed(predict, plan, sum(part_dims), settings.batch_windows)
+        envelope = torch.from_numpy(activity_envelope(
+            features.word_mask, layout.FPS, settings.hold_after_words_s, settings.settle_s))
         motion = MotionClip.rest(features.num_frames)
         for part, part_rot6d in zip(self.parts, rot6d.split(part_dims, dim=-1)):
-            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], part_rot6d)
+            rest = self.vqvaes[part].mean.float().cpu()  # (D,) the part's mean pose
+            eased = rest + envelope[:, None] * (part_rot6d - rest)
+            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
+        if layout.LOWER.name in self.parts:
+            motion.trans = planted_translation(motion.poses, layout.FPS, settings.recenter_time_s)
         return motion
 
     def __call__(

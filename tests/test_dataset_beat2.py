@@ -10,7 +10,7 @@ import torch
 
 from semges import layout
 from training import beat2_files as files
-from training.beat2_data import ClipData, MotionWindows, collate
+from training.beat2_data import ClipData, MotionWindows, collate, time_slice
 
 
 def test_semantic_file_with_header_and_scores(tmp_path: Path) -> None:
@@ -42,9 +42,9 @@ def test_list_clips_filters_speaker_split_and_missing_files(tmp_path: Path) -> N
         files.list_clips(tmp_path, [5], ["train"])
 
 
-def _clip(num_frames: int) -> ClipData:
+def _clip(num_frames: int, mirrored: bool = False) -> ClipData:
     return ClipData(
-        clip_id="2_x_0_1_1", speaker=2, mirrored=False,
+        clip_id="2_x_0_1_1", speaker=2, mirrored=mirrored,
         parts={name: torch.zeros(num_frames, part.rot6d_dim)
                for name, part in layout.GENERATED_PARTS.items()},
         audio=torch.arange(num_frames, dtype=torch.float32)[:, None],
@@ -60,3 +60,16 @@ def test_windows_cover_clips_with_the_stride() -> None:
     assert batch["audio"][:, 0, 0].tolist() == [16.0, 64.0]
     assert batch["motion/hands"].shape == (2, 32, layout.HANDS.rot6d_dim)
     assert batch["speaker"].tolist() == [2, 2]
+
+
+def test_windows_say_whether_their_motion_is_mirrored() -> None:
+    dataset = MotionWindows([_clip(64), _clip(64, mirrored=True)], window=32, stride=32)
+    batch = collate([dataset[i] for i in range(len(dataset))])
+    assert batch["mirrored"].tolist() == [False, False, True, True]
+
+
+def test_time_split_keeps_the_first_fraction() -> None:
+    assert time_slice(100, (0.0, 0.75)) == slice(0, 75)
+    assert time_slice(1906, (0.75, 1.0)) == slice(1430, 1906)
+    with pytest.raises(ValueError):
+        time_slice(100, (0.5, 0.5))

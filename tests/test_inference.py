@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from semges import layout
 from semges.inference import crossfade_weights, plan_windows, run_windowed
+from semges.motion import MotionClip
 from tiny_pipeline import TINY_WINDOW, random_features, smooth_features, tiny_pipeline
 
 W = TINY_WINDOW
@@ -87,3 +89,19 @@ def test_rejects_bad_arguments():
         pipeline.generate_motion(features, temperature=-1)
     with pytest.raises(ValueError, match="dims"):
         pipeline.generate_motion(random_features(10, audio_dim=5))
+
+
+def test_long_silence_and_the_last_frames_ease_to_the_rest_pose() -> None:
+    pipeline = tiny_pipeline()
+    features = random_features(20 * layout.FPS)
+    features.word_mask[:] = True
+    features.word_mask[5 * layout.FPS: 15 * layout.FPS] = False  # 10 s without words
+    motion = pipeline.generate_motion(features, seed=0, temperature=1.0)
+    rest = MotionClip.rest(1)
+    for name, part in layout.GENERATED_PARTS.items():
+        rest = rest.with_part_rot6d(part, pipeline.vqvaes[name].mean[None])
+    calm = motion.poses[7 * layout.FPS: 13 * layout.FPS]
+    np.testing.assert_allclose(calm, np.broadcast_to(rest.poses, calm.shape), atol=1e-5)
+    np.testing.assert_allclose(motion.poses[-1], rest.poses[0], atol=1e-5)
+    speaking = motion.poses[: 4 * layout.FPS]
+    assert np.abs(np.diff(speaking, axis=0)).mean() > 1e-3  # it does move while speaking

@@ -12,11 +12,12 @@ from semges.speech import SpeechFeatures
 TINY_AUDIO_DIM = 12
 TINY_TEXT_DIM = 10
 TINY_WINDOW = 16
+TINY_CODEBOOK = 32
 
 
 def tiny_vqvae(part: str, code_dim: int = 8) -> MotionVQVAE:
     return MotionVQVAE(VQVAEConfig(part=part, hidden_dim=16, num_res_blocks=1, code_dim=code_dim,
-                                   codebook_size=32, kmeans_init=False))
+                                   codebook_size=TINY_CODEBOOK, kmeans_init=False))
 
 
 def tiny_pipeline(
@@ -28,7 +29,8 @@ def tiny_pipeline(
     """A randomly initialised pipeline (not a trained model): for contracts, not quality."""
     torch.manual_seed(seed)
     config = GeneratorConfig(audio_dim=audio_dim, text_dim=text_dim, d_model=16, num_heads=2,
-                             num_layers=1, ffn_dim=32, latent_dim=8, window=window, dropout=0.0)
+                             num_layers=1, ffn_dim=32, latent_dim=8, codebook_size=TINY_CODEBOOK,
+                             window=window, dropout=0.0)
     generator = SemGesGenerator(config)
     vqvaes = {part: tiny_vqvae(part) for part in config.parts}
     return SemGesPipeline(generator, vqvaes, InferenceConfig(overlap=window // 4, batch_windows=4))

@@ -2,7 +2,10 @@
 
 Each clip becomes a ``ClipData`` (per-part 6D rotations, audio and text features, word mask,
 per-frame semantic relevance), plus its left/right mirror image when mirroring is on (the
-speech features are shared: mirroring changes the motion, not what was said).
+speech features are shared: mirroring changes the motion, not what was said, so every window
+carries its ``mirrored`` flag and the generator is told which handedness to produce).
+``DataConfig.time_range`` keeps a fraction of every clip (a time split: train on the first
+75 %, evaluate on the rest).
 ``MotionWindows`` cuts the clips into fixed-length windows with a stride.
 """
 
@@ -56,8 +59,9 @@ def _part_tensors(motion: MotionClip, num_frames: int) -> dict[str, torch.Tensor
 
 
 def load_clip(record: files.ClipRecord, extractor: ClipFeatureExtractor | None, cache_dir: Path,
-              mirror: bool) -> list[ClipData]:
-    """A clip (and its mirror image when ``mirror``), motion and features cut to one length.
+              mirror: bool, time_range: tuple[float, float] = (0.0, 1.0)) -> list[ClipData]:
+    """A clip (and its mirror image when ``mirror``), motion and features cut to one length,
+    then to the fraction ``time_range`` of its frames.
 
     Without an extractor (motion-only training, stage 1) the speech features are empty (T, 0).
     """
@@ -73,19 +77,30 @@ def load_clip(record: files.ClipRecord, extractor: ClipFeatureExtractor | None, 
                        motion.num_frames, features.num_frames, num_frames)
     spans = files.read_semantic_spans(record.sem) if record.sem is not None else []
     semantic = torch.from_numpy(files.semantic_scores(spans, num_frames))
+    kept = time_slice(num_frames, time_range)
     base = ClipData(
         clip_id=record.clip_id,
         speaker=record.speaker,
         mirrored=False,
-        parts=_part_tensors(motion, num_frames),
-        audio=torch.from_numpy(features.audio[:num_frames]).float(),
-        text=torch.from_numpy(features.text[:num_frames]).float(),
-        word_mask=torch.from_numpy(features.word_mask[:num_frames]).bool(),
-        semantic=semantic,
+        parts={name: rot6d[kept] for name, rot6d in _part_tensors(motion, num_frames).items()},
+        audio=torch.from_numpy(features.audio[:num_frames][kept]).float(),
+        text=torch.from_numpy(features.text[:num_frames][kept]).float(),
+        word_mask=torch.from_numpy(features.word_mask[:num_frames][kept]).bool(),
+        semantic=semantic[kept],
     )
     if not mirror:
         return [base]
-    return [base, replace(base, mirrored=True, parts=_part_tensors(motion.mirrored(), num_frames))]
+    mirrored_parts = _part_tensors(motion.mirrored(), num_frames)
+    return [base, replace(base, mirrored=True,
+                          parts={name: rot6d[kept] for name, rot6d in mirrored_parts.items()})]
+
+
+def time_slice(num_frames: int, time_range: tuple[float, float]) -> slice:
+    """Frames [round(a * T), round(b * T)) of a clip for the fractions (a, b)."""
+    start, stop = time_range
+    if not 0.0 <= start < stop <= 1.0:
+        raise ValueError(f"time_range must satisfy 0 <= start < stop <= 1, got {time_range}")
+    return slice(round(start * num_frames), round(stop * num_frames))
 
 
 def load_clips(config: DataConfig, extractor: ClipFeatureExtractor | None,
@@ -93,7 +108,9 @@ def load_clips(config: DataConfig, extractor: ClipFeatureExtractor | None,
     """Every clip of the configured speakers and splits (mirrored too when configured)."""
     records = files.list_clips(config.root, config.speakers, splits or config.splits)
     cache_dir = cache_dir_for(config)
-    clips = [c for r in records for c in load_clip(r, extractor, cache_dir, config.mirror)]
+    time_range = (config.time_range[0], config.time_range[1])
+    clips = [c for r in records
+             for c in load_clip(r, extractor, cache_dir, config.mirror, time_range)]
     logger.info("loaded %d clips (%d frames) from %s", len(clips),
                 sum(c.num_frames for c in clips), config.root)
     return clips
@@ -103,7 +120,8 @@ class MotionWindows(Dataset):
     """Fixed-length windows over clips. An item is a dict of tensors:
 
     ``audio`` (W, A), ``text`` (W, text_dim), ``word_mask`` (W,) bool, ``semantic`` (W,),
-    ``speaker`` () long, and ``motion/<part>`` (W, joints * 6) for every generated part.
+    ``speaker`` () long, ``mirrored`` () bool, and ``motion/<part>`` (W, joints * 6) for every
+    generated part.
     Clips shorter than a window are skipped.
     """
 
@@ -127,6 +145,7 @@ class MotionWindows(Dataset):
         sample = {
             "audio": clip.audio[w], "text": clip.text[w], "word_mask": clip.word_mask[w],
             "semantic": clip.semantic[w], "speaker": torch.tensor(clip.speaker),
+            "mirrored": torch.tensor(clip.mirrored),
         }
         for part, rot6d in clip.parts.items():
             sample[f"motion/{part}"] = rot6d[w]

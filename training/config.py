@@ -29,7 +29,8 @@ class DataConfig:
     splits: list[str] = field(default_factory=lambda: ["train"])
     window: int = 64  # frames per training window
     stride: int = 10  # frames between window starts
-    mirror: bool = True  # add the left/right mirror image of every clip
+    mirror: bool = True  # add the left/right mirror image of every clip (flagged as mirrored)
+    time_range: list[float] = field(default_factory=lambda: [0.0, 1.0])  # fraction of each clip
     cache_dir: str = ""  # feature cache; empty: <root>/.feature_cache
 
 
@@ -78,6 +79,8 @@ class VQVAETrainConfig:
 @dataclass
 class GeneratorLossConfig:
     latent: float = 1.0  # MSE to the frozen VQ encoder's latents of the ground truth
+    classification: float = 1.0  # cross-entropy of the code logits to the ground-truth codes
+    label_smoothing: float = 0.0  # of that cross-entropy: softer code probabilities to sample
     coherence: float = 0.1  # 1 - cos(text latent, GT latent) on word frames
     relevance: float = 1.0  # Huber(beta) on decoded rotation matrices, frame weight (1 + s)
     relevance_beta: float = 0.1

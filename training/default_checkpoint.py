@@ -7,6 +7,9 @@ Steps: lay the sample files (``2_scott_0_1_1`` with motion for training; ``0_2_2
 stage 1 (``configs/default_vqvae.yaml``) and stage 2 (``configs/default_generator.yaml``),
 copy the pipeline to ``--out`` and evaluate it on the held-out speech against the real clip
 (``<out>/metrics.json``). Interrupted runs resume where they stopped.
+
+``--train-fraction 0.75`` trains both stages on the first 75 % of the clip only: the time split
+on which ``benchmarks/motion_quality.py`` compares generated and real motion frame by frame.
 """
 
 from __future__ import annotations
@@ -49,12 +52,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--source", default=str(BEAT2_SAMPLE_DIR), help="flat BEAT2 sample files")
     parser.add_argument("--work", default="runs/default_checkpoint")
     parser.add_argument("--out", default="assets/checkpoint")
+    parser.add_argument("--train-fraction", type=float, default=1.0,
+                        help="train on this first fraction of every training clip (time split)")
     parser.add_argument("overrides", nargs="*", help="stage:key=value, e.g. vqvae:run.steps=10")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     work = Path(args.work)
     data = prepare_sample(Path(args.source), work / "beat2_sample")
-    stage_overrides = {"vqvae": [], "generator": []}
+    time_range = f"data.time_range=[0.0,{args.train_fraction}]"
+    stage_overrides = {"vqvae": [time_range], "generator": [time_range]}
     for item in args.overrides:
         stage, _, override = item.partition(":")
         if stage not in stage_overrides:

@@ -5,6 +5,8 @@
 
 Losses (weights in ``GeneratorLossConfig``), per part:
 - latent: MSE between predicted latents and the frozen VQ encoder's latents of the real motion;
+- classification: cross-entropy between the code logits and the index of the code nearest to
+  the real motion's latent (as EMAGE does); inference picks codes from these logits;
 - coherence: 1 - cos(text latent, real latent) averaged over frames that carry a word;
 - relevance: Huber (beta 0.1) between decoded and real rotation matrices, each frame weighted
   by (1 + s), s the semantic relevance; the predicted latents go through the frozen codebook
@@ -56,18 +58,23 @@ def straight_through_decode(vqvae: MotionVQVAE, latents: torch.Tensor) -> torch.
 
 
 def generator_losses(
-    latents: torch.Tensor, text_latents: torch.Tensor, motion: torch.Tensor,
-    word_mask: torch.Tensor, semantic: torch.Tensor, vqvae: MotionVQVAE,
+    latents: torch.Tensor, code_logits: torch.Tensor, text_latents: torch.Tensor,
+    motion: torch.Tensor, word_mask: torch.Tensor, semantic: torch.Tensor, vqvae: MotionVQVAE,
     weights: GeneratorLossConfig,
 ) -> dict[str, torch.Tensor]:
     """Unweighted losses of one part.
 
-    latents, text_latents (B, T, C); motion (B, T, D) real 6D rotations; word_mask (B, T)
-    bool; semantic (B, T) in [0, 1].
+    latents, text_latents (B, T, C); code_logits (B, T, K); motion (B, T, D) real 6D
+    rotations; word_mask (B, T) bool; semantic (B, T) in [0, 1].
     """
     with torch.no_grad():
         target = vqvae.encode(motion)  # (B, T, C)
+        target_codes = vqvae.quantizer.snap(target)  # (B, T)
     losses = {"latent": F.mse_loss(latents, target)}
+    if weights.classification > 0:
+        losses["classification"] = F.cross_entropy(
+            code_logits.flatten(0, 1), target_codes.flatten(),
+            label_smoothing=weights.label_smoothing)
     if weights.coherence > 0:
         cosine = F.cosine_similarity(text_latents, target, dim=-1)  # (B, T)
         mask = word_mask.float()
@@ -90,11 +97,13 @@ def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
     """The generator with dims from the data and the VQ-VAEs, audio normalisation set."""
     audio_dim, text_dim = feature_dims(clips)
     latent_dims = {v.config.code_dim for v in vqvaes.values()}
-    if len(latent_dims) != 1:
-        raise ValueError(f"the VQ-VAEs have different code sizes {sorted(latent_dims)}")
+    codebook_sizes = {v.config.codebook_size for v in vqvaes.values()}
+    if len(latent_dims) != 1 or len(codebook_sizes) != 1:
+        raise ValueError(f"the VQ-VAEs have different code sizes {sorted(latent_dims)} or "
+                         f"codebook sizes {sorted(codebook_sizes)}")
     model_config = dataclasses.replace(
         config.model, audio_dim=audio_dim, text_dim=text_dim, latent_dim=latent_dims.pop(),
-        window=config.data.window)
+        codebook_size=codebook_sizes.pop(), window=config.data.window)
     generator = SemGesGenerator(model_config)
     mean, std = channel_statistics([clip.audio for clip in clips])
     generator.set_audio_normalization(mean, std, config.min_std)
@@ -121,19 +130,22 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
         step = loop.load_checkpoint(checkpoint, {"generator": generator}, optimizer, scheduler)
     model = generator
     if process.distributed:
-        # text_to_latent is unused when the coherence loss is off
-        model = DistributedDataParallel(generator, find_unused_parameters=config.loss.coherence == 0)
+        # text_to_latent / the code heads are unused when their loss is off
+        unused = config.loss.coherence == 0 or config.loss.classification == 0
+        model = DistributedDataParallel(generator, find_unused_parameters=unused)
     log = loop.ScalarLog(out_dir, process)
     bar = loop.progress_bar(run.steps, step, run.progress and process.is_main)
     while step < run.steps:
         indices = loop.batch_indices(len(dataset), run.batch_size, run.seed, step, process)
         batch = {k: v.to(process.device) for k, v in collate([dataset[i] for i in indices]).items()}
-        output = model(batch["audio"], batch["text"], batch["word_mask"], batch["speaker"])
+        output = model(batch["audio"], batch["text"], batch["word_mask"], batch["speaker"],
+                       batch["mirrored"])
         total = torch.zeros((), device=process.device)
         scalars: dict[str, float] = {}
         for part in generator.config.parts:
-            losses = generator_losses(output.latents[part], output.text_latents[part],
-                                      batch[f"motion/{part}"], batch["word_mask"],
+            losses = generator_losses(output.latents[part], output.code_logits[part],
+                                      output.text_latents[part], batch[f"motion/{part}"],
+                                      batch["word_mask"],
                                       batch["semantic"], vqvaes[part], config.loss)
             for name, value in losses.items():
                 total = total + getattr(config.loss, name) * value

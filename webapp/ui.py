@@ -41,6 +41,11 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
     ]
 
 
+def seed_state(variation: float) -> dict:
+    """The seed only matters when gestures are sampled (Variation above 0)."""
+    return gr.update(interactive=float(variation) > 0)
+
+
 def build_demo(service: GestureService) -> gr.Blocks:
     """The Blocks app around a loaded service; the Generate event is the ``/generate`` API."""
     speakers = service.speaker_names()
@@ -76,11 +81,16 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     "trained on (the shipped one learned scott only; see its model card).",
                 )  # fmt: skip
                 with gr.Row():
-                    seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                     variation = gr.Slider(
                         0.0, MAX_TEMPERATURE, value=0.0, step=0.05, label="Variation",
-                        info="0: the most likely gestures; higher: more varied (the seed picks).",
+                        info="0: the most likely gesture at every moment, the same each time. "
+                        "Above 0, gestures are sampled: 0.5 stays close to the most likely "
+                        "ones, 1 is as varied as the model learned, above 1 gets restless. "
+                        "They always follow the speech.",
                     )  # fmt: skip
+                    seed = gr.Number(value=0, precision=0, minimum=0, label="Seed",
+                                     info="Picks the variation (used when Variation is above 0).",
+                                     interactive=False, elem_id="seed-input")
                 with gr.Accordion("Video", open=False):
                     body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body", info=body_info)
                     view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
@@ -102,6 +112,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
         inputs = [audio, transcript, speaker, seed, variation, body, view, size]
         outputs = [video, transcript_used, words, motion_file, bvh_file]
         handler = make_generate_handler(service)
+        variation.change(seed_state, inputs=variation, outputs=seed, api_name=False)
         button.click(handler, inputs=inputs, outputs=outputs, api_name="generate",
                      show_progress_on=video)  # one progress bar, over the video
         rows = example_rows()

@@ -2,8 +2,9 @@
 
 It fixes the interface the rest of semges needs: quantize a latent sequence during training
 (EMA codebook, k-means init and dead-code replacement are library flags), and, with a frozen
-codebook at inference, snap predicted latents to the nearest code or sample a code from a
-softmax over codebook distances with an explicit ``torch.Generator``.
+codebook, snap latents to the nearest code. Sampling codes at inference works on the
+generator's code logits (``semges.models.code_sampling``), not on codebook distances: those
+are tiny (~0.01), so any temperature above ~0.05 sampled codes almost uniformly.
 """
 
 from __future__ import annotations
@@ -80,21 +81,6 @@ class CodebookQuantizer(nn.Module):
             latents.shape[-1]
         )
 
-    def snap(
-        self,
-        latents: torch.Tensor,
-        temperature: float = 0.0,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """(B, T, C) predicted latents -> (B, T) code indices.
-
-        Temperature 0 takes the nearest code. Above 0, a code is sampled with probability
-        proportional to exp(-distance / temperature), distance being the mean squared
-        difference per latent dimension, so one temperature means the same for any code size.
-        """
-        distances = self.code_distances(latents)
-        if temperature <= 0:
-            return distances.argmin(dim=-1)
-        probs = torch.softmax(-distances / temperature, dim=-1)
-        flat = torch.multinomial(probs.flatten(0, 1), 1, generator=generator)
-        return flat.view(latents.shape[:2])
+    def snap(self, latents: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) latents -> (B, T) indices of the nearest codes."""
+        return self.code_distances(latents).argmin(dim=-1)

@@ -10,6 +10,7 @@ from torch import nn
 
 from semges import layout
 from semges.models.quantizer import CodebookQuantizer, QuantizerOutput
+from semges.rotations import axis_angle_to_rot6d
 from semges.serialization import PretrainedModel
 
 LEAKY_RELU_SLOPE = 0.2  # activation of every conv stack, as in the SemGes / EMAGE VQ-VAEs
@@ -93,7 +94,11 @@ class MotionVQVAE(PretrainedModel):
         self.quantizer = CodebookQuantizer(c.code_dim, c.codebook_size, c.ema_decay,
                                            c.commitment_weight, c.kmeans_init,
                                            c.dead_code_threshold)
-        self.register_buffer("mean", torch.zeros(c.input_dim))
+        # Until training sets it, the mean pose is the rest pose (identity rotations): the
+        # pipeline eases toward it in pauses, so it must always be a valid pose.
+        identity = axis_angle_to_rot6d(torch.zeros(c.input_dim // layout.ROT6D_DIM,
+                                                   layout.AXIS_ANGLE_DIM))
+        self.register_buffer("mean", identity.flatten())
         self.register_buffer("std", torch.ones(c.input_dim))
 
     def set_normalization(self, mean: torch.Tensor, std: torch.Tensor, min_std: float) -> None:
