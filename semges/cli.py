@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Sequence
 
 from semges.audio import DEFAULT_MAX_DURATION_S, AudioError
+from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speech import Word
 
 logger = logging.getLogger(__name__)
@@ -66,13 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     generate.add_argument(
         "--seed", type=int, default=0, metavar="N",
-        help="random seed; gives a different variation when --temperature > 0 (default 0)",
+        help="random seed: picks the variation when --temperature > 0 (default 0)",
     )  # fmt: skip
     generate.add_argument(
-        "--temperature", type=float, default=0.0, metavar="T",
+        "--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
         help="sampling temperature over the generator's motion-code probabilities: 0 takes "
         "the most likely gestures (deterministic, the seed is unused), 1 samples as the model "
-        "learned, above 1 is restless (default 0)",
+        f"learned, above 1 is restless (default {DEFAULT_TEMPERATURE:g})",
     )  # fmt: skip
     generate.add_argument(
         "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="DIR",

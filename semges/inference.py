@@ -100,3 +100,23 @@ def run_windowed(
             total[start : start + plan.window] += w * predictions[offset]
             weight_sum[start : start + plan.window] += w
     return (total / weight_sum)[: plan.num_frames]
+
+
+def gaussian_smooth(sequence: torch.Tensor, sigma_frames: float) -> torch.Tensor:
+    """(T, D) -> (T, D) convolved over time with a normalised Gaussian of std ``sigma_frames``
+    (truncated at 3 sigma, edges padded by repeating the end frames); 0 returns the input.
+
+    One code per frame lets neighbouring frames pick codes of different gestures; the
+    decoder smooths only over its few-frame receptive field, and the remaining frame-to-frame
+    steps show as jerk. A Gaussian of a frame or two removes them and keeps the gestures.
+    """
+    if sigma_frames <= 0:
+        return sequence
+    radius = max(1, math.ceil(3 * sigma_frames))
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (offsets / sigma_frames) ** 2)
+    kernel = (kernel / kernel.sum()).to(sequence)
+    padded = torch.cat([sequence[:1].expand(radius, -1), sequence,
+                        sequence[-1:].expand(radius, -1)])  # (T + 2r, D)
+    channels = padded.T[:, None]  # (D, 1, T + 2r)
+    return torch.nn.functional.conv1d(channels, kernel[None, None])[:, 0].T

@@ -22,12 +22,13 @@ import numpy as np
 import torch
 
 from semges import layout
-from semges.inference import pad_to_window, plan_windows, run_windowed
+from semges.inference import gaussian_smooth, pad_to_window, plan_windows, run_windowed
 from semges.locomotion import activity_envelope, planted_translation
 from semges.models import MotionVQVAE, SemGesGenerator
 from semges.models.code_sampling import sample_codes
 from semges.motion import MotionClip
 from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
+from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import DEFAULT_SPEAKER
 from semges.speech import SpeechFeatures, Word
 
@@ -48,6 +49,8 @@ class InferenceConfig:
     overlap: int = 16  # frames shared by neighbouring windows, crossfaded
     batch_windows: int = 32  # windows predicted at once; bounds memory
     noise_hold_frames: int = 8  # sampling noise held this long (temperature > 0), no flicker
+    prior_correction: float = 1.2  # how much of the codes' training frequency to discount
+    smoothing_frames: float = 2.0  # std (frames) of a Gaussian over time on decoded rotations
     hold_after_words_s: float = 0.75  # gesturing goes on this long after (and before) words
     settle_s: float = 0.5  # ease to the rest pose in long pauses and over a clip's last frames
     recenter_time_s: float = 20.0  # time constant pulling the standing position to the origin
@@ -192,7 +195,7 @@ class SemGesPipeline:
         features: SpeechFeatures,
         speaker: int = DEFAULT_SPEAKER,
         seed: int = 0,
-        temperature: float = 0.0,
+        temperature: float = DEFAULT_TEMPERATURE,
     ) -> MotionClip:
         """Frame-aligned speech features of any length T -> a MotionClip of exactly T frames.
 
@@ -230,15 +233,17 @@ class SemGesPipeline:
                 torch.stack([mask[w] for w in windows]).to(device),
                 torch.full((len(starts),), speaker, dtype=torch.long, device=device),
             )
+            logits = self.generator.prior_corrected_logits(output, settings.prior_correction)
             decoded = []
             for part in self.parts:
-                indices = sample_codes(output.code_logits[part], temperature, generator,
+                indices = sample_codes(logits[part], temperature, generator,
                                        settings.noise_hold_frames)
                 decoded.append(self.vqvaes[part].decode_indices(indices))
             return torch.cat(decoded, dim=-1)  # (B, window, sum of part dims)
 
         with torch.inference_mode():
             rot6d = run_windowed(predict, plan, sum(part_dims), settings.batch_windows)
+        rot6d = gaussian_smooth(rot6d, settings.smoothing_frames)
         envelope = torch.from_numpy(activity_envelope(
             features.word_mask, layout.FPS, settings.hold_after_words_s, settings.settle_s))
         motion = MotionClip.rest(features.num_frames)
@@ -256,7 +261,7 @@ class SemGesPipeline:
         text: str | None = None,
         speaker: int = DEFAULT_SPEAKER,
         seed: int = 0,
-        temperature: float = 0.0,
+        temperature: float = DEFAULT_TEMPERATURE,
         progress: ProgressCallback | None = None,
     ) -> GenerationResult:
         """Speech (a file path or (samples, sample_rate)) -> motion and the words used."""

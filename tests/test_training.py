@@ -60,6 +60,9 @@ def test_generator_main_writes_a_loadable_pipeline(corpus: Path, vq_run: Path, t
     assert pipeline.generator.config.audio_dim == pipeline.generator.audio_mean.shape[0]
     assert pipeline.generator.config.window == 32
     assert pipeline.trained_speakers == (2,)  # the synthetic corpus is speaker 2's
+    prior = pipeline.generator.code_log_prior.exp()  # code frequencies of the training motion
+    torch.testing.assert_close(prior.sum(dim=-1), torch.ones(len(pipeline.parts)))
+    assert (prior.max(dim=-1).values > prior.min(dim=-1).values).all()
 
 
 def test_resume_gives_the_same_weights_as_an_uninterrupted_run(corpus: Path, vq_run: Path,

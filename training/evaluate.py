@@ -2,7 +2,7 @@
 
     python -m training.evaluate --checkpoint DIR --data DIR [--splits test] [--json out.json]
 
-Generates motion (temperature 0) for every clip of the chosen splits that has speech, and
+Generates motion (default temperature, seed 0) for every clip of the chosen splits that has speech, and
 reports, next to the same numbers for the folder's real motion:
 Real motion is measured with the joints the generator does not model set to rest, like the
 generated motion.
@@ -124,7 +124,7 @@ def motion_statistics(motion: MotionClip, onsets: np.ndarray) -> dict[str, float
 
 
 def generated_parts_only(motion: MotionClip) -> MotionClip:
-    """The clip with every joint the generator does not model (root, legs, jaw, eyes) at rest,
+    """The clip with every joint the generator does not model (jaw, eyes) at rest,
     so real and generated motion are measured on the same joints under the same root."""
     rest = MotionClip.rest(motion.num_frames)
     for part in layout.GENERATED_PARTS.values():
@@ -165,7 +165,7 @@ def evaluate(pipeline: SemGesPipeline, data: str | Path, splits: list[str],
             features = cached_features(record, extractor, cache_dir)
         else:
             features = pipeline.frontend.extract(str(clip.wav))
-        motion = pipeline.generate_motion(features, speaker=clip.speaker, temperature=0.0)
+        motion = pipeline.generate_motion(features, speaker=clip.speaker, seed=0)
         row = {"clip": clip.clip_id, "words": "textgrid" if clip.textgrid else "whisper",
                **motion_statistics(motion, audio_onsets(clip.wav))}
         if clip.motion is not None and clip.sem is not None:

@@ -107,7 +107,20 @@ def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
     generator = SemGesGenerator(model_config)
     mean, std = channel_statistics([clip.audio for clip in clips])
     generator.set_audio_normalization(mean, std, config.min_std)
+    for part in model_config.parts:
+        generator.set_code_prior(part, code_counts(vqvaes[part], [c.parts[part] for c in clips]))
     return generator
+
+
+def code_counts(vqvae: MotionVQVAE, motions: list[torch.Tensor]) -> torch.Tensor:
+    """(K,) how often each code is the nearest to the frames of (T_i, D) motions."""
+    counts = torch.zeros(vqvae.config.codebook_size)
+    device = vqvae.mean.device
+    with torch.no_grad():
+        for motion in motions:
+            indices = vqvae.quantizer.snap(vqvae.encode(motion[None].to(device)))
+            counts += torch.bincount(indices.flatten().cpu(), minlength=counts.numel())
+    return counts
 
 
 def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None = None) -> Path:

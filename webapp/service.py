@@ -20,6 +20,7 @@ import numpy as np
 from semges.audio import SAMPLE_RATE, AudioError, load_audio
 from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
+from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
 from semges.speech import Word
 from webapp.progress import OverallProgress, StageProgress
@@ -48,7 +49,7 @@ class GenerateRequest:
     transcript: str | None = None  # None or blank: Whisper transcribes the speech
     speaker: str = "scott"  # BEAT2 speaker name
     seed: int = 0
-    temperature: float = 0.0  # 0: the most likely gestures; above 0: sampled variations
+    temperature: float = DEFAULT_TEMPERATURE  # 0: the most likely gestures; above: sampled
     body: str = BODY_MANNEQUIN  # "mannequin" or "smplx"
     view: str = "upper"  # "upper" or "full"
     size: tuple[int, int] = DEFAULT_SIZE  # video width, height in pixels

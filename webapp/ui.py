@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp.handlers import WORD_TABLE_HEADERS, make_generate_handler
 from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, DEFAULT_SIZE, VIEWS
@@ -36,7 +37,8 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
     """One row of input values per shipped example clip (all settings at their defaults)."""
     default_name = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
     return [
-        [str(path), "", default_name, 0, 0.0, BODY_MANNEQUIN, "upper", DEFAULT_SIZE_CHOICE]
+        [str(path), "", default_name, 0, DEFAULT_TEMPERATURE, BODY_MANNEQUIN, "upper",
+         DEFAULT_SIZE_CHOICE]
         for path in sorted(folder.glob("*.wav"))
     ]
 
@@ -82,15 +84,15 @@ def build_demo(service: GestureService) -> gr.Blocks:
                 )  # fmt: skip
                 with gr.Row():
                     variation = gr.Slider(
-                        0.0, MAX_TEMPERATURE, value=0.0, step=0.05, label="Variation",
-                        info="0: the most likely gesture at every moment, the same each time. "
-                        "Above 0, gestures are sampled: 0.5 stays close to the most likely "
-                        "ones, 1 is as varied as the model learned, above 1 gets restless. "
-                        "They always follow the speech.",
+                        0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
+                        label="Variation",
+                        info="1: gestures sampled as the model learned them (the seed picks "
+                        "one of many). Lower is calmer and more predictable; 0 always gives "
+                        "the same, most likely and smallest gestures. Above 1 gets restless.",
                     )  # fmt: skip
                     seed = gr.Number(value=0, precision=0, minimum=0, label="Seed",
                                      info="Picks the variation (used when Variation is above 0).",
-                                     interactive=False, elem_id="seed-input")
+                                     interactive=DEFAULT_TEMPERATURE > 0, elem_id="seed-input")
                 with gr.Accordion("Video", open=False):
                     body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body", info=body_info)
                     view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",

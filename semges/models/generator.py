@@ -136,11 +136,32 @@ class SemGesGenerator(PretrainedModel):
                                              for part in c.parts})
         self.register_buffer("audio_mean", torch.zeros(c.audio_dim))
         self.register_buffer("audio_std", torch.ones(c.audio_dim))
+        # log of how often each code occurs in the training motion, per part (row order of
+        # config.parts); all zeros (uniform) until training sets it
+        self.register_buffer("code_log_prior", torch.zeros(len(c.parts), c.codebook_size))
 
     def set_audio_normalization(self, mean: torch.Tensor, std: torch.Tensor, min_std: float) -> None:
         """Store per-channel statistics of the training audio features (A,)."""
         self.audio_mean.copy_(mean)
         self.audio_std.copy_(std.clamp(min=min_std))
+
+    def set_code_prior(self, part: str, counts: torch.Tensor) -> None:
+        """Store the log frequency of each of the part's codes (K,) counts in the training
+        motion (add-one smoothed, so no code has probability 0)."""
+        smoothed = counts.float() + 1.0
+        self.code_log_prior[self.config.parts.index(part)] = torch.log(smoothed / smoothed.sum())
+
+    def prior_corrected_logits(self, output: GeneratorOutput, strength: float
+                               ) -> dict[str, torch.Tensor]:
+        """Code logits minus ``strength`` times the code log prior, per part.
+
+        A classifier trained on little data learns the codes' frequencies along with the
+        speech; its most likely code leans to the common, small, hands-low poses. Removing
+        the prior (logit adjustment, Menon et al. 2021) scores codes by how much the speech
+        raises them over their base rate: the range of the real motion comes back.
+        """
+        return {part: logits - strength * self.code_log_prior[self.config.parts.index(part)]
+                for part, logits in output.code_logits.items()}
 
     def speaker_index(self, speaker_id: torch.Tensor) -> torch.Tensor:
         """BEAT2 speaker ids (1-based) -> embedding rows; raises on ids out of range."""

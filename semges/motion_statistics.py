@@ -1,0 +1,216 @@
+"""Motion-quality statistics of SMPL-X clips: how much, where and how smoothly a body moves.
+
+Pure functions on axis-angle ``poses`` (T, 165) in radians, root translations ``trans``
+(T, 3) in metres, or joint positions (T, 55, 3) in metres from
+:func:`semges.kinematics.forward_kinematics`. SMPL-X is y-up: +y is up, x (the body's left)
+and z (forward) span the ground. The benchmark ``benchmarks/motion_quality.py`` compares
+generated motion with real BEAT2 motion through them.
+
+Forward kinematics returns positions in SMPL-X model coordinates: the pelvis sits at its rest
+position (about 0.35 m below the model origin), and adding ``trans`` gives the world positions
+SMPL-X itself produces, so no separate pelvis offset is needed anywhere here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import roma
+import torch
+
+from semges import layout, metrics
+from semges.kinematics import forward_kinematics
+from semges.rotations import axis_angle_to_matrix
+
+PELVIS: int = layout.JOINT_NAMES.index("pelvis")
+WRISTS: tuple[int, int] = (layout.JOINT_NAMES.index("left_wrist"),
+                           layout.JOINT_NAMES.index("right_wrist"))
+SPINE_NECK_HEAD: tuple[int, ...] = tuple(
+    layout.JOINT_NAMES.index(name) for name in ("spine1", "spine2", "spine3", "neck", "head"))
+ARMS: tuple[int, ...] = tuple(
+    layout.JOINT_NAMES.index(f"{side}_{joint}")
+    for side in ("left", "right") for joint in ("shoulder", "elbow", "wrist"))
+ARMS_AND_HANDS: tuple[int, ...] = ARMS + layout.HANDS.joints
+"""Shoulders, elbows, wrists and the 30 finger joints: the joints whose jerk is measured."""
+AT_REST_IN_UPPER_BODY_ROWS: tuple[layout.JointGroup, ...] = (
+    layout.ROOT, layout.LOWER_BODY, layout.JAW, layout.EYES)
+"""Groups set to rest for upper-body rows: only the upper body and the hands move."""
+
+MIN_PAUSE_S: float = 1.0
+"""A pause is at least this long without words (seconds)."""
+HEIGHT_PERCENTILE: float = 95.0
+
+
+# -- poses and positions --------------------------------------------------------------------
+
+def with_groups_at_rest(poses: np.ndarray, groups: tuple[layout.JointGroup, ...]) -> np.ndarray:
+    """(T, 165) axis-angle -> a copy with every joint of ``groups`` at rest (zero rotation)."""
+    rested = np.array(poses, dtype=np.float32, copy=True)
+    for group in groups:
+        rested[:, list(group.pose_columns)] = 0.0
+    return rested
+
+
+def upper_body_rows(poses: np.ndarray) -> np.ndarray:
+    """(T, 165) -> a copy with root rotation, legs, jaw and eyes at rest, so that real and
+    generated motion are measured on the same joints under the same, fixed root."""
+    return with_groups_at_rest(poses, AT_REST_IN_UPPER_BODY_ROWS)
+
+
+def joint_positions(poses: np.ndarray) -> np.ndarray:
+    """(T, 165) axis-angle -> (T, 55, 3) float32 joint positions (m), model coordinates,
+    no translation (neutral SMPL-X skeleton)."""
+    with torch.no_grad():
+        return forward_kinematics(torch.from_numpy(np.asarray(poses, np.float32))).numpy()
+
+
+def world_joint_positions(poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """(T, 165) axis-angle and (T, 3) translation (m) -> (T, 55, 3) world joint positions (m):
+    forward kinematics (which already holds the pelvis rest offset) plus the translation."""
+    return joint_positions(poses) + np.asarray(trans, np.float32)[:, None, :]
+
+
+# -- where the hands are --------------------------------------------------------------------
+
+def wrist_position_std(positions: np.ndarray) -> float:
+    """(T, 55, 3) -> std over time of each wrist's position, averaged over the two wrists and
+    the three axes (m)."""
+    return float(positions[:, list(WRISTS)].std(axis=0).mean())
+
+
+def wrist_heights(positions: np.ndarray) -> np.ndarray:
+    """(T, 55, 3) -> (T, 2) height (m) of the left and right wrist above the pelvis joint."""
+    pelvis = positions[:, PELVIS, layout.VERTICAL_AXIS]
+    return positions[:, list(WRISTS), layout.VERTICAL_AXIS] - pelvis[:, None]
+
+
+def wrist_height_percentile(positions: np.ndarray,
+                            percentile: float = HEIGHT_PERCENTILE) -> float:
+    """(T, 55, 3) -> the ``percentile`` of both wrists' heights above the pelvis joint, pooled
+    over the two wrists and all frames (m): how high the hands go."""
+    return float(np.percentile(wrist_heights(positions), percentile))
+
+
+def left_right_height_correlation(positions: np.ndarray) -> float:
+    """(T, 55, 3) -> Pearson correlation over time of the left and right wrist heights
+    (1: the hands always rise and fall together). NaN when either wrist does not move."""
+    heights = wrist_heights(positions).astype(np.float64)
+    centred = heights - heights.mean(axis=0)
+    scale = np.sqrt((centred**2).sum(axis=0))
+    if np.any(scale == 0):
+        return float("nan")
+    return float((centred[:, 0] * centred[:, 1]).sum() / (scale[0] * scale[1]))
+
+
+# -- how much the joints rotate -------------------------------------------------------------
+
+def _rotations(poses: np.ndarray, joints: tuple[int, ...]) -> torch.Tensor:
+    """(T, 165) -> (T, J, 3, 3) float64 rotation matrices of ``joints``."""
+    columns = list(layout.pose_columns(joints))
+    axis_angle = torch.from_numpy(np.asarray(poses, np.float64)[:, columns])
+    return axis_angle_to_matrix(axis_angle.reshape(-1, len(joints), layout.AXIS_ANGLE_DIM))
+
+
+def pose_spread_degrees(poses: np.ndarray, joints: tuple[int, ...]) -> float:
+    """(T, 165) axis-angle -> how far ``joints`` rotate away from their mean pose (degrees).
+
+    Per joint, the mean over time of the geodesic angle between the frame's rotation and the
+    joint's mean rotation (the chordal L2 mean: the rotation nearest the mean matrix), then
+    averaged over the joints. For small rotations it is a robust counterpart of the std of
+    the axis-angle (about 0.9 times the root of its summed variances); unlike axis-angle
+    components, it does not depend on how the rotation vector is written.
+    """
+    rotations = _rotations(poses, joints)  # (T, J, 3, 3)
+    mean = roma.special_procrustes(rotations.sum(dim=0))  # (J, 3, 3)
+    angles = roma.rotmat_geodesic_distance(rotations, mean.expand_as(rotations))  # (T, J)
+    return math.degrees(float(angles.mean()))
+
+
+def rotation_error_degrees(poses: np.ndarray, reference: np.ndarray,
+                           joints: tuple[int, ...]) -> float:
+    """(T, 165) and (T, 165) axis-angle -> mean over frames and ``joints`` of the geodesic
+    angle between the two clips' rotations (degrees)."""
+    if poses.shape != reference.shape:
+        raise ValueError(f"clips differ in shape: {poses.shape} vs {reference.shape}")
+    angles = roma.rotmat_geodesic_distance(_rotations(poses, joints),
+                                           _rotations(reference, joints))
+    return math.degrees(float(angles.mean()))
+
+
+def translation_std(trans: np.ndarray) -> float:
+    """(T, 3) root translation (m) -> std over time on the ground plane, averaged over the two
+    horizontal axes (m): how far the body wanders."""
+    return float(np.asarray(trans, np.float64)[:, list(layout.HORIZONTAL_AXES)].std(axis=0).mean())
+
+
+# -- how the hands move ---------------------------------------------------------------------
+
+def arm_hand_jerk(positions: np.ndarray, fps: float) -> float:
+    """(T, 55, 3) -> mean |d^3 p / dt^3| of the arm and finger joints (m/s^3)."""
+    return metrics.mean_jerk(positions[:, list(ARMS_AND_HANDS)], fps)
+
+
+def wrist_speed(positions: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 55, 3) -> (T,) mean speed of the two wrists (m/s), central differences."""
+    return metrics.joint_speed(positions[:, list(WRISTS)], fps)
+
+
+def pause_frames(word_mask: np.ndarray, fps: float, min_pause_s: float = MIN_PAUSE_S) -> np.ndarray:
+    """(T,) bool, True where a word is spoken -> (T,) bool, True in every run of at least
+    ``min_pause_s`` seconds without words (including before the first and after the last)."""
+    word_mask = np.asarray(word_mask, bool)
+    pauses = np.zeros_like(word_mask)
+    min_frames = round(min_pause_s * fps)
+    # Run boundaries: indices where the mask changes, plus both ends.
+    edges = np.flatnonzero(np.diff(word_mask.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], edges, [word_mask.size]])
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        if not word_mask[start] and stop - start >= min_frames:
+            pauses[start:stop] = True
+    return pauses
+
+
+def speed_ratio(speed: np.ndarray, frames: np.ndarray, reference_frames: np.ndarray) -> float:
+    """(T,) speeds and two (T,) bool frame sets -> mean speed over ``frames`` divided by the
+    mean speed over ``reference_frames`` (e.g. pauses over speech). NaN when a set is empty or
+    the reference is still."""
+    frames, reference_frames = np.asarray(frames, bool), np.asarray(reference_frames, bool)
+    if not frames.any() or not reference_frames.any():
+        return float("nan")
+    reference = float(speed[reference_frames].mean())
+    return float(speed[frames].mean()) / reference if reference > 0 else float("nan")
+
+
+def stance_foot_speed(world_positions: np.ndarray, fps: float) -> np.ndarray:
+    """(T, 55, 3) world positions -> (T - 1,) horizontal speed (m/s) of the weight-bearing foot.
+
+    At frame t (from 1), the weight-bearing foot is the lower of the two feet (world height);
+    its speed is its ground-plane displacement from frame t - 1 to t, times ``fps``.
+    """
+    if world_positions.shape[0] < 2:
+        raise ValueError("need at least 2 frames")
+    feet = world_positions[:, list(layout.FEET)]  # (T, 2, 3)
+    stance = feet[1:, :, layout.VERTICAL_AXIS].argmin(axis=1)  # (T - 1,) index into layout.FEET
+    ground = feet[..., list(layout.HORIZONTAL_AXES)]  # (T, 2, 2)
+    frames = np.arange(1, feet.shape[0])
+    step = ground[frames, stance] - ground[frames - 1, stance]  # (T - 1, 2)
+    return np.linalg.norm(step, axis=-1) * fps
+
+
+def weight_bearing_foot_speed(world_positions: np.ndarray, fps: float) -> float:
+    """(T, 55, 3) world positions -> median horizontal speed of the weight-bearing foot (m/s);
+    near 0 when the planted foot stays put, large when it slides (see ``stance_foot_speed``)."""
+    return float(np.median(stance_foot_speed(world_positions, fps)))
+
+
+# -- comparing two clips --------------------------------------------------------------------
+
+def mean_position_error(positions: np.ndarray, reference: np.ndarray,
+                        joints: tuple[int, ...] | None = None) -> float:
+    """(T, 55, 3) and (T, 55, 3) -> mean over frames and ``joints`` (all when None) of the
+    distance between the two clips' joint positions (m)."""
+    if positions.shape != reference.shape:
+        raise ValueError(f"clips differ in shape: {positions.shape} vs {reference.shape}")
+    selected = slice(None) if joints is None else list(joints)
+    return float(np.linalg.norm(positions[:, selected] - reference[:, selected], axis=-1).mean())
