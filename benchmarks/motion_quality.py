@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from benchmarks.contact_sheets import SHEET_FRAME, contact_sheet
 from render.gl_platform import configure_headless_gl
 from semges import layout, metrics
 from semges import motion_statistics as stats
@@ -63,13 +64,8 @@ SEED = 0
 SAMPLED_TEMPERATURE = 1.0
 SPEECH_PIECE_S = 8.0  # speech before and after the silence
 SILENCE_S = 10.0
+LONG_CLIP_S = 600.0  # the held-out features repeated to ten minutes
 SPLIT_FRACTION = 0.75  # the split pipeline trained on frames [0, round(0.75 T))
-SHEET_STEP_S = 0.5
-SHEET_SPAN_S = 12.0
-SHEET_COLUMNS = 12
-SHEET_FRAME = (160, 120)  # width, height of one frame in pixels
-SHEET_LABEL_WIDTH = 78
-SHEET_TEXT_HEIGHT = 16
 SHEET_VIEWS = ("upper", "full")
 
 
@@ -138,7 +134,10 @@ STATISTICS = (
               Target("value_max", 0.03), "median over frames of the horizontal speed of the "
               "lower of left_foot / right_foot (world = forward kinematics + trans)"),
 )
+STATISTICS_BY_KEY = {s.key: s for s in STATISTICS}
 SILENCE_TARGET = Target("value_max", 0.4)
+LONG_DISTANCE_TARGET = Target("value_max", 1.0)  # m from the start: inside the full view
+LONG_TILT_TARGET = Target("value_max", 20.0)  # degrees from upright
 SAMPLED_JERK_TARGET = Target("ratio_max", 1.5)
 DIFFERENCE_TARGET = Target("ratio_min", 0.5)
 ERROR_GROUPS = {"upper_body": layout.UPPER_BODY, "hands": layout.HANDS,
@@ -244,6 +243,17 @@ def silence_input(frontend: SpeechFrontend, source: Path) -> tuple[SpeechFeature
     return features, silent
 
 
+def repeated(clips: list[SpeechFeatures], num_frames: int) -> SpeechFeatures:
+    """The clips' features one after another, round and round, cut to ``num_frames``."""
+    total = sum(c.num_frames for c in clips)
+    rounds = -(-num_frames // total)
+
+    def tiled(name: str) -> np.ndarray:
+        return np.concatenate([getattr(c, name) for c in clips] * rounds)[:num_frames]
+
+    return SpeechFeatures(tiled("audio"), tiled("text"), tiled("word_mask"))
+
+
 def tail_features(features: SpeechFeatures, start: int, stop: int) -> SpeechFeatures:
     """Frames [start, stop) of ``features``, words moved to the new time origin."""
     offset = start / layout.FPS
@@ -251,55 +261,6 @@ def tail_features(features: SpeechFeatures, start: int, stop: int) -> SpeechFeat
              if w.end > offset]
     return SpeechFeatures(features.audio[start:stop], features.text[start:stop],
                           features.word_mask[start:stop], words)
-
-
-# -- contact sheets -------------------------------------------------------------------------
-
-def centred(motion: MotionClip, frames: np.ndarray) -> MotionClip:
-    """The chosen frames, translation minus its mean, so both clips share one camera."""
-    trans = motion.trans[frames]
-    return MotionClip(motion.poses[frames], trans - trans.mean(axis=0), motion.betas,
-                      motion.expressions[frames], motion.fps)
-
-
-def contact_sheet(renderer: VideoRenderer, rows: dict[str, MotionClip], view: str, title: str,
-                  path: Path, start_s: float = 0.0) -> Path:
-    """A PNG: for every SHEET_STEP_S of the first SHEET_SPAN_S, one frame of every clip in
-    ``rows`` (label -> clip), in blocks of SHEET_COLUMNS times, one camera for all. Times are
-    labelled from ``start_s`` (the clips' first frame in their source)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    length = min(c.num_frames for c in rows.values())
-    step = round(SHEET_STEP_S * layout.FPS)
-    frames = np.arange(0, min(length, round(SHEET_SPAN_S * layout.FPS)), step)
-    shown = {label: centred(clip, frames) for label, clip in rows.items()}
-    everything = MotionClip(np.concatenate([c.poses for c in shown.values()]),
-                            np.concatenate([c.trans for c in shown.values()]))
-    framing = renderer.frame(everything, view)
-    images = {label: list(renderer.render_frames(clip, view, framing=framing))
-              for label, clip in shown.items()}
-    width, height = SHEET_FRAME
-    blocks = -(-len(frames) // SHEET_COLUMNS)
-    block_height = SHEET_TEXT_HEIGHT + len(rows) * height
-    sheet = Image.new("RGB", (SHEET_LABEL_WIDTH + SHEET_COLUMNS * width,
-                              SHEET_TEXT_HEIGHT + blocks * block_height), "white")
-    draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=12)
-    draw.text((4, 1), title, fill="black", font=font)
-    for index, frame in enumerate(frames):
-        block, column = divmod(index, SHEET_COLUMNS)
-        x = SHEET_LABEL_WIDTH + column * width
-        top = SHEET_TEXT_HEIGHT + block * block_height
-        label = f"{start_s + frame / layout.FPS:.1f} s"
-        draw.text((x + 4, top + 1), label, fill="black", font=font)
-        for row, label in enumerate(rows):
-            y = top + SHEET_TEXT_HEIGHT + row * height
-            sheet.paste(Image.fromarray(images[label][index]), (x, y))
-            if column == 0:
-                draw.text((4, y + height // 2 - 6), label, fill="black", font=font)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(path, format="PNG", optimize=True)
-    return path
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -340,7 +301,7 @@ def markdown(result: dict) -> str:
         values = " | ".join(fmt(row["generated"][c]) for c in HELD_OUT)
         lines.append(f"| {row['label']} | {fmt(row['real'])} | {values} | {fmt(row['mean'])} | "
                      f"{fmt(row['ratio'])} | {row['target'] or ''} | {verdict(row)} |")
-    lines += ["", "## Silence, sampling, diversity", "",
+    lines += ["", "## Silence, long clips, sampling, diversity", "",
               "| measure | real | generated | ratio | target | pass |",
               "|---|---:|---:|---:|---|---|"]
     lines += [single_line(row) for row in result["other_rows"]]
@@ -511,6 +472,7 @@ def main(argv: list[str] | None = None) -> dict:
     sampled = {c: generate(f, SAMPLED_TEMPERATURE) for c, f in features.items()}
     greedy = {c: generate(f, 0.0) for c, f in features.items() if c in TEXTGRID_CLIPS}
     silence_motion = generate(silence_features)
+    long_motion = generate(repeated(list(features.values()), round(LONG_CLIP_S * layout.FPS)))
     watch.lap("generation")
 
     real_stats = clip_statistics(real, word_frames(real_words, real.num_frames))
@@ -529,6 +491,18 @@ def main(argv: list[str] | None = None) -> dict:
     other_rows = [
         summary_row("silence_speed_ratio", "wrist speed in 10 s digital silence / speech",
                     float("nan"), {"speech_silence_speech": silence_ratio}, SILENCE_TARGET),
+        summary_row("long_clip_distance_m", f"{LONG_CLIP_S / 60:g}-minute clip: largest "
+                    "distance from the start (m)", stats.max_horizontal_distance(real.trans),
+                    {"long": stats.max_horizontal_distance(long_motion.trans)},
+                    LONG_DISTANCE_TARGET),
+        summary_row("long_clip_tilt_deg", f"{LONG_CLIP_S / 60:g}-minute clip: largest tilt "
+                    "from upright (deg)", stats.max_tilt_degrees(real.poses),
+                    {"long": stats.max_tilt_degrees(long_motion.poses)}, LONG_TILT_TARGET),
+        summary_row("long_clip_foot_speed_m_s", f"{LONG_CLIP_S / 60:g}-minute clip: "
+                    "weight-bearing foot median speed (m/s)", real_stats["stance_foot_speed_m_s"],
+                    {"long": stats.weight_bearing_foot_speed(stats.world_joint_positions(
+                        long_motion.poses, long_motion.trans), layout.FPS)},
+                    STATISTICS_BY_KEY["stance_foot_speed_m_s"].target),
         summary_row("sampled_jerk_m_s3", f"arm + finger jerk at temperature "
                     f"{SAMPLED_TEMPERATURE:g} (m/s^3)", real_stats["arm_hand_jerk_m_s3"],
                     {c: clip_statistics(m, features[c].word_mask)["arm_hand_jerk_m_s3"]

@@ -144,6 +144,22 @@ def translation_std(trans: np.ndarray) -> float:
     return float(np.asarray(trans, np.float64)[:, list(layout.HORIZONTAL_AXES)].std(axis=0).mean())
 
 
+def max_horizontal_distance(trans: np.ndarray) -> float:
+    """(T, 3) root translation (m) -> the largest ground-plane distance from the first frame's
+    position (m): whether a long clip stays in the camera's frame."""
+    ground = np.asarray(trans, np.float64)[:, list(layout.HORIZONTAL_AXES)]
+    return float(np.linalg.norm(ground - ground[0], axis=-1).max())
+
+
+def max_tilt_degrees(poses: np.ndarray) -> float:
+    """(T, 165) axis-angle -> the largest angle (degrees) between the pelvis's up axis (the
+    root rotation applied to +y) and the world's up axis: whether the body stays upright."""
+    root = _rotations(poses, layout.ROOT.joints)[:, 0]  # (T, 3, 3)
+    up = root[:, :, layout.VERTICAL_AXIS]  # (T, 3) the rotated +y axis
+    cosine = up[:, layout.VERTICAL_AXIS].clamp(-1.0, 1.0)
+    return math.degrees(float(torch.arccos(cosine).max()))
+
+
 # -- how the hands move ---------------------------------------------------------------------
 
 def arm_hand_jerk(positions: np.ndarray, fps: float) -> float:

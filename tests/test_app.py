@@ -303,3 +303,10 @@ def test_only_the_speakers_the_checkpoint_learned_are_offered(service, speech_cl
     assert service.speaker_names() == ["scott"]
     with pytest.raises(UserFacingError, match="not trained on wayne"):
         service.generate(GenerateRequest(speech_clip, speaker="wayne", size=(160, 120)))
+
+
+def test_seed_is_offered_only_when_gestures_are_sampled() -> None:
+    from webapp.ui import seed_state
+
+    assert seed_state(0.0)["interactive"] is False
+    assert seed_state(1.0)["interactive"] is True

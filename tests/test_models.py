@@ -174,3 +174,47 @@ def test_prior_correction_discounts_frequent_codes() -> None:
     boost = corrected["hands"] - raw["hands"]  # = -log prior: rare codes gain the most
     assert torch.equal(boost.argmin(dim=-1), torch.full((1, 16), 3))
     assert float(boost.max() - boost.min()) == pytest.approx(float(torch.log(torch.tensor(1001 / 2))))
+
+
+def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
+    """Silent frames (flat, quiet audio) are labelled with the rest code 0, speech frames
+    with codes that keep changing. After a short training run, a wholly silent window must
+    stay on the rest code and a window of speech must gesture: a per-window norm stretches
+    the silent window's faint noise to the size of speech, so it cannot tell them apart."""
+    torch.manual_seed(0)
+    config = GeneratorConfig(audio_dim=12, text_dim=10, d_model=16, num_heads=2, num_layers=1,
+                             ffn_dim=32, latent_dim=8, codebook_size=9, window=32, dropout=0.0)
+    generator = SemGesGenerator(config)
+    optimizer = torch.optim.Adam(generator.parameters(), lr=3e-3)
+    base = torch.randn(12)
+    frames = torch.arange(32)
+
+    def batch(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        silent = torch.zeros(size, 32, dtype=torch.bool)
+        for row in range(2, size):
+            start, length = torch.randint(0, 32, (2,)).tolist()
+            silent[row, start:start + length] = True
+        silent[0] = True  # always one wholly silent window (and row 1 is all speech)
+        loudness = torch.where(silent, 0.01, 1.0)[..., None]
+        audio = base + loudness * torch.randn(size, 32, 12)
+        codes = torch.where(silent, 0, 1 + (frames // 4 + torch.randint(0, 8, (size, 1))) % 8)
+        return audio, codes
+
+    text, mask, speaker = torch.zeros(16, 32, 10), torch.zeros(16, 32, dtype=torch.bool), \
+        torch.full((16,), 2)
+    for _ in range(150):
+        audio, codes = batch(16)
+        logits = generator(audio, text, mask, speaker).code_logits["upper_body"]
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), codes.flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    generator.eval()
+    with torch.no_grad():
+        audio, codes = batch(16)
+        predicted = generator(audio, text, mask, speaker).code_logits["upper_body"].argmax(-1)
+    assert (predicted[0] == 0).all()  # the silent window rests
+    assert (predicted[1] != 0).all()  # the window of speech gestures
+    speaking = codes != 0
+    assert (predicted[speaking] != 0).float().mean() > 0.75
+    assert predicted[speaking].unique().numel() >= 6  # with many different codes

@@ -172,3 +172,14 @@ def test_mean_position_error() -> None:
     positions[:, LEFT_WRIST] = [0.3, 0.4, 0.0]  # 0.5 m off
     assert stats.mean_position_error(positions, reference, stats.WRISTS) == pytest.approx(0.25)
     assert stats.mean_position_error(positions, reference) == pytest.approx(0.5 / layout.NUM_JOINTS)
+
+
+def test_long_clip_drift_and_tilt_by_hand() -> None:
+    trans = np.zeros((4, 3), np.float32)
+    trans[:, 0] = [0.0, 0.3, 0.0, 0.0]
+    trans[:, 2] = [0.0, 0.4, 0.1, 0.0]
+    assert stats.max_horizontal_distance(trans) == pytest.approx(0.5)
+    poses = np.zeros((3, layout.POSE_DIM), np.float32)
+    poses[1, 0] = np.radians(20.0)  # pitch the pelvis forward by 20 degrees
+    poses[2, 1] = np.radians(45.0)  # a turn about the vertical axis is not a tilt
+    assert stats.max_tilt_degrees(poses) == pytest.approx(20.0, abs=1e-3)
