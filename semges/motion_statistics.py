@@ -24,6 +24,7 @@ from semges.kinematics import forward_kinematics
 from semges.rotations import axis_angle_to_matrix
 
 PELVIS: int = layout.JOINT_NAMES.index("pelvis")
+NECK: int = layout.JOINT_NAMES.index("neck")
 WRISTS: tuple[int, int] = (layout.JOINT_NAMES.index("left_wrist"),
                            layout.JOINT_NAMES.index("right_wrist"))
 SPINE_NECK_HEAD: tuple[int, ...] = tuple(
@@ -151,13 +152,14 @@ def max_horizontal_distance(trans: np.ndarray) -> float:
     return float(np.linalg.norm(ground - ground[0], axis=-1).max())
 
 
-def max_tilt_degrees(poses: np.ndarray) -> float:
-    """(T, 165) axis-angle -> the largest angle (degrees) between the pelvis's up axis (the
-    root rotation applied to +y) and the world's up axis: whether the body stays upright."""
-    root = _rotations(poses, layout.ROOT.joints)[:, 0]  # (T, 3, 3)
-    up = root[:, :, layout.VERTICAL_AXIS]  # (T, 3) the rotated +y axis
-    cosine = up[:, layout.VERTICAL_AXIS].clamp(-1.0, 1.0)
-    return math.degrees(float(torch.arccos(cosine).max()))
+def trunk_lean_degrees(positions: np.ndarray) -> np.ndarray:
+    """(T, 55, 3) joint positions (with the root rotation) -> (T,) angle (degrees) between the
+    pelvis-to-neck line and the vertical: whether the body stays upright. (The pelvis joint's
+    own rotation is no measure of it: BEAT2's real clip holds its pelvis 18 degrees from the
+    rest orientation half of the time while standing upright.)"""
+    trunk = positions[:, NECK] - positions[:, PELVIS]  # (T, 3)
+    cosine = trunk[:, layout.VERTICAL_AXIS] / np.linalg.norm(trunk, axis=-1)
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
 
 # -- how the hands move ---------------------------------------------------------------------

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
 from semges import layout
 from semges import motion_statistics as stats
@@ -180,6 +181,13 @@ def test_long_clip_drift_and_tilt_by_hand() -> None:
     trans[:, 2] = [0.0, 0.4, 0.1, 0.0]
     assert stats.max_horizontal_distance(trans) == pytest.approx(0.5)
     poses = np.zeros((3, layout.POSE_DIM), np.float32)
-    poses[1, 0] = np.radians(20.0)  # pitch the pelvis forward by 20 degrees
-    poses[2, 1] = np.radians(45.0)  # a turn about the vertical axis is not a tilt
-    assert stats.max_tilt_degrees(poses) == pytest.approx(20.0, abs=1e-3)
+    poses[1, 0] = np.radians(20.0)  # pitch the whole body forward by 20 degrees
+    poses[2, 1] = np.radians(45.0)  # a turn about the vertical axis is not a lean
+    lean = stats.trunk_lean_degrees(stats.joint_positions(poses))
+    assert lean[2] == pytest.approx(lean[0], abs=1e-3)
+    rest = rest_joint_positions()
+    trunk = rest[layout.JOINT_NAMES.index("neck")] - rest[0]  # the rest trunk leans a little
+    pitched = Rotation.from_rotvec([np.radians(20.0), 0.0, 0.0]).apply(trunk)
+    for vector, expected in ((trunk, lean[0]), (pitched, lean[1])):
+        angle = np.degrees(np.arccos(vector[1] / np.linalg.norm(vector)))
+        assert expected == pytest.approx(angle, abs=1e-3)
