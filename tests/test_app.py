@@ -79,10 +79,10 @@ def tiny_service_pipeline(frontend):
     return SemGesPipeline(tiny.generator, tiny.vqvaes, tiny.inference, frontend=frontend)
 
 
-def app_settings(output_root: Path) -> AppSettings:
-    return AppSettings(output_root=output_root, max_audio_seconds=MAX_SECONDS, keep_minutes=5)
-
-
+def app_settings(output_root: Path, **overrides: object) -> AppSettings:
+    return replace(AppSettings(output_root=output_root, max_audio_seconds=MAX_SECONDS,
+                               keep_minutes=5, max_upload_mb=1, max_transcript_words=50),
+                   **overrides)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +271,7 @@ def test_the_page_is_queued_with_bounds_and_offers_the_shipped_examples(service)
     from webapp.ui import example_rows
 
     demo = create_demo(service.settings, service)
-    assert demo._queue.max_size == service.settings.queue_size
+    assert demo._queue.max_size >= service.settings.queue_size  # the page refuses first
     assert demo._queue.default_concurrency_limit == service.settings.concurrency
     rows = example_rows()
     assert len(rows) >= 2
@@ -310,3 +310,78 @@ def test_seed_is_offered_only_when_gestures_are_sampled() -> None:
 
     assert seed_state(0.0)["interactive"] is False
     assert seed_state(1.0)["interactive"] is True
+
+
+# -- limits, expired files, start-up clean-up, the page's words -----------------------------
+
+
+def test_a_transcript_above_the_word_limit_is_refused_with_a_message(service, speech_clip):
+    limit = service.settings.max_transcript_words
+    handler = make_generate_handler(service)
+    for text, size in [("word " * (limit + 1), f"{limit + 1:,} words"),
+                       ("x" * (limit * 40), "characters")]:  # fmt: skip
+        with pytest.raises(gr.Error) as caught:
+            handler(str(speech_clip), text, progress=RecordingProgress())
+        assert "transcript is too long" in caught.value.message and size in caught.value.message
+        assert f"at most {limit:,} words" in caught.value.message
+
+
+def test_a_file_above_the_size_limit_is_refused_before_decoding(service, tmp_path):
+    big = tmp_path / "big.wav"  # not even audio: the size check comes before any decoding
+    big.write_bytes(b"\0" * (service.settings.max_upload_bytes + 1))
+    with pytest.raises(UserFacingError) as caught:
+        service.generate(GenerateRequest(big, size=(160, 120)))
+    message = str(caught.value)
+    assert "too large" in message and f"up to {service.settings.max_upload_mb} MB" in message
+
+
+def test_an_expired_recording_gets_a_message(service, tmp_path):
+    with pytest.raises(UserFacingError, match="no longer on the server"):
+        service.generate(GenerateRequest(tmp_path / "gone.wav", size=(160, 120)))
+
+
+def test_the_status_line_keeps_the_last_outcome_per_session(service, speech_clip):
+    from webapp.handlers import DONE_MESSAGE, Outcomes, make_status_handler
+
+    tab_a, tab_b = gr.Request(session_hash="a"), gr.Request(session_hash="b")  # browser tabs
+    outcomes = Outcomes()
+    handler, status = make_generate_handler(service, outcomes), make_status_handler(outcomes)
+    with pytest.raises(gr.Error):
+        handler(None, progress=RecordingProgress(), request=tab_a)
+    handler(str(speech_clip), size=TEST_SIZE, variation=0.0, progress=RecordingProgress(),
+            request=tab_b)  # fmt: skip
+    assert "record or upload some speech" in status(tab_a).lower()
+    assert status(tab_b).startswith(DONE_MESSAGE)
+    assert status(tab_a) == ""  # shown once
+
+
+def test_half_written_files_are_removed_at_start_up(tmp_path):
+    folder = tmp_path / "request-abc"
+    folder.mkdir()
+    finished = folder / "speech.mp4"
+    finished.write_bytes(b"mp4")
+    partials = [folder / ".speech.1a2b3c4d.partial.mp4", folder / ".speech.9f8e7d6c.partial.npz"]
+    for path in partials:
+        path.write_bytes(b"half")
+    Workspace(tmp_path, keep_seconds=3600)
+    assert finished.exists() and not any(path.exists() for path in partials)
+
+
+def test_the_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SEMGES_APP_MAX_UPLOAD_MB", "7")
+    monkeypatch.setenv("SEMGES_APP_MAX_WORDS", "300")
+    settings = AppSettings.from_env()
+    assert settings.max_upload_mb == 7 and settings.max_upload_bytes == 7 * 1024 * 1024
+    assert settings.max_transcript_words == 300
+    assert AppSettings().max_upload_mb == 50 and AppSettings().max_transcript_words == 1000
+
+
+def test_the_page_speaks_plainly(service):
+    from webapp.ui import INTRO, build_demo
+
+    demo = build_demo(service)
+    body = next(block for block in demo.blocks.values() if getattr(block, "label", "") == "Body")
+    assert body.visible is False  # the mannequin only: nothing to choose, no operator advice
+    config = str(demo.get_config_file())
+    assert "SEMGES_SMPLX_MODEL" not in config
+    assert "seconds on two cores" not in INTRO and "CPU" in INTRO

@@ -149,3 +149,15 @@ def test_the_api_is_named_and_examples_are_shipped(server):
     info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
     assert "/generate" in info["named_endpoints"]
     assert len(list((REPO / "assets" / "examples").glob("*.wav"))) >= 2
+
+
+def test_the_audio_alone_is_enough(server, speech_clip):
+    client = Client(server, verbose=False)
+    parameters = client.view_api(return_format="dict", print_info=False)[
+        "named_endpoints"]["/generate"]["parameters"]  # fmt: skip
+    assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["audio"]
+    video, transcript, _, npz, _ = client.predict(audio=handle_file(str(speech_clip)),
+                                                  api_name="/generate")  # fmt: skip
+    check_video(Path(video), CLIP_SECONDS)
+    assert "opinion" in transcript.lower()
+    assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)

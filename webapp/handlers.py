@@ -1,22 +1,31 @@
-"""The Gradio event handler: page values in, page values out, errors as friendly messages.
+"""The Gradio event handlers: page values in, page values out, errors as friendly messages.
 
-Kept apart from the layout (``webapp.ui``) so tests can call it directly with plain values.
+Kept apart from the layout (``webapp.ui``) so tests can call them directly with plain values.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
 import gradio as gr
 
+from semges.sampling import DEFAULT_TEMPERATURE
+from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
+from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE
 from webapp.service import GenerateRequest, GestureService, UserFacingError
 
 logger = logging.getLogger(__name__)
 
 WORD_TABLE_HEADERS = ["word", "start (s)", "end (s)"]
+DEFAULT_SIZE_CHOICE = "{}x{}".format(*DEFAULT_SIZE)
+BUSY_MESSAGE = "The demo is busy, try again in a minute."
+DONE_MESSAGE = "Done."
+WORKING_MESSAGE = "Working…"
 
 HandlerOutputs = tuple[str, str, list[list[str | float]], str, str]
 """(video path, transcript used, word timing rows, .npz path, .bvh path)."""
@@ -30,50 +39,100 @@ def parse_size(size: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def make_generate_handler(service: GestureService) -> Callable[..., HandlerOutputs]:
-    """The function the Generate button (and the ``/generate`` API) calls."""
+class Outcomes:
+    """The last request's outcome per browser session, for the page's status line.
+
+    A failed request's message would otherwise only show in a toast that vanishes; the
+    status line keeps it. Bounded: API clients record outcomes that no page ever reads.
+    """
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self._capacity = capacity
+        self._by_session: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def record(self, session: str | None, text: str) -> None:
+        if session is None:
+            return
+        with self._lock:
+            self._by_session[session] = text
+            self._by_session.move_to_end(session)
+            while len(self._by_session) > self._capacity:
+                self._by_session.popitem(last=False)
+
+    def take(self, session: str | None) -> str:
+        """The session's last outcome (forgotten once read); empty when there is none."""
+        with self._lock:
+            return self._by_session.pop(session, "") if session is not None else ""
+
+
+def _session(request: gr.Request | None) -> str | None:
+    return getattr(request, "session_hash", None) if request is not None else None
+
+
+def make_generate_handler(
+    service: GestureService, outcomes: Outcomes | None = None
+) -> Callable[..., HandlerOutputs]:
+    """The function the Generate button (and the ``/generate`` API) calls.
+
+    Every option has a default, so an API call may give the audio alone.
+    """
+    outcomes = outcomes if outcomes is not None else Outcomes()
+    default_speaker = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
 
     def generate(
         audio: str | None,
-        transcript: str | None,
-        speaker: str,
-        seed: float | int | None,
-        variation: float,
-        body: str,
-        view: str,
-        size: str,
+        transcript: str | None = None,
+        speaker: str = default_speaker,
+        seed: float | int | None = 0,
+        variation: float = DEFAULT_TEMPERATURE,
+        body: str = BODY_MANNEQUIN,
+        view: str = "upper",
+        size: str = DEFAULT_SIZE_CHOICE,
         progress: gr.Progress = gr.Progress(),
+        request: gr.Request | None = None,
     ) -> HandlerOutputs:
         """Speech -> (video, transcript used, word timings, motion .npz, motion .bvh)."""
+        session = _session(request)
         try:
-            request = GenerateRequest(
+            generate_request = GenerateRequest(
                 audio_path=Path(audio) if audio else None,
                 transcript=transcript,
-                speaker=speaker,
+                speaker=speaker or default_speaker,
                 seed=int(seed or 0),
-                temperature=float(variation),
-                body=body,
-                view=view,
-                size=parse_size(size),
+                temperature=DEFAULT_TEMPERATURE if variation is None else float(variation),
+                body=body or BODY_MANNEQUIN,
+                view=view or "upper",
+                size=parse_size(size or DEFAULT_SIZE_CHOICE),
             )
             result = service.generate(
-                request, progress=lambda done, words: progress(done, desc=words)
+                generate_request, progress=lambda done, words: progress(done, desc=words)
             )
         except UserFacingError as error:
             logger.info("request refused: %s", error)
+            outcomes.record(session, str(error))
             raise gr.Error(str(error), title="Cannot generate", print_exception=False) from None
         except Exception:  # a bug: log it in full, show the user an id to report, not a trace
             incident = uuid.uuid4().hex[:8]
             logger.exception("request failed (incident %s)", incident)
-            raise gr.Error(
-                f"Something went wrong on our side (incident {incident}). Please try again.",
-                print_exception=False,
-            ) from None
+            message = f"Something went wrong on our side (incident {incident}). Please try again."
+            outcomes.record(session, message)
+            raise gr.Error(message, print_exception=False) from None
         if result.note:
             gr.Warning(result.note)
+        outcomes.record(session, f"{DONE_MESSAGE} {result.note}" if result.note else DONE_MESSAGE)
         rows: list[list[str | float]] = [
             [word.word, round(word.start, 2), round(word.end, 2)] for word in result.words
         ]
         return str(result.video), result.transcript, rows, str(result.motion), str(result.bvh)
 
     return generate
+
+
+def make_status_handler(outcomes: Outcomes) -> Callable[..., str]:
+    """Shows the session's last outcome in the status line (after each Generate)."""
+
+    def show_status(request: gr.Request | None = None) -> str:
+        return outcomes.take(_session(request))
+
+    return show_status

@@ -25,7 +25,7 @@ from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
 from semges.speech import Word
 from webapp.progress import OverallProgress, StageProgress
 from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE, VIEWS, Renderers
-from webapp.settings import AppSettings
+from webapp.settings import BYTES_PER_MB, AppSettings
 from webapp.workspace import Workspace
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ SILENCE_RMS = 1e-3  # loudest 30 ms window quieter than -60 dBFS: nothing was re
 _RMS_WINDOW = int(0.03 * SAMPLE_RATE)
 MAX_TEMPERATURE = 2.0
 MAX_VIDEO_SIDE = 1920
+MAX_CHARS_PER_WORD = 30  # a transcript's character limit: its word limit times this
+TIMINGS_ESTIMATED = "The transcript does not match the speech; word timings were estimated."
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -63,7 +65,7 @@ class GenerateResult:
     motion: Path  # BEAT2 SMPL-X .npz
     bvh: Path  # the same motion as BVH
     words: list[Word]  # the transcript used, with word timings in seconds
-    note: str | None = None  # set when word timings are a fallback, says why
+    note: str | None = None  # for the user, set when word timings are estimated
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
 
     @property
@@ -118,9 +120,9 @@ class GestureService:
         """Serve one request. Raises UserFacingError for anything the user can fix."""
         report = StageProgress(progress or (lambda fraction, words: None))
         speaker_id = self._check_options(request)
+        transcript = self._check_transcript(request.transcript)
         report("loading", 0.0)
         samples = self._load_speech(request.audio_path)
-        transcript = (request.transcript or "").strip() or None
         seconds: dict[str, float] = {}
 
         with self._model_lock:
@@ -158,8 +160,11 @@ class GestureService:
             request.speaker, request.seed, request.temperature, request.body, request.view,
             *request.size, ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
         )  # fmt: skip
-        return GenerateResult(video, motion_path, bvh_path, result.words,
-                              result.features.alignment_note, seconds)  # fmt: skip
+        note = None  # the operator gets the technical detail, the user plain words
+        if result.features.alignment_note:
+            logger.info("%s: %s", folder.name, result.features.alignment_note)
+            note = TIMINGS_ESTIMATED
+        return GenerateResult(video, motion_path, bvh_path, result.words, note, seconds)
 
     def _check_options(self, request: GenerateRequest) -> int:
         """Validate everything but the audio; returns the speaker id."""
@@ -191,10 +196,40 @@ class GestureService:
             raise UserFacingError("video width and height must be even numbers (H.264 needs it)")
         return speaker_id
 
+    def _check_transcript(self, transcript: str | None) -> str | None:
+        """The typed transcript, stripped (None when blank); refuses one above the word limit."""
+        text = (transcript or "").strip()
+        limit = self.settings.max_transcript_words
+        words = len(text.split())
+        if words > limit or len(text) > limit * MAX_CHARS_PER_WORD:
+            size = f"{words:,} words" if words > limit else f"{len(text):,} characters"
+            raise UserFacingError(
+                f"The transcript is too long ({size}). This demo accepts at most {limit:,} "
+                "words: type only what is said in the recording, or leave the box empty."
+            )
+        return text or None
+
     def _load_speech(self, audio_path: Path | None) -> np.ndarray:
-        """(N,) 16 kHz samples of the request's speech; UserFacingError says what is wrong."""
+        """(N,) 16 kHz samples of the request's speech; UserFacingError says what is wrong.
+
+        The file's size is checked before anything decodes it.
+        """
         if audio_path is None or not str(audio_path).strip():
             raise UserFacingError("Please record or upload some speech first.")
+        try:
+            size = Path(audio_path).stat().st_size
+        except FileNotFoundError:
+            raise UserFacingError(
+                "The recording is no longer on the server (files are kept for "
+                f"{self.settings.keep_minutes} minutes). Please upload or record it again, or "
+                "click the example again."
+            ) from None
+        if size > self.settings.max_upload_bytes:
+            raise UserFacingError(
+                f"The file is too large ({size / BYTES_PER_MB:,.0f} MB). This demo accepts "
+                f"files up to {self.settings.max_upload_mb} MB and speech up to "
+                f"{self.settings.max_audio_seconds} s: please upload a shorter clip."
+            )
         try:
             samples = load_audio(audio_path, max_duration_s=self.settings.max_audio_seconds)
         except AudioError as error:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoint"
 EXAMPLES_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "examples"
+BYTES_PER_MB = 1024 * 1024  # "MB" as Gradio's upload limit counts it
 
 
 class SettingsError(ValueError):
@@ -44,10 +45,16 @@ class AppSettings:
     output_root: Path = Path(tempfile.gettempdir()) / "semges-demo"  # [SEMGES_APP_OUTPUT]
     smplx_model: Path | None = None  # [SEMGES_SMPLX_MODEL] SMPL-X model file; None: mannequin only
     max_audio_seconds: int = 60  # [SEMGES_APP_MAX_SECONDS] longer uploads are refused
+    max_upload_mb: int = 50  # [SEMGES_APP_MAX_UPLOAD_MB] larger files are refused before decoding
+    max_transcript_words: int = 1000  # [SEMGES_APP_MAX_WORDS] longer typed transcripts are refused
     keep_minutes: int = 30  # [SEMGES_APP_KEEP_MINUTES] request folders older than this are deleted
     queue_size: int = 16  # [SEMGES_APP_QUEUE_SIZE] requests waiting beyond this are turned away
     concurrency: int = 2  # [SEMGES_APP_CONCURRENCY] requests worked on at once
     share: bool = False  # [SEMGES_APP_SHARE] create a public gradio.live link
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * BYTES_PER_MB
 
     @classmethod
     def from_env(cls) -> "AppSettings":
@@ -60,6 +67,9 @@ class AppSettings:
             ),
             smplx_model=Path(smplx) if smplx else None,
             max_audio_seconds=_env_int("SEMGES_APP_MAX_SECONDS", defaults.max_audio_seconds, 1),
+            max_upload_mb=_env_int("SEMGES_APP_MAX_UPLOAD_MB", defaults.max_upload_mb, 1),
+            max_transcript_words=_env_int("SEMGES_APP_MAX_WORDS", defaults.max_transcript_words,
+                                          1),
             keep_minutes=_env_int("SEMGES_APP_KEEP_MINUTES", defaults.keep_minutes, 1),
             queue_size=_env_int("SEMGES_APP_QUEUE_SIZE", defaults.queue_size, 1),
             concurrency=_env_int("SEMGES_APP_CONCURRENCY", defaults.concurrency, 1),

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from webapp.settings import AppSettings
+from webapp.settings import EXAMPLES_FOLDER, AppSettings
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from webapp.service import GestureService
 
 logger = logging.getLogger(__name__)
+
+QUEUE_BACKSTOP = 2  # Gradio's own queue bound, in multiples of the demo's: see create_demo
 
 
 class StartupError(RuntimeError):
@@ -66,16 +68,27 @@ def create_demo(settings: AppSettings, service: "GestureService | None" = None) 
     """The page around ``service`` (loaded from ``settings`` when not given), queue configured.
 
     The queue bounds both the waiting line (``queue_size``; further requests are told the
-    demo is busy) and the work done at once (``concurrency``).
+    demo is busy) and the work done at once (``concurrency``). The page's admission check
+    turns requests away at ``queue_size`` with the demo's own message; Gradio's bound, further
+    out, is only a backstop (its refusal says "Queue is full").
     """
     service = service if service is not None else load_service(settings)
     from webapp.ui import build_demo  # imports gradio: after a refusal could have happened
 
     demo = build_demo(service)
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    demo.queue(max_size=settings.queue_size * QUEUE_BACKSTOP,
+               default_concurrency_limit=settings.concurrency)
     return demo
 
 
 def launch_options(settings: AppSettings) -> dict[str, object]:
-    """Keyword arguments for ``demo.launch``; host and port come from GRADIO_SERVER_NAME/PORT."""
-    return {"share": settings.share, "allowed_paths": [str(settings.output_root)]}
+    """Keyword arguments for ``demo.launch``; host and port come from GRADIO_SERVER_NAME/PORT.
+
+    Uploads above the size limit are stopped by Gradio while they arrive (the service checks
+    again before decoding); the examples folder is served so an example can be re-cached.
+    """
+    return {
+        "share": settings.share,
+        "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],
+        "max_file_size": settings.max_upload_bytes,
+    }

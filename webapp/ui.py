@@ -1,15 +1,29 @@
-"""The page: inputs on the left, the gesturing body and the downloads on the right."""
+"""The page: inputs on the left, the gesturing body and the downloads on the right.
+
+Examples are a ``gr.Dataset`` whose click hands back the shipped file itself: Gradio copies it
+into its cache on every click, so an example keeps working however often the cache is
+cleaned (``delete_cache`` below, or the system's temp cleaner).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import gradio as gr
 
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
-from webapp.handlers import WORD_TABLE_HEADERS, make_generate_handler
-from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, DEFAULT_SIZE, VIEWS
+from webapp.handlers import (
+    BUSY_MESSAGE,
+    DEFAULT_SIZE_CHOICE,
+    WORD_TABLE_HEADERS,
+    WORKING_MESSAGE,
+    Outcomes,
+    make_generate_handler,
+    make_status_handler,
+)
+from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, VIEWS
 from webapp.service import MAX_TEMPERATURE, GestureService
 from webapp.settings import EXAMPLES_FOLDER
 
@@ -21,7 +35,6 @@ SIZES: list[tuple[str, str]] = [
     ("720 × 480", "720x480"),
     ("960 × 720 (slow on CPU)", "960x720"),
 ]
-DEFAULT_SIZE_CHOICE = "{}x{}".format(*DEFAULT_SIZE)
 VIEW_LABELS = {"upper": "Upper body", "full": "Full body"}
 
 INTRO = """\
@@ -29,7 +42,7 @@ INTRO = """\
 Record or upload a few seconds of English speech. The [SemGes](https://arxiv.org/abs/2507.19359)
 generator turns what you say (audio, the words, the speaker's style) into SMPL-X body and hand
 motion; you get a video of a wooden mannequin gesturing to your speech, and the motion as a
-BEAT2 `.npz` and a `.bvh`. Runs on a CPU: a 10 s clip is ready in about 6 seconds on two cores.
+BEAT2 `.npz` and a `.bvh`. Everything runs on a CPU.
 """
 
 
@@ -43,9 +56,31 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
     ]
 
 
+def example_label(path: str | Path) -> str:
+    """``assets/examples/scott_dream_job.wav`` -> ``"scott dream job"``."""
+    return Path(path).stem.replace("_", " ")
+
+
 def seed_state(variation: float) -> dict:
     """The seed only matters when gestures are sampled (Variation above 0)."""
     return gr.update(interactive=float(variation) > 0)
+
+
+def make_admission_check(demo: gr.Blocks, max_waiting: int) -> Callable[..., list[dict]]:
+    """A Gradio validator that turns a request away, in the app's words, when too many wait.
+
+    Gradio runs validators when a request asks to join the queue, before it waits; a refusal
+    reaches the page (next to the speech input) and ``gradio_client`` (``ValidationError``)
+    with this message instead of Gradio's own "Queue is full".
+    """
+
+    def admit(*inputs: object) -> list[dict]:
+        queue = getattr(demo, "_queue", None)  # Gradio's queue: its length is who is waiting
+        busy = queue is not None and len(queue) >= max_waiting
+        return [gr.validate(not busy, BUSY_MESSAGE if busy and i == 0 else "")
+                for i in range(len(inputs))]
+
+    return admit
 
 
 def build_demo(service: GestureService) -> gr.Blocks:
@@ -56,10 +91,6 @@ def build_demo(service: GestureService) -> gr.Blocks:
     bodies = [("Mannequin", BODY_MANNEQUIN)]
     if BODY_SMPLX in service.renderers.bodies:
         bodies.append(("SMPL-X", BODY_SMPLX))
-    body_info = (
-        "SMPL-X model file configured." if len(bodies) > 1
-        else "Set SEMGES_SMPLX_MODEL to an SMPL-X model file to render the real SMPL-X body."
-    )
     keep_s = service.settings.keep_minutes * 60
 
     with gr.Blocks(title=TITLE, delete_cache=(min(keep_s, 600), keep_s)) as demo:
@@ -71,7 +102,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     elem_id="speech-input",
                 )  # fmt: skip
                 transcript = gr.Textbox(
-                    label="Transcript (optional)", lines=2,
+                    value="", label="Transcript (optional)", lines=2,
                     placeholder="Leave empty and Whisper transcribes the speech; or type exactly "
                     "what is said and it is aligned to the audio.",
                 )  # fmt: skip
@@ -79,6 +110,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
                              if name in speakers],
                     value=default_speaker, label="Speaker style (BEAT2)",
+                    allow_custom_value=True,  # the service refuses unknown names in words
                     info="Whose gesture style to imitate: the speakers this checkpoint was "
                     "trained on (the shipped one learned scott only; see its model card).",
                 )  # fmt: skip
@@ -88,19 +120,31 @@ def build_demo(service: GestureService) -> gr.Blocks:
                         label="Variation",
                         info="1: gestures sampled as the model learned them (the seed picks "
                         "one of many). Lower is calmer and more predictable; 0 always gives "
-                        "the same, most likely and smallest gestures. Above 1 gets restless.",
+                        "the same, most likely gestures, both arms often moving together. "
+                        "Above 1 gets restless.",
                     )  # fmt: skip
                     seed = gr.Number(value=0, precision=0, minimum=0, label="Seed",
                                      info="Picks the variation (used when Variation is above 0).",
                                      interactive=DEFAULT_TEMPERATURE > 0, elem_id="seed-input")
                 with gr.Accordion("Video", open=False):
-                    body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body", info=body_info)
+                    # one body only (no SMPL-X model on the server): nothing to choose
+                    body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body",
+                                    visible=len(bodies) > 1, elem_id="body-input")
                     view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
                                     label="View")  # fmt: skip
-                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size")
+                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size",
+                                       allow_custom_value=True)  # the service checks sizes
                 button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+                rows = example_rows()
+                examples = gr.Dataset(
+                    components=[audio], samples=[[row[0]] for row in rows], type="index",
+                    sample_labels=[example_label(row[0]) for row in rows],
+                    label="Examples: real speech from BEAT2 (click to run)",
+                    visible=bool(rows), elem_id="examples",
+                )  # fmt: skip
             with gr.Column(scale=1):
                 video = gr.Video(label="Gestures", interactive=False, elem_id="result-video")
+                status = gr.Markdown(elem_id="status")
                 transcript_used = gr.Textbox(label="Transcript used", interactive=False,
                                              elem_id="transcript-used")
                 words = gr.Dataframe(
@@ -113,16 +157,30 @@ def build_demo(service: GestureService) -> gr.Blocks:
 
         inputs = [audio, transcript, speaker, seed, variation, body, view, size]
         outputs = [video, transcript_used, words, motion_file, bvh_file]
-        handler = make_generate_handler(service)
-        variation.change(seed_state, inputs=variation, outputs=seed, api_name=False)
-        button.click(handler, inputs=inputs, outputs=outputs, api_name="generate",
-                     show_progress_on=video)  # one progress bar, over the video
-        rows = example_rows()
-        if rows:
-            gr.Examples(
-                rows, inputs=inputs, outputs=outputs, fn=handler, cache_examples=False,
-                run_on_click=True, label="Examples: real speech from BEAT2 (click to run)",
-                example_labels=[Path(row[0]).stem.replace("_", " ") for row in rows],
-                visible_columns=[0],
-            )  # fmt: skip
+        outcomes = Outcomes()
+        handler = make_generate_handler(service, outcomes)
+        show_status = make_status_handler(outcomes)
+        admit = make_admission_check(demo, service.settings.queue_size)
+
+        def load_example(index: int) -> list[object]:
+            return list(rows[index])  # the shipped file: Gradio caches a fresh copy of it
+
+        variation.change(seed_state, inputs=variation, outputs=seed, api_name=False, queue=False)
+        for trigger in (button.click, examples.click):
+            trigger(lambda: WORKING_MESSAGE, outputs=status, api_name=False, queue=False)
+        generated = [
+            button.click(
+                handler, inputs=inputs, outputs=outputs, api_name="generate", validator=admit,
+                show_progress_on=video,  # one progress bar, over the video
+            ),
+            examples.click(
+                load_example, inputs=examples, outputs=inputs, api_name=False, queue=False,
+            ).then(
+                handler, inputs=inputs, outputs=outputs, api_name=False, validator=admit,
+                show_progress_on=video,
+            ),
+        ]  # fmt: skip
+        for event in generated:  # the page's .then does not follow a failed event; these do
+            event.success(show_status, outputs=status, api_name=False, queue=False)
+            event.failure(show_status, outputs=status, api_name=False, queue=False)
     return demo

@@ -3,6 +3,7 @@
 Every request writes its files (video, motion, BVH) into a fresh ``tempfile.mkdtemp`` folder,
 so concurrent requests never share a file name. Folders older than the retention time are
 deleted whenever a new request starts, which bounds disk use without a background thread.
+At start-up, half-written files that an interrupted run left behind are deleted too.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 REQUEST_PREFIX = "request-"
+PARTIAL_MARK = ".partial"  # in the name of a file still being written (semges.atomic_files, render)
 
 
 class Workspace:
@@ -27,7 +29,8 @@ class Workspace:
         self.keep_seconds = keep_seconds
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.remove_old()  # what a previous run of the server left behind
+        self.remove_partial()  # what a previous run of the server left behind
+        self.remove_old()
 
     def new_request_dir(self) -> Path:
         """A new, empty, private folder for one request (old folders are cleaned up first)."""
@@ -51,4 +54,25 @@ class Workspace:
         if removed:
             logger.info("removed %d request folder(s) older than %.0f s", removed,
                         self.keep_seconds)
+        return removed
+
+    def remove_partial(self) -> int:
+        """Delete half-written files in request folders; returns how many.
+
+        Only safe while no request is running (at start-up): a running request's files are
+        half-written until it finishes.
+        """
+        removed = 0
+        with self._lock:
+            for path in self.root.glob(f"{REQUEST_PREFIX}*/**/*{PARTIAL_MARK}*"):
+                try:
+                    if path.is_file():
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+                except OSError as error:
+                    logger.warning("could not remove half-written file %s: %s", path, error)
+        if removed:
+            logger.info("removed %d half-written file(s) of interrupted requests", removed)
         return removed

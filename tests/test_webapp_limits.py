@@ -1,0 +1,73 @@
+"""The demo's bounds as a client meets them: a full waiting line is refused in the demo's words.
+
+The demo runs in this process (a thread) around a tiny random pipeline, with the real front-end
+and renderer, a waiting line of one and one request worked on at a time. Holding the service's
+model lock keeps the first request running, so the line fills deterministically.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import ValidationError
+
+from test_app import app_settings, tiny_service_pipeline, write_speech_clip
+from webapp.handlers import BUSY_MESSAGE
+
+WAIT_S = 60
+
+
+@pytest.fixture(scope="module")
+def busy_demo(speech_frontend, tmp_path_factory):
+    """(URL, service) of a demo with a waiting line of one request."""
+    from render.gl_platform import configure_headless_gl
+
+    configure_headless_gl()
+    from webapp.rendering import Renderers
+    from webapp.service import GestureService
+    from webapp.startup import create_demo, launch_options
+
+    settings = app_settings(tmp_path_factory.mktemp("busy-app"), queue_size=1, concurrency=1)
+    service = GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
+    demo = create_demo(settings, service)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **launch_options(settings))  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}/", service
+    finally:
+        demo.close()
+        service.renderers.close()
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_a_full_waiting_line_is_refused_in_the_demos_words(busy_demo, tmp_path):
+    url, service = busy_demo
+    speech = handle_file(str(write_speech_clip(tmp_path / "speech.wav")))
+    client = Client(url, verbose=False)
+    with service._model_lock:  # the first request runs and holds the model
+        running = client.submit(audio=speech, size="320x240", api_name="/generate")
+        wait_for(lambda: service._model_lock.locked() and running.status().code.name
+                 in {"PROCESSING", "PROGRESS"}, "the first request to start")  # fmt: skip
+        waiting = client.submit(audio=speech, size="320x240", api_name="/generate")
+        wait_for(lambda: waiting.status().code.name == "IN_QUEUE", "the second to wait")
+        with pytest.raises(ValidationError) as caught:
+            client.predict(audio=speech, size="320x240", api_name="/generate")
+        assert BUSY_MESSAGE in str(caught.value)
+        assert "Queue is full" not in str(caught.value)
+    for job in (running, waiting):  # the server kept serving the others
+        video, transcript, *_ = job.result(timeout=WAIT_S * 2)
+        assert Path(video).exists() and "opinion" in transcript.lower()
