@@ -5,7 +5,7 @@ one ``config.json`` + ``model.safetensors`` folder per component: the generator 
 VQ-VAE per generated part. ``SemGesPipeline.from_pretrained(folder)`` rebuilds it exactly.
 
     pipeline = SemGesPipeline.from_pretrained("assets/checkpoint")
-    result = pipeline("speech.wav", speaker=2, seed=0)
+    result = pipeline("speech.wav", speaker="scott", seed=0)       # or speaker=2
     save_motion(result.motion, "motion.npz")
 """
 
@@ -29,7 +29,7 @@ from semges.models.code_sampling import sample_codes
 from semges.motion import MotionClip
 from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
 from semges.sampling import DEFAULT_TEMPERATURE
-from semges.speakers import DEFAULT_SPEAKER
+from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ class SemGesPipeline:
     def generate_motion(
         self,
         features: SpeechFeatures,
-        speaker: int = DEFAULT_SPEAKER,
+        speaker: int | str = DEFAULT_SPEAKER,
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
     ) -> MotionClip:
@@ -212,8 +212,9 @@ class SemGesPipeline:
                 f"features have audio {features.audio.shape[1]} / text {features.text.shape[1]} "
                 f"dims; this checkpoint expects {config.audio_dim} / {config.text_dim}"
             )
-        if not 1 <= speaker <= config.num_speakers:
-            raise ValueError(f"speaker must be a BEAT2 speaker id in 1..{config.num_speakers}")
+        speaker = speaker_id(speaker)
+        if speaker > config.num_speakers:
+            raise ValueError(f"this checkpoint knows speaker ids 1..{config.num_speakers}")
         if temperature < 0:
             raise ValueError("temperature must be >= 0")
         settings = self.inference
@@ -259,12 +260,15 @@ class SemGesPipeline:
         self,
         audio: str | os.PathLike | tuple[np.ndarray, int],
         text: str | None = None,
-        speaker: int = DEFAULT_SPEAKER,
+        speaker: int | str = DEFAULT_SPEAKER,
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
         progress: ProgressCallback | None = None,
     ) -> GenerationResult:
-        """Speech (a file path or (samples, sample_rate)) -> motion and the words used."""
+        """Speech (a file path or (samples, sample_rate)) -> motion and the words used.
+
+        ``speaker``: a BEAT2 speaker id (2) or name ("scott")."""
+        speaker = speaker_id(speaker)  # refuse a bad speaker before the speech is transcribed
         features = self.frontend.extract(audio, text, progress=progress)
         if progress is not None:
             progress("generating", 0.0)

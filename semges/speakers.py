@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from types import MappingProxyType
 from typing import Mapping
 
@@ -29,3 +30,15 @@ def speaker_id_from_name(name: str) -> int:
         if speaker_name == name.lower():
             return speaker_id
     raise ValueError(f"unknown BEAT2 speaker {name!r}; known: {', '.join(BEAT2_SPEAKERS.values())}")
+
+
+def speaker_id(speaker: int | str) -> int:
+    """A BEAT2 speaker given by id (``2``) or name (``"scott"``) -> its id; ValueError for
+    anything else (bools, unknown names), with the names and ids it takes."""
+    if isinstance(speaker, str):
+        return speaker_id_from_name(speaker)
+    if isinstance(speaker, bool) or not isinstance(speaker, Integral) or (
+            int(speaker) not in BEAT2_SPEAKERS):
+        raise ValueError(f"speaker must be a BEAT2 speaker id 1..{len(BEAT2_SPEAKERS)} or a name "
+                         f"such as 'scott', got {speaker!r}")
+    return int(speaker)

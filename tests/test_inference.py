@@ -85,6 +85,8 @@ def test_rejects_bad_arguments():
     features = random_features(10)
     with pytest.raises(ValueError, match="speaker"):
         pipeline.generate_motion(features, speaker=0)
+    with pytest.raises(ValueError, match="unknown BEAT2 speaker 'nobody'; known: wayne, scott"):
+        pipeline.generate_motion(features, speaker="nobody")
     with pytest.raises(ValueError, match="temperature"):
         pipeline.generate_motion(features, temperature=-1)
     with pytest.raises(ValueError, match="dims"):
@@ -118,3 +120,13 @@ def test_gaussian_smoothing_keeps_length_and_constants_and_damps_jitter() -> Non
     assert torch.equal(gaussian_smooth(jitter, 0.0), jitter)
     ramp = torch.arange(40, dtype=torch.float32)[:, None]
     torch.testing.assert_close(gaussian_smooth(ramp, 1.5)[10:30], ramp[10:30])  # lines stay
+
+
+def test_a_speaker_can_be_named() -> None:
+    pipeline = tiny_pipeline()
+    features = random_features(20)
+    by_id = pipeline.generate_motion(features, speaker=2, seed=3)
+    by_name = pipeline.generate_motion(features, speaker="Scott", seed=3)
+    np.testing.assert_array_equal(by_id.poses, by_name.poses)
+    assert not np.allclose(by_id.poses, pipeline.generate_motion(features, speaker="wayne",
+                                                                 seed=3).poses)
