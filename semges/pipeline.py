@@ -48,12 +48,12 @@ ProgressCallback = Callable[[str, float], None]
 class InferenceConfig:
     overlap: int = 16  # frames shared by neighbouring windows, crossfaded
     batch_windows: int = 32  # windows predicted at once; bounds memory
-    noise_hold_frames: int = 8  # sampling noise held this long (temperature > 0), no flicker
+    noise_hold_frames: int = 16  # sampling noise held 0.53 s (temperature > 0): whole gestures
     prior_correction: float = 1.2  # how much of the codes' training frequency to discount
     smoothing_frames: float = 2.0  # std (frames) of a Gaussian over time on decoded rotations
     hold_after_words_s: float = 0.75  # gesturing goes on this long after (and before) words
     settle_s: float = 0.5  # ease to the rest pose in long pauses and over a clip's last frames
-    recenter_time_s: float = 20.0  # time constant pulling the standing position to the origin
+    recenter_time_s: float = 12.0  # time constant pulling the standing position to the origin
 
 
 @dataclass
