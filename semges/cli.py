@@ -172,9 +172,10 @@ def _load_speech(args: argparse.Namespace) -> tuple:
 
 def _transcribe(args: argparse.Namespace, text: str | None) -> int:
     speech = _load_speech(args)
-    words = _frontend(args).transcribe(speech, text)
-    _write_words(words, args.output)
-    print(f"{len(words)} words -> {args.output}")
+    timed = _frontend(args).timed_words(speech, text)
+    _warn_if_not_english(timed.language_note)
+    _write_words(timed.words, args.output)
+    print(f"{len(timed.words)} words -> {args.output}")
     return 0
 
 
@@ -208,6 +209,7 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
         raise
     except ValueError as error:  # speaker out of range, features that do not fit the model
         raise CliError(str(error)) from error
+    _warn_if_not_english(result.features.language_note)
     if result.features.alignment_note:
         print(f"note: {result.features.alignment_note}", file=sys.stderr)
     save_motion(result.motion, args.output)
@@ -218,6 +220,12 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
         f"{len(result.words)} words -> {words_path}"
     )
     return 0
+
+
+def _warn_if_not_english(language_note: str | None) -> None:
+    """One ``warning: ...`` line on stderr when the speech does not sound like English."""
+    if language_note:
+        print(f"warning: {language_note}", file=sys.stderr)
 
 
 def words_path_for(motion_path: Path) -> Path:

@@ -6,7 +6,8 @@ input into :class:`semges.speech.SpeechFeatures` at the motion frame rate, with 
 
 1. load: decode and resample to 16 kHz mono (:mod:`semges.audio`);
 2. transcribe: Whisper words with times, or, when a transcript is given, that transcript
-   force-aligned to the audio with the same model (:mod:`semges.alignment`);
+   force-aligned to the audio with the same model (:mod:`semges.alignment`); recognised
+   words that do not sound like English get :data:`NOT_ENGLISH_NOTE`;
 3. features: Whisper encoder states + prosody (:mod:`semges.audio_features`) and per-frame
    contextual word embeddings (:mod:`semges.text_features`).
 """
@@ -33,6 +34,13 @@ ProgressCallback = Callable[[str, float], None]
 STAGE_LOADING = "loading"
 STAGE_TRANSCRIBING = "transcribing"
 STAGE_FEATURES = "features"
+
+NOT_ENGLISH_NOTE = (
+    "The speech model understands English only, and this recording does not sound like "
+    "English: the words (and the gestures that follow them) may be wrong."
+)
+"""Said when Whisper was unsure of what it heard
+(:attr:`semges.transcription.Recognition.sounds_like_english`)."""
 
 _WARMUP_S = 1.0  # audio run once at start-up: JIT-compiles librosa's YIN, finds feature sizes
 
@@ -62,6 +70,20 @@ class FrontendConfig:
     vad_filter: bool = True
     max_duration_s: float = DEFAULT_MAX_DURATION_S
     timing: TimingRefinement = field(default_factory=TimingRefinement)
+
+
+@dataclass(frozen=True)
+class TimedWords:
+    """Timed words of one clip, with what the user should know about them.
+
+    ``alignment_note``: set when a given transcript could not be aligned and the times are a
+    fallback, says why. ``language_note``: :data:`NOT_ENGLISH_NOTE` when recognised speech does
+    not sound like English (never set for a given transcript, which is not recognised).
+    """
+
+    words: list[Word]
+    alignment_note: str | None = None
+    language_note: str | None = None
 
 
 class SpeechFrontend:
@@ -108,8 +130,11 @@ class SpeechFrontend:
 
     def transcribe(self, audio: AudioInput, text: str | None = None) -> list[Word]:
         """Timed words: recognised by Whisper, or ``text`` aligned to the audio if given."""
-        words, _ = self._timed_words(self.load(audio), text)
-        return words
+        return self.timed_words(audio, text).words
+
+    def timed_words(self, audio: AudioInput, text: str | None = None) -> TimedWords:
+        """Like :meth:`transcribe`, with the notes for the user about those words."""
+        return self._timed_words(self.load(audio), text)
 
     def extract(
         self,
@@ -126,10 +151,11 @@ class SpeechFrontend:
         samples = self.load(audio)
         report(STAGE_LOADING, 1.0)
         report(STAGE_TRANSCRIBING, 0.0)
-        words, note = self._timed_words(samples, text)
+        timed = self._timed_words(samples, text)
         report(STAGE_TRANSCRIBING, 1.0)
         report(STAGE_FEATURES, 0.0)
-        features = self.features(samples, words, note)
+        features = self.features(samples, timed.words, timed.alignment_note)
+        features.language_note = timed.language_note
         report(STAGE_FEATURES, 1.0)
         return features
 
@@ -145,14 +171,11 @@ class SpeechFrontend:
         text_matrix, mask = frame_word_features(words, embeddings, audio_matrix.shape[0])
         return SpeechFeatures(audio_matrix, text_matrix, mask, words, note)
 
-    def _timed_words(self, samples: np.ndarray, text: str | None) -> tuple[list[Word], str | None]:
-        """Words with refined times, and a note when the times are a fallback."""
+    def _timed_words(self, samples: np.ndarray, text: str | None) -> TimedWords:
+        """Words with refined times, and notes when the times are a fallback or the speech
+        does not sound like English."""
         from semges.alignment import align_text
-        from semges.transcription import (
-            refine_word_times,
-            speech_intervals,
-            transcribe_words,
-        )
+        from semges.transcription import recognise, refine_word_times, speech_intervals
 
         config = self.config
         speech = speech_intervals(samples, config.timing.silence_top_db)
@@ -161,9 +184,15 @@ class SpeechFrontend:
                                 config.timing)  # fmt: skip
             if result.note:
                 logger.warning("%s", result.note)
-            return result.words, result.note
-        raw = transcribe_words(self.whisper, samples, config.language, config.beam_size,
-                               config.vad_filter)  # fmt: skip
+            return TimedWords(result.words, alignment_note=result.note)
+        recognition = recognise(self.whisper, samples, config.language, config.beam_size,
+                                config.vad_filter)  # fmt: skip
         duration = samples.shape[0] / SAMPLE_RATE
-        return refine_word_times(raw, speech, duration, config.timing), None
+        words = refine_word_times(recognition.words, speech, duration, config.timing)
+        language_note = None
+        if not recognition.sounds_like_english:
+            logger.info("not English? mean token log-probability %.2f over %d tokens",
+                        recognition.mean_logprob, recognition.num_tokens)  # fmt: skip
+            language_note = NOT_ENGLISH_NOTE
+        return TimedWords(words, language_note=language_note)
 

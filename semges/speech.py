@@ -36,6 +36,7 @@ class SpeechFeatures:
     word_mask: np.ndarray
     words: list[Word] = field(default_factory=list)
     alignment_note: str | None = None  # set when word timings are a fallback, says why
+    language_note: str | None = None  # set when the speech does not sound like English
 
     def __post_init__(self) -> None:
         num_frames = self.audio.shape[0]

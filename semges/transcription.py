@@ -9,6 +9,11 @@ BEAT2 speech they are late by a fairly constant amount inside continuous speech 
 for a word that follows a pause (the warping path runs through the silence).
 :func:`refine_word_times` corrects both: it shifts every word by a measured constant and moves
 a word boundary that falls in silence onto the speech next to it.
+
+The bundled model knows English only: other languages come out as invented English words.
+:func:`recognise` also returns Whisper's confidence in what it decoded, and
+:attr:`Recognition.sounds_like_english` says when that confidence is too low for English speech
+(calibrated on real and synthetic speech, see :data:`ENGLISH_MIN_MEAN_LOGPROB`).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from semges.speech import Word
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
+    from faster_whisper.transcribe import Segment
 
 logger = logging.getLogger(__name__)
 
@@ -108,21 +114,85 @@ def load_whisper(
         torch.set_num_threads(torch_threads)
 
 
-def transcribe_words(
+ENGLISH_MIN_MEAN_LOGPROB = -0.85
+"""Below this mean log-probability per decoded token, the speech does not sound like English.
+
+An English-only Whisper forced onto other languages invents English words it is unsure of.
+Measured with the bundled tiny.en (greedy, VAD, temperature fallback; see
+:func:`mean_token_logprob`):
+
+- English, real (BEAT2 speaker 2): whole clips 0_1_1 -0.25, 0_2_2 -0.23, 0_3_3 -0.25,
+  0_5_5 -0.22; the three ``assets/examples`` -0.16 / -0.23 / -0.34; the ``tests/data``
+  excerpt -0.24; the 52 cuts of 5 s of the four BEAT2 clips -0.19 to -0.74 (the lowest:
+  "So the one thing I miss.", six words);
+- English, espeak-ng 1.51 (``-v en`` / ``-v en-us``, 7 sentences of 4-6 s): -0.26 to -0.76;
+- espeak-ng German (4 sentences) -0.95 to -1.14, French (3) -1.08 to -1.25, Spanish -1.34,
+  Italian -0.94, Dutch -1.07. Another French and two Spanish sentences gave no words at all
+  (Whisper judged them not speech), so there is nothing to flag. Non-English windows often
+  end in temperature-fallback sampling, so their values vary by about 0.1 between runs.
+
+-0.85 sits half-way between the lowest English (-0.76) and the highest non-English (-0.94).
+Re-measure it for another Whisper model.
+"""
+
+MIN_CHECKED_TOKENS = 5  # fewer decoded tokens say too little about the language to judge it
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """Whisper's words for one clip and how sure Whisper was of them.
+
+    ``words``: raw Whisper words, times in seconds. ``mean_logprob``: mean log-probability per
+    decoded token (:func:`mean_token_logprob`), None when nothing was decoded.
+    ``num_tokens``: how many tokens that mean is over. ``english_only``: the model was decoding
+    English (an ``.en`` model, or English forced on a multilingual one), so a low mean says the
+    speech was not English.
+    """
+
+    words: list[Word]
+    mean_logprob: float | None
+    num_tokens: int
+    english_only: bool
+
+    @property
+    def sounds_like_english(self) -> bool:
+        """False only when enough English was decoded, and Whisper was unsure of it."""
+        if not self.english_only or self.mean_logprob is None:
+            return True
+        if self.num_tokens < MIN_CHECKED_TOKENS:
+            return True
+        return self.mean_logprob >= ENGLISH_MIN_MEAN_LOGPROB
+
+
+def mean_token_logprob(segments: list["Segment"]) -> tuple[float | None, int]:
+    """Mean log-probability per decoded token over faster-whisper ``segments``, and the count.
+
+    Each segment carries its decoding window's ``avg_logprob``; weighting by the segment's
+    token count gives the mean over every token of the clip. (None, 0) without tokens.
+    """
+    counts = np.array([len(segment.tokens) for segment in segments], np.float64)
+    if counts.sum() == 0:
+        return None, 0
+    logprobs = np.array([segment.avg_logprob for segment in segments], np.float64)
+    return float((logprobs * counts).sum() / counts.sum()), int(counts.sum())
+
+
+def recognise(
     whisper: "WhisperModel",
     samples: np.ndarray,
     language: str | None = "en",
     beam_size: int = 1,
     vad_filter: bool = True,
     temperature_fallback: bool = True,
-) -> list[Word]:
-    """Recognise (N,) float32 16 kHz ``samples``; raw Whisper words with times in seconds.
+) -> Recognition:
+    """Recognise (N,) float32 16 kHz ``samples``: raw Whisper words and Whisper's confidence.
 
     Words keep their punctuation (``"weekends,"``) and lose surrounding whitespace.
     ``temperature_fallback``: re-decode a window at higher temperatures when the first pass
     looks like a loop (Whisper's default); False decodes once, which bounds the time taken.
     """
-    language = language if whisper.model.is_multilingual else None
+    multilingual = whisper.model.is_multilingual
+    language = language if multilingual else None
     segments, _ = whisper.transcribe(
         samples,
         language=language,
@@ -132,14 +202,30 @@ def transcribe_words(
         condition_on_previous_text=False,  # keeps a misheard phrase from looping
         temperature=_FALLBACK_TEMPERATURES if temperature_fallback else 0.0,
     )
+    segments = list(segments)
     words = [
         Word(w.word.strip(), float(w.start), float(w.end))
         for segment in segments
         for w in (segment.words or [])
         if w.word.strip()
     ]
-    logger.debug("transcribed %d words", len(words))
-    return words
+    mean_logprob, num_tokens = mean_token_logprob(segments)
+    logger.debug("transcribed %d words, mean token log-probability %s", len(words), mean_logprob)
+    return Recognition(words, mean_logprob, num_tokens, not multilingual or language == "en")
+
+
+def transcribe_words(
+    whisper: "WhisperModel",
+    samples: np.ndarray,
+    language: str | None = "en",
+    beam_size: int = 1,
+    vad_filter: bool = True,
+    temperature_fallback: bool = True,
+) -> list[Word]:
+    """Raw Whisper words of (N,) float32 16 kHz ``samples`` (:func:`recognise`'s words)."""
+    return recognise(
+        whisper, samples, language, beam_size, vad_filter, temperature_fallback
+    ).words
 
 
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default

@@ -22,7 +22,7 @@ from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
-from semges.speech import Word
+from semges.speech import SpeechFeatures, Word
 from webapp.progress import OverallProgress, StageProgress
 from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE, VIEWS, Renderers
 from webapp.settings import BYTES_PER_MB, AppSettings
@@ -36,6 +36,10 @@ MAX_TEMPERATURE = 2.0
 MAX_VIDEO_SIDE = 1920
 MAX_CHARS_PER_WORD = 30  # a transcript's character limit: its word limit times this
 TIMINGS_ESTIMATED = "The transcript does not match the speech; word timings were estimated."
+NOT_ENGLISH = (
+    "This demo understands English speech only. This recording does not sound like English, "
+    "so the words (and the gestures that follow them) may be wrong."
+)
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -65,7 +69,7 @@ class GenerateResult:
     motion: Path  # BEAT2 SMPL-X .npz
     bvh: Path  # the same motion as BVH
     words: list[Word]  # the transcript used, with word timings in seconds
-    note: str | None = None  # for the user, set when word timings are estimated
+    note: str | None = None  # for the user: word timings estimated, or speech not English
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
 
     @property
@@ -160,11 +164,8 @@ class GestureService:
             request.speaker, request.seed, request.temperature, request.body, request.view,
             *request.size, ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
         )  # fmt: skip
-        note = None  # the operator gets the technical detail, the user plain words
-        if result.features.alignment_note:
-            logger.info("%s: %s", folder.name, result.features.alignment_note)
-            note = TIMINGS_ESTIMATED
-        return GenerateResult(video, motion_path, bvh_path, result.words, note, seconds)
+        return GenerateResult(video, motion_path, bvh_path, result.words,
+                              _user_note(result.features, folder.name), seconds)  # fmt: skip
 
     def _check_options(self, request: GenerateRequest) -> int:
         """Validate everything but the audio; returns the speaker id."""
@@ -241,6 +242,21 @@ class GestureService:
                 "again."
             )
         return samples
+
+
+def _user_note(features: SpeechFeatures, request_name: str) -> str | None:
+    """What the user should know about a served request, in plain words (None: nothing).
+
+    The operator gets the technical detail in the log, the user plain words.
+    """
+    notes = []
+    if features.language_note:
+        logger.info("%s: %s", request_name, features.language_note)
+        notes.append(NOT_ENGLISH)
+    if features.alignment_note:
+        logger.info("%s: %s", request_name, features.alignment_note)
+        notes.append(TIMINGS_ESTIMATED)
+    return " ".join(notes) or None
 
 
 def _audio_message(error: AudioError, max_seconds: int) -> str:
