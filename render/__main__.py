@@ -142,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_FAILURE
-    logger.info("wrote %s", written)
+    if args.bvh or args.still is not None:  # a video's renderer says so, with its frame count
+        logger.info("wrote %s", written)
     return 0
 
 

@@ -385,3 +385,26 @@ def test_the_page_speaks_plainly(service):
     config = str(demo.get_config_file())
     assert "SEMGES_SMPLX_MODEL" not in config
     assert "seconds on two cores" not in INTRO and "CPU" in INTRO
+
+
+def test_generate_and_the_examples_come_before_the_folded_options(service):
+    """The left column reads speech, transcript, Generate, examples, then closed accordions:
+    what a visitor needs first shows on a laptop screen without scrolling."""
+    from webapp.ui import build_demo
+
+    config = build_demo(service).get_config_file()
+    props = {component["id"]: component.get("props", {}) for component in config["components"]}
+
+    def names(node: dict) -> list[str]:
+        own = props.get(node["id"], {})
+        name = own.get("elem_id") or own.get("label")
+        return ([name] if isinstance(name, str) else []) + [
+            found for child in node.get("children", []) for found in names(child)]
+
+    order = names(config["layout"])
+    left = [order.index(name) for name in ("speech-input", "Transcript (optional)",
+                                           "generate-button", "examples", "Gesture style",
+                                           "Video")]  # fmt: skip
+    assert left == sorted(left)
+    accordions = [p for p in props.values() if p.get("label") in ("Gesture style", "Video")]
+    assert len(accordions) == 2 and not any(p.get("open") for p in accordions)

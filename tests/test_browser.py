@@ -21,7 +21,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: install the "
-                       "Debian packages in packages.txt (make test does)"),
+                       "Debian packages in packages-test.txt (make test does)"),
 ]
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -46,6 +46,14 @@ SHOWN = """() => {
             status: document.querySelector('#status').innerText};
 }"""
 STATUS_DONE = "() => document.querySelector('#status').innerText.includes('Done')"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+IN_VIEW = """(selector) => {
+    const box = document.querySelector(selector).getBoundingClientRect();
+    return box.height > 0 && box.top >= -1 && box.bottom <= window.innerHeight + 1
+        && box.left >= -1 && box.right <= window.innerWidth + 1;
+}"""
+SCROLL_Y = "() => window.scrollY"
 
 
 def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None = None,
@@ -81,6 +89,51 @@ def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None 
             return shown
         finally:
             browser.close()
+
+
+def laptop_and_phone(url: str, wav: Path, folder: Path) -> dict:
+    """The page at 1280x800 before and after a generation, and on a 390x844 phone after one.
+
+    Writes ``screenshot_laptop.png``, ``screenshot.png`` (laptop, with a result) and
+    ``screenshot_phone.png`` (what the phone shows once the result is ready) into ``folder``.
+    Returns what was in view when, and whether the page scrolled between Generate and the
+    result.
+    """
+    from playwright.sync_api import sync_playwright
+
+    seen: dict = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+                page = browser.new_page(viewport=viewport)
+                page.goto(url, wait_until="networkidle")
+                seen[name] = {
+                    target: page.evaluate(IN_VIEW, target)
+                    for target in ("#generate-button", "#examples", "#result-video")
+                }  # fmt: skip
+                seen[name]["example labels"] = all(
+                    page.get_by_text(label, exact=True).is_visible()
+                    for label in ("scott dream job", "scott hobbies", "scott missing home"))
+                if name == "laptop":
+                    page.screenshot(path=str(folder / "screenshot_laptop.png"))
+                page.locator("#speech-input input[type=file]").set_input_files(str(wav))
+                page.locator("#generate-button").click()
+                scroll_y = page.evaluate(SCROLL_Y)
+                seen[name]["video before"] = page.evaluate(IN_VIEW, "#result-video")
+                page.wait_for_function(VIDEO_CAN_PLAY, timeout=GENERATE_TIMEOUT_MS)
+                page.wait_for_function(STATUS_DONE, timeout=10_000)
+                page.evaluate(SEEK, None)  # a frame mid-speech says more than the first one
+                page.wait_for_timeout(1_000)  # the scroll and the player's frame
+                seen[name]["video after"] = page.evaluate(IN_VIEW, "#result-video")
+                seen[name]["scrolled"] = page.evaluate(SCROLL_Y) != scroll_y
+                shot = "screenshot.png" if name == "laptop" else "screenshot_phone.png"
+                page.screenshot(path=str(folder / shot))
+                page.close()
+        finally:
+            browser.close()
+    return seen
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +244,18 @@ def test_an_error_stays_on_the_page(page_url, tmp_path):
         finally:
             browser.close()
     assert "no speech was found" in status
+
+
+def test_a_laptop_shows_generate_and_the_examples_and_a_phone_scrolls_to_the_result(
+        page_url, tmp_path):  # fmt: skip
+    wav = write_speech_clip(tmp_path / "speech.wav")
+    seen = laptop_and_phone(page_url, wav, tmp_path / "shots")
+    laptop, phone = seen["laptop"], seen["phone"]
+    # 1280x800, nothing scrolled: Generate, the examples and the video all show; the result
+    # moves nothing
+    assert laptop["#generate-button"] and laptop["#examples"] and laptop["example labels"]
+    assert laptop["#result-video"] and laptop["video after"] and not laptop["scrolled"]
+    # a phone stacks the columns: the video starts below the fold and comes into view
+    assert not phone["video before"] and phone["video after"] and phone["scrolled"]
+    for shot in ("screenshot_laptop.png", "screenshot.png", "screenshot_phone.png"):
+        assert (tmp_path / "shots" / shot).stat().st_size > 10_000

@@ -1,5 +1,9 @@
 """The page: inputs on the left, the gesturing body and the downloads on the right.
 
+Speech, Generate and the examples sit at the top of the left column, so a laptop screen
+(1280x800) shows them without scrolling; the less-used options fold into two accordions. On a
+phone the columns stack, so a finished result scrolls the video into view.
+
 Examples are a ``gr.Dataset`` whose click hands back the shipped file itself: Gradio copies it
 into its cache on every click, so an example keeps working however often the cache is
 cleaned (``delete_cache`` below, or the system's temp cleaner).
@@ -38,12 +42,23 @@ SIZES: list[tuple[str, str]] = [
 VIEW_LABELS = {"upper": "Upper body", "full": "Full body"}
 
 INTRO = """\
-# semges: co-speech gestures from your voice
-Record or upload a few seconds of English speech. The [SemGes](https://arxiv.org/abs/2507.19359)
-generator turns what you say (audio, the words, the speaker's style) into SMPL-X body and hand
-motion; you get a video of a wooden mannequin gesturing to your speech, and the motion as a
-BEAT2 `.npz` and a `.bvh`. Everything runs on a CPU.
+## semges: co-speech gestures from your voice
+Record or upload a few seconds of English speech, or click an example. The
+[SemGes](https://arxiv.org/abs/2507.19359) generator turns the audio, the words and a speaker's
+style into SMPL-X body and hand motion: a wooden mannequin gestures to your speech, and the motion
+downloads as a BEAT2 `.npz` and a `.bvh`. Everything runs on a CPU.
 """
+
+# After a result: bring the video into view when it is off screen (a phone stacks the columns,
+# the video below the inputs); on a wide screen it already shows and nothing moves.
+SCROLL_TO_VIDEO = """() => {
+    const video = document.getElementById('result-video');
+    if (video === null) return;
+    const box = video.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) {
+        video.scrollIntoView({block: 'start'});
+    }
+}"""
 
 
 def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
@@ -106,34 +121,6 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     placeholder="Leave empty and Whisper transcribes the speech; or type exactly "
                     "what is said and it is aligned to the audio.",
                 )  # fmt: skip
-                speaker = gr.Dropdown(
-                    choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
-                             if name in speakers],
-                    value=default_speaker, label="Speaker style (BEAT2)",
-                    allow_custom_value=True,  # the service refuses unknown names in words
-                    info="Whose gesture style to imitate: the speakers this checkpoint was "
-                    "trained on (the shipped one learned scott only; see its model card).",
-                )  # fmt: skip
-                with gr.Row():
-                    variation = gr.Slider(
-                        0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
-                        label="Variation",
-                        info="1: gestures sampled as the model learned them (the seed picks "
-                        "one of many). Lower is calmer and more predictable; 0 always gives "
-                        "the same, most likely gestures, both arms often moving together. "
-                        "Above 1 gets restless.",
-                    )  # fmt: skip
-                    seed = gr.Number(value=0, precision=0, minimum=0, label="Seed",
-                                     info="Picks the variation (used when Variation is above 0).",
-                                     interactive=DEFAULT_TEMPERATURE > 0, elem_id="seed-input")
-                with gr.Accordion("Video", open=False):
-                    # one body only (no SMPL-X model on the server): nothing to choose
-                    body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body",
-                                    visible=len(bodies) > 1, elem_id="body-input")
-                    view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
-                                    label="View")  # fmt: skip
-                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size",
-                                       allow_custom_value=True)  # the service checks sizes
                 button = gr.Button("Generate", variant="primary", elem_id="generate-button")
                 rows = example_rows()
                 examples = gr.Dataset(
@@ -142,6 +129,37 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     label="Examples: real speech from BEAT2 (click to run)",
                     visible=bool(rows), elem_id="examples",
                 )  # fmt: skip
+                with gr.Accordion("Gesture style", open=False):
+                    speaker = gr.Dropdown(
+                        choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
+                                 if name in speakers],
+                        value=default_speaker, label="Speaker style (BEAT2)",
+                        allow_custom_value=True,  # the service refuses unknown names in words
+                        info="Whose gesture style to imitate: the speakers this checkpoint was "
+                        "trained on (the shipped one learned scott only; see its model card).",
+                    )  # fmt: skip
+                    with gr.Row():
+                        variation = gr.Slider(
+                            0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
+                            label="Variation",
+                            info="1: gestures sampled as the model learned them (the seed picks "
+                            "one of many). Lower is calmer and more predictable; 0 always gives "
+                            "the same, most likely gestures, both arms often moving together. "
+                            "Above 1 gets restless.",
+                        )  # fmt: skip
+                        seed = gr.Number(
+                            value=0, precision=0, minimum=0, label="Seed",
+                            info="Picks the variation (used when Variation is above 0).",
+                            interactive=DEFAULT_TEMPERATURE > 0, elem_id="seed-input",
+                        )  # fmt: skip
+                with gr.Accordion("Video", open=False):
+                    # one body only (no SMPL-X model on the server): nothing to choose
+                    body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body",
+                                    visible=len(bodies) > 1, elem_id="body-input")
+                    view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
+                                    label="View")  # fmt: skip
+                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size",
+                                       allow_custom_value=True)  # the service checks sizes
             with gr.Column(scale=1):
                 video = gr.Video(label="Gestures", interactive=False, elem_id="result-video")
                 status = gr.Markdown(elem_id="status")
@@ -182,5 +200,6 @@ def build_demo(service: GestureService) -> gr.Blocks:
         ]  # fmt: skip
         for event in generated:  # the page's .then does not follow a failed event; these do
             event.success(show_status, outputs=status, api_name=False, queue=False)
+            event.success(None, js=SCROLL_TO_VIDEO, api_name=False, queue=False)
             event.failure(show_status, outputs=status, api_name=False, queue=False)
     return demo
