@@ -141,8 +141,9 @@ class GestureService:
         seconds["speech_and_generation"] = time.perf_counter() - started
         if not result.words and transcript is None:
             raise UserFacingError(
-                "No speech was found in the recording. Speak clearly into the microphone, or "
-                "type what is said in the transcript box."
+                "No speech was found in the recording (this demo understands English speech "
+                "only). Speak clearly into the microphone, or type what is said in the "
+                "transcript box."
             )
         folder = self.workspace.new_request_dir()
         stem = f"{safe_stem(request.audio_path)}_{request.speaker.lower()}_seed{request.seed}"
