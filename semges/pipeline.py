@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 PIPELINE_FILE = "pipeline.json"
 PIPELINE_FORMAT = "semges-pipeline"
-PIPELINE_FORMAT_VERSION = 1
+PIPELINE_FORMAT_VERSION = 2  # 2: code heads, the lower part, sampling settings
 GENERATOR_FOLDER = "generator"
 
 ProgressCallback = Callable[[str, float], None]
@@ -176,7 +176,8 @@ class SemGesPipeline:
         if manifest.get("format_version") != PIPELINE_FORMAT_VERSION:
             raise CheckpointError(
                 f"{manifest_path} has format version {manifest.get('format_version')}; this "
-                f"semges reads version {PIPELINE_FORMAT_VERSION}"
+                f"semges reads version {PIPELINE_FORMAT_VERSION}: retrain it with this version "
+                "(`make checkpoint` for the default one)"
             )
         components = manifest["components"]
         generator = SemGesGenerator.from_pretrained(folder / components["generator"], device)

@@ -218,3 +218,11 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
     speaking = codes != 0
     assert (predicted[speaking] != 0).float().mean() > 0.75
     assert predicted[speaking].unique().numel() >= 6  # with many different codes
+
+
+def test_a_checkpoint_of_another_format_version_is_refused_by_name(tmp_path):
+    tiny_pipeline().save_pretrained(tmp_path / "ckpt")
+    manifest = tmp_path / "ckpt" / "pipeline.json"
+    manifest.write_text(manifest.read_text().replace('"format_version": 2', '"format_version": 1'))
+    with pytest.raises(CheckpointError, match="format version 1; this semges reads version 2"):
+        SemGesPipeline.from_pretrained(tmp_path / "ckpt")
