@@ -92,9 +92,9 @@ def main() -> None:
     from semges.frontend import SpeechFrontend
     from semges.transcription import (
         TimingRefinement,
+        recognise,
         refine_word_times,
         speech_intervals,
-        transcribe_words,
     )
 
     frontend = SpeechFrontend()
@@ -114,8 +114,8 @@ def main() -> None:
         align_s = time.perf_counter() - started
         assert [w.word for w in aligned] == text.split()
 
-        raw = transcribe_words(frontend.whisper, samples, config.language, config.beam_size,
-                               config.vad_filter)  # fmt: skip
+        raw = recognise(frontend.whisper, samples, config.language, config.beam_size,
+                        config.vad_filter).words  # fmt: skip
         speech = speech_intervals(samples, config.timing.silence_top_db)
         clips[clip] = {
             "duration_s": round(duration, 2),

@@ -27,7 +27,7 @@ import numpy as np
 
 from semges.audio import SAMPLE_RATE
 from semges.speech import Word
-from semges.transcription import TimingRefinement, refine_word_times, transcribe_words
+from semges.transcription import TimingRefinement, recognise, refine_word_times
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -89,7 +89,7 @@ def align_text(
     mel = whisper.feature_extractor(samples)  # (n_mels, frames) at 100 frames/s, global scale
     frames_per_second = SAMPLE_RATE / whisper.feature_extractor.hop_length
 
-    rough = transcribe_words(whisper, samples, language=language)
+    rough = recognise(whisper, samples, language=language).words
     est_start, est_end = _rough_times(words, rough, speech, duration)
     plan = _plan_windows(est_start, est_end, duration)
 

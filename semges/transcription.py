@@ -214,20 +214,6 @@ def recognise(
     return Recognition(words, mean_logprob, num_tokens, not multilingual or language == "en")
 
 
-def transcribe_words(
-    whisper: "WhisperModel",
-    samples: np.ndarray,
-    language: str | None = "en",
-    beam_size: int = 1,
-    vad_filter: bool = True,
-    temperature_fallback: bool = True,
-) -> list[Word]:
-    """Raw Whisper words of (N,) float32 16 kHz ``samples`` (:func:`recognise`'s words)."""
-    return recognise(
-        whisper, samples, language, beam_size, vad_filter, temperature_fallback
-    ).words
-
-
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default
 
 

@@ -43,6 +43,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop_server(process: subprocess.Popen) -> None:
+    """Ctrl-C, as a person stops it; killed if it has not stopped within 20 s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -88,12 +98,7 @@ def server(checkpoint, tmp_path_factory) -> str:
         wait_until_serving(url, process, log)
         yield url
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
     assert "Traceback" not in log.read_text(), log.read_text()[-4000:]
 
 

@@ -7,13 +7,13 @@ and renderer.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
+from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 from webapp.settings import EXAMPLES_FOLDER
 
@@ -144,22 +144,12 @@ def served(speech_frontend, tmp_path_factory):
     configure_headless_gl()
     from webapp.rendering import Renderers
     from webapp.service import GestureService
-    from webapp.startup import create_demo, launch_options
 
     settings = app_settings(tmp_path_factory.mktemp("browser-app"), keep_minutes=1,
                             max_audio_seconds=20)  # the examples are 10-16 s
     service = GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
-    demo = create_demo(settings, service)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **launch_options(settings))  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}/", demo, service
-    finally:
-        demo.close()
-        service.renderers.close()
+    with serve_demo(settings, service) as (url, demo):
+        yield url, demo, service
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from test_app import REPO
-from test_app_server import free_port, wait_until_serving
+from test_app_server import free_port, stop_server, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -101,12 +100,7 @@ def test_requirements_alone_install_and_serve_the_space(tmp_path):
         with urllib.request.urlopen(url + "config", timeout=10) as response:
             config = json.load(response)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)
     assert config["title"].startswith("semges")
     assert any(dependency.get("api_name") == "generate" for dependency in config["dependencies"])
     assert "Traceback" not in log.read_text(), log.read_text()[-4000:]

@@ -7,7 +7,6 @@ model lock keeps the first request running, so the line fills deterministically.
 
 from __future__ import annotations
 
-import socket
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import ValidationError
 
+from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 from webapp.handlers import BUSY_MESSAGE
 
@@ -29,21 +29,11 @@ def busy_demo(speech_frontend, tmp_path_factory):
     configure_headless_gl()
     from webapp.rendering import Renderers
     from webapp.service import GestureService
-    from webapp.startup import create_demo, launch_options
 
     settings = app_settings(tmp_path_factory.mktemp("busy-app"), queue_size=1, concurrency=1)
     service = GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
-    demo = create_demo(settings, service)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **launch_options(settings))  # fmt: skip
-    try:
-        yield f"http://127.0.0.1:{port}/", service
-    finally:
-        demo.close()
-        service.renderers.close()
+    with serve_demo(settings, service) as (url, _):
+        yield url, service
 
 
 def wait_for(condition, what: str) -> None:

@@ -1,0 +1,29 @@
+"""The demo served from the test process (a thread) on a free loopback port, around a given
+service: what the browser and client tests talk to."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import contextmanager
+from typing import Iterator
+
+import gradio as gr
+
+
+@contextmanager
+def serve_demo(settings, service) -> Iterator[tuple[str, gr.Blocks]]:
+    """(URL, Blocks) of the demo around ``service`` while the block runs; closed after, with
+    the service's renderers."""
+    from webapp.startup import create_demo, launch_options
+
+    demo = create_demo(settings, service)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                quiet=True, **launch_options(settings))  # fmt: skip
+    try:
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        demo.close()
+        service.renderers.close()
