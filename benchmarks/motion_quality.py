@@ -546,7 +546,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "benchmark": "motion_quality", "checkpoint": str(args.checkpoint),
         "command": (f"python -m benchmarks.motion_quality --checkpoint {args.checkpoint} "
-                    f"--split-checkpoint {args.split_checkpoint} --out {args.out}"),
+                    f"--split-checkpoint {args.split_checkpoint} --out {os.path.relpath(args.out)}"),
         "speaker": SPEAKER, "seed": SEED, "real_clip": REAL_CLIP, "real_frames": real.num_frames,
         "real": real_stats, "held_out": {"clips": list(HELD_OUT), "rows": held_rows},
         "other_rows": other_rows, "time_split": split, "fgd_real_reference": fgd_reference,
