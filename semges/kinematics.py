@@ -73,3 +73,10 @@ def forward_kinematics(poses: torch.Tensor, offsets: torch.Tensor | None = None)
         rotations.append(parent_rotation @ local[..., joint, :, :])
         positions.append(positions[parent] + (parent_rotation @ offsets[joint][:, None])[..., 0])
     return torch.stack(positions, dim=-2)
+
+
+def joint_positions(poses: np.ndarray) -> np.ndarray:
+    """(T, 165) axis-angle numpy poses -> (T, 55, 3) float32 joint positions (m) on the neutral
+    skeleton, model coordinates, no translation (``forward_kinematics`` without autograd)."""
+    with torch.no_grad():
+        return forward_kinematics(torch.from_numpy(np.asarray(poses, np.float32))).numpy()

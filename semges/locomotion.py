@@ -12,10 +12,9 @@ millimetres per second.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from semges import layout
-from semges.kinematics import forward_kinematics, rest_joint_positions
+from semges.kinematics import joint_positions, rest_joint_positions
 
 
 def planted_translation(poses: np.ndarray, fps: float, recenter_time_s: float) -> np.ndarray:
@@ -29,16 +28,11 @@ def planted_translation(poses: np.ndarray, fps: float, recenter_time_s: float) -
     translation stands on the same floor.
     """
     num_frames = poses.shape[0]
-    with torch.no_grad():
-        positions = forward_kinematics(torch.from_numpy(poses).float()).numpy()  # (T, 55, 3)
-    feet = positions[:, list(layout.FEET)]  # (T, 2, 3)
-    heights = feet[..., layout.VERTICAL_AXIS]  # (T, 2)
-    stance = heights.argmin(axis=1)  # (T,) index into FEET
-    ground = feet[..., list(layout.HORIZONTAL_AXES)]  # (T, 2, 2)
-    frames = np.arange(num_frames)
+    positions = joint_positions(poses)  # (T, 55, 3)
+    heights = positions[:, list(layout.FEET), layout.VERTICAL_AXIS]  # (T, 2)
     # How far the stance foot moved relative to the pelvis since the previous frame.
     drift = np.zeros((num_frames, 2), np.float64)
-    drift[1:] = ground[frames[1:], stance[1:]] - ground[frames[:-1], stance[1:]]
+    drift[1:] = stance_foot_steps(positions)
     keep = 1.0 - (1.0 / (recenter_time_s * fps) if recenter_time_s > 0 else 0.0)
     horizontal = np.zeros((num_frames, 2), np.float64)
     for t in range(1, num_frames):
@@ -50,6 +44,20 @@ def planted_translation(poses: np.ndarray, fps: float, recenter_time_s: float) -
     return trans
 
 
+def stance_foot_steps(positions: np.ndarray) -> np.ndarray:
+    """(T, 55, 3) joint positions -> (T - 1, 2) ground-plane displacement of the weight-bearing
+    foot from frame t - 1 to t, the weight-bearing foot being the lower of the two at frame t.
+
+    On positions relative to the pelvis it is how far the legs moved the planted foot (what
+    the translation must undo); on world positions it is how far that foot slid.
+    """
+    feet = positions[:, list(layout.FEET)]  # (T, 2, 3)
+    stance = feet[1:, :, layout.VERTICAL_AXIS].argmin(axis=1)  # (T - 1,) index into FEET
+    ground = feet[..., list(layout.HORIZONTAL_AXES)]  # (T, 2, 2)
+    frames = np.arange(1, feet.shape[0])
+    return ground[frames, stance] - ground[frames - 1, stance]
+
+
 def smoothstep(x: np.ndarray) -> np.ndarray:
     """3x^2 - 2x^3 on x clipped to [0, 1]: a ramp that starts and ends at rest."""
     x = np.clip(x, 0.0, 1.0)
@@ -59,19 +67,10 @@ def smoothstep(x: np.ndarray) -> np.ndarray:
 def frames_to_nearest_word(word_mask: np.ndarray) -> np.ndarray:
     """(T,) bool -> (T,) float distance in frames to the nearest frame with a word (inf when
     the clip has no word)."""
-    num_frames = word_mask.shape[0]
-    distance = np.full(num_frames, np.inf)
-    last = -np.inf
-    for t in range(num_frames):
-        if word_mask[t]:
-            last = t
-        distance[t] = t - last
-    last = np.inf
-    for t in range(num_frames - 1, -1, -1):
-        if word_mask[t]:
-            last = t
-        distance[t] = min(distance[t], last - t)
-    return distance
+    frames = np.arange(word_mask.shape[0], dtype=np.float64)
+    previous = np.maximum.accumulate(np.where(word_mask, frames, -np.inf))  # last word so far
+    following = np.minimum.accumulate(np.where(word_mask, frames, np.inf)[::-1])[::-1]
+    return np.minimum(frames - previous, following - frames)
 
 
 def activity_envelope(word_mask: np.ndarray, fps: float, hold_after_words_s: float,

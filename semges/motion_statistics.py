@@ -20,7 +20,8 @@ import roma
 import torch
 
 from semges import layout, metrics
-from semges.kinematics import forward_kinematics
+from semges.kinematics import joint_positions
+from semges.locomotion import stance_foot_steps
 from semges.rotations import axis_angle_to_matrix
 
 PELVIS: int = layout.JOINT_NAMES.index("pelvis")
@@ -57,13 +58,6 @@ def upper_body_rows(poses: np.ndarray) -> np.ndarray:
     """(T, 165) -> a copy with root rotation, legs, jaw and eyes at rest, so that real and
     generated motion are measured on the same joints under the same, fixed root."""
     return with_groups_at_rest(poses, AT_REST_IN_UPPER_BODY_ROWS)
-
-
-def joint_positions(poses: np.ndarray) -> np.ndarray:
-    """(T, 165) axis-angle -> (T, 55, 3) float32 joint positions (m), model coordinates,
-    no translation (neutral SMPL-X skeleton)."""
-    with torch.no_grad():
-        return forward_kinematics(torch.from_numpy(np.asarray(poses, np.float32))).numpy()
 
 
 def world_joint_positions(poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
@@ -208,11 +202,7 @@ def stance_foot_speed(world_positions: np.ndarray, fps: float) -> np.ndarray:
     """
     if world_positions.shape[0] < 2:
         raise ValueError("need at least 2 frames")
-    feet = world_positions[:, list(layout.FEET)]  # (T, 2, 3)
-    stance = feet[1:, :, layout.VERTICAL_AXIS].argmin(axis=1)  # (T - 1,) index into layout.FEET
-    ground = feet[..., list(layout.HORIZONTAL_AXES)]  # (T, 2, 2)
-    frames = np.arange(1, feet.shape[0])
-    step = ground[frames, stance] - ground[frames - 1, stance]  # (T - 1, 2)
+    step = stance_foot_steps(world_positions)  # (T - 1, 2)
     return np.linalg.norm(step, axis=-1) * fps
 
 

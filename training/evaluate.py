@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from semges import layout, metrics
-from semges.kinematics import forward_kinematics
+from semges.kinematics import joint_positions
 from semges.motion import MotionClip, load_motion
 from semges.pipeline import SemGesPipeline
 from semges.speakers import speaker_id_from_clip_name
@@ -72,11 +72,6 @@ def list_speech_clips(root: str | Path, speakers: list[int] | None, splits: list
     return clips
 
 
-def joint_positions(motion: MotionClip) -> np.ndarray:
-    """(T, 55, 3) joint positions in metres (neutral SMPL-X skeleton, no root translation)."""
-    return forward_kinematics(torch.from_numpy(motion.poses)).numpy()
-
-
 ONSET_HOP = 512  # librosa's default hop for onset strength, samples
 ONSET_DELTA = 0.07  # librosa onset_detect's default peak threshold on the 0..1 envelope
 
@@ -113,7 +108,7 @@ def audio_onsets(wav: Path) -> np.ndarray:
 
 def motion_statistics(motion: MotionClip, onsets: np.ndarray) -> dict[str, float]:
     """BC, L1Div and jerk of one clip."""
-    positions = joint_positions(motion)
+    positions = joint_positions(motion.poses)
     beats = metrics.motion_beats(positions[:, list(BEAT_JOINTS)], motion.fps)
     selected = positions[:, list(EVAL_JOINTS)]
     return {
@@ -172,8 +167,9 @@ def evaluate(pipeline: SemGesPipeline, data: str | Path, splits: list[str],
             real = generated_parts_only(load_motion(clip.motion))
             frames = min(real.num_frames, motion.num_frames)
             scores = files.semantic_scores(files.read_semantic_spans(clip.sem), frames)
-            row["srgr"] = metrics.srgr(joint_positions(motion)[:frames, list(EVAL_JOINTS)],
-                                       joint_positions(real)[:frames, list(EVAL_JOINTS)], scores)
+            row["srgr"] = metrics.srgr(joint_positions(motion.poses)[:frames, list(EVAL_JOINTS)],
+                                       joint_positions(real.poses)[:frames, list(EVAL_JOINTS)],
+                                       scores)
         generated_rows.append(row)
         generated_motion.append(part_rot6d(motion))
         recall_motions.append(motion)
