@@ -53,6 +53,10 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait()
 
 
+READY_LINE = "Running on local URL"  # printed by Gradio's launch() once it is up
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}  # app.py's output reaches its log as it is printed
+
+
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -60,10 +64,13 @@ def wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
             pytest.fail(f"app.py exited with {process.returncode}:\n{log.read_text()[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
+                # Gradio answers before launch() has finished checking its own URL; a Ctrl-C
+                # in between ends in a traceback. Its "Running on" line comes after the check.
+                if response.status == 200 and READY_LINE in log.read_text():
                     return
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     pytest.fail(f"app.py did not serve {url} in {STARTUP_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
 
 
@@ -88,6 +95,7 @@ def server(checkpoint, tmp_path_factory) -> str:
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_TEMP_DIR": str(folder / "gradio"),
         "GRADIO_ANALYTICS_ENABLED": "False",
+        **UNBUFFERED,
     }
     log = folder / "app.log"
     with open(log, "wb") as output:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from test_app import REPO
-from test_app_server import free_port, stop_server, wait_until_serving
+from test_app_server import UNBUFFERED, free_port, stop_server, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -90,7 +90,7 @@ def test_requirements_alone_install_and_serve_the_space(tmp_path):
     log = tmp_path / "app.log"
     app_env = {**env, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
                "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False",
-               "SEMGES_APP_OUTPUT": str(tmp_path / "requests")}  # fmt: skip
+               "SEMGES_APP_OUTPUT": str(tmp_path / "requests"), **UNBUFFERED}  # fmt: skip
     with open(log, "wb") as output:
         process = subprocess.Popen([str(python), "app.py"], cwd=space, env=app_env,
                                    stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
