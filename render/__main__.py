@@ -4,6 +4,16 @@
                                 [--smplx-model PATH]
     python -m render MOTION.npz --still FRAME -o STILL.png [--size ...] [--view ...]
     python -m render MOTION.npz --bvh -o OUT.bvh [--bvh-scale 100]
+    python -m render MOTION.npz -o OUT.glb [--smplx-model PATH]     (glTF 2.0, by extension)
+    python -m render MOTION.npz ... | FOLDER [--audio SPEECH_FOLDER] -o OUT_FOLDER
+                     [--bvh | --still F | --glb] [--shard K/N] [--workers N]
+
+Several motion files (or folders of them) make a batch: OUT_FOLDER/NAME.mp4 (.png, .bvh, .glb)
+per clip, one renderer per worker for all its clips, finished clips skipped on a re-run, a
+failing clip named while the others go on, exit status 1 when any failed.
+
+Nothing heavy (torch, OpenGL, a body model) loads before the arguments are parsed: ``--help``
+and usage errors answer at once.
 """
 
 from __future__ import annotations
@@ -14,7 +24,8 @@ import re
 import sys
 from pathlib import Path
 
-from semges.atomic_files import atomic_output
+from render.batch import DRAWN_KINDS, RenderSettings
+from semges.batch import BatchError, Shard
 
 logger = logging.getLogger("render")
 
@@ -48,16 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
                f"SMPL-X v1.1 ({SMPLX_FILE_NAME}) from {SMPLX_DOWNLOAD_URL} and pass "
                f"--smplx-model PATH or set {SMPLX_MODEL_ENV}=PATH.",
     )
-    parser.add_argument("motion", type=Path, help="SMPL-X motion .npz (poses, trans, betas, ...)")
+    parser.add_argument("motion", type=Path, nargs="+",
+                        help="SMPL-X motion .npz (poses, trans, betas, ...); several files or "
+                             "folders of them make a batch")
     parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="output file: .mp4 video, .png still (--still) or .bvh (--bvh)")
+                        help="output file: .mp4 video, .png still (--still), .bvh (--bvh) or "
+                             ".glb (the skinned body with the motion as a glTF animation); "
+                             "for a batch, the output folder (NAME.mp4, ... per clip)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--bvh", action="store_true", help="write a BVH file instead of a video")
     mode.add_argument("--still", type=int, metavar="FRAME",
                       help="write frame FRAME (0-based) as a PNG instead of a video")
+    mode.add_argument("--glb", action="store_true",
+                      help="write glTF 2.0 (.glb) instead of a video (a single -o NAME.glb "
+                           "says so too)")
     parser.add_argument("--audio", type=Path, metavar="SPEECH",
                         help="speech to mux (wav, mp3, flac, ...: anything ffmpeg reads); padded "
-                             "with silence or cut to the motion's duration")
+                             "with silence or cut to the motion's duration. For a batch, a "
+                             "folder holding NAME.wav (or .mp3, ...) per motion NAME.npz")
     parser.add_argument("--size", type=parse_size, default=(720, 480), metavar="WxH",
                         help="picture size in pixels, even numbers (default: 720x480)")
     parser.add_argument("--view", choices=sorted(VIEWS), default="upper",
@@ -68,81 +87,139 @@ def build_parser() -> argparse.ArgumentParser:
                              f"${SMPLX_MODEL_ENV} if set, else the mannequin")
     parser.add_argument("--bvh-scale", type=float, default=1.0, metavar="S",
                         help="BVH lengths in metres times S (100 for centimetres; default 1)")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only print errors")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="only print errors (and no progress bar for a batch)")
+    batch = parser.add_argument_group("many clips")
+    batch.add_argument("--shard", type=_shard, metavar="K/N",
+                       help="render only the K-th of N equal shares of the clips (by sorted "
+                            "name); makes a batch")
+    batch.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="worker processes, each with its own renderer (default 1: drawing "
+                            "already uses every core)")
     return parser
 
 
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except BatchError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _is_batch(args: argparse.Namespace) -> bool:
+    """Several motions, a folder or --shard: -o is a folder of per-clip outputs."""
+    return args.shard is not None or len(args.motion) != 1 or args.motion[0].is_dir()
+
+
+def _writes_glb(args: argparse.Namespace) -> bool:
+    """--glb, or a single .glb output without --bvh or --still, asks for glTF export."""
+    return args.glb or (args.output.suffix.lower() == ".glb" and not args.bvh
+                        and args.still is None and not args.batch)
+
+
+def _kind(args: argparse.Namespace) -> str:
+    """The output kind, one of render.batch.KINDS."""
+    if args.bvh:
+        return "bvh"
+    if args.still is not None:
+        return "png"
+    return "glb" if _writes_glb(args) else "mp4"
+
+
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    suffix = args.output.suffix.lower()
-    expected = ".bvh" if args.bvh else ".png" if args.still is not None else ".mp4"
-    if suffix != expected:
-        parser.error(f"the output must end in {expected} (got {args.output.name})")
-    if args.audio is not None and (args.bvh or args.still is not None):
-        parser.error("--audio only applies to videos")
     if args.bvh_scale <= 0:
         parser.error("--bvh-scale must be positive")
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    args.batch = _is_batch(args)
+    kind = _kind(args)
+    if args.audio is not None and kind != "mp4":
+        parser.error("--audio only applies to videos")
+    if args.batch:
+        return
+    args.motion = args.motion[0]
+    if args.output.suffix.lower() != f".{kind}":
+        alternative = " or .glb" if kind == "mp4" else ""
+        parser.error(f"the output must end in .{kind}{alternative} (got {args.output.name})")
 
 
-def _write_png(image: object, path: Path) -> None:
-    from PIL import Image
-
-    with atomic_output(path) as partial:
-        Image.fromarray(image).save(partial, format="PNG")
+def _settings(args: argparse.Namespace) -> RenderSettings:
+    return RenderSettings(kind=_kind(args), size=args.size, view=args.view,
+                          body=None if args.smplx_model is None else str(args.smplx_model),
+                          still=args.still or 0, bvh_scale=args.bvh_scale, audio=args.audio)
 
 
 def run(args: argparse.Namespace) -> Path:
-    """Do what the parsed arguments ask; returns the written file."""
+    """Do what the parsed arguments ask for one motion file; returns the written file."""
+    from render.batch import write_output
     from semges.motion import load_motion
 
     motion = load_motion(args.motion)
-    if args.bvh:
-        from render.bvh import write_bvh
-
-        return write_bvh(motion, args.output, scale=args.bvh_scale)
+    settings = _settings(args)
+    if settings.kind not in DRAWN_KINDS:
+        return write_output(motion, args.output, settings, renderer=None)
 
     from render.pipeline import VideoRenderer
 
-    body = args.smplx_model  # None: $SEMGES_SMPLX_MODEL or the mannequin
-    with VideoRenderer(body, size=args.size) as renderer:
-        if args.still is not None:
-            if not 0 <= args.still < motion.num_frames:
-                raise ValueError(f"--still {args.still} is outside the motion's "
-                                 f"{motion.num_frames} frames (0..{motion.num_frames - 1})")
-            _write_png(renderer.render_still(motion, args.still, args.view), args.output)
-            return args.output
-        step = max(1, motion.num_frames // _PROGRESS_STEPS)
+    step = max(1, motion.num_frames // _PROGRESS_STEPS)
 
-        def progress(done: int, total: int) -> None:
-            if done % step == 0 or done == total:
-                logger.info("rendered %d/%d frames", done, total)
+    def progress(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            logger.info("rendered %d/%d frames", done, total)
 
-        return renderer.render_video(motion, args.output, args.audio, args.view, progress)
+    # body None: $SEMGES_SMPLX_MODEL or the mannequin
+    with VideoRenderer(settings.body, size=args.size) as renderer:
+        return write_output(motion, args.output, settings, renderer, args.audio, progress)
+
+
+def render_batch(args: argparse.Namespace) -> int:
+    """Render every clip of the inputs (in this run's shard) into the -o folder."""
+    from render.batch import RenderJob
+    from semges.batch import find_clips, run_batch, take_shard
+
+    if args.output.exists() and not args.output.is_dir():
+        raise ValueError(f"{args.output} is a file; give the output folder")
+    if args.audio is not None and not args.audio.is_dir():
+        raise ValueError(f"--audio {args.audio} must be a folder of NAME.wav files for a batch")
+    clips = take_shard(find_clips(args.motion, [".npz"]), args.shard)
+    job = RenderJob(_settings(args), args.output)
+    report = run_batch(job, clips, args.workers, progress=not args.quiet)
+    shard = f" (shard {args.shard})" if args.shard else ""
+    print(f"{len(clips)} clips{shard} -> {args.output}: {len(report.done)} written, "
+          f"{len(report.skipped)} already done, {len(report.failed)} failed"
+          + (f", {len(report.not_run)} not run" if report.not_run else ""))
+    for outcome in report.failed:
+        print(f"failed: {outcome.name}: {outcome.message}", file=sys.stderr)
+    return 0 if report.ok else EXIT_FAILURE
 
 
 def main(argv: list[str] | None = None) -> int:
-    from render.bodies.smplx_body import SmplxModelError
-    from render.gl_platform import GLPlatformError, configure_headless_gl
-    from render.video import VideoEncodeError
-    from semges.motion import MotionFileError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
                         format="%(message)s")
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its accelerate-module notice
+
+    from render.bodies.smplx_body import SmplxModelError
+    from render.gl_platform import GLPlatformError, configure_headless_gl
+    from render.video import VideoEncodeError
+    from semges.motion import MotionFileError
+
     try:
-        if not args.bvh:
+        if _kind(args) in DRAWN_KINDS:
             configure_headless_gl()  # before anything imports OpenGL
+        if args.batch:
+            return render_batch(args)
         written = run(args)
-    except (MotionFileError, SmplxModelError, VideoEncodeError, GLPlatformError,
+    except (MotionFileError, SmplxModelError, VideoEncodeError, GLPlatformError, BatchError,
             FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_FAILURE
-    if args.bvh or args.still is not None:  # a video's renderer says so, with its frame count
+    if args.bvh or args.still is not None or _writes_glb(args):  # a video's renderer says so
         logger.info("wrote %s", written)
     return 0
 

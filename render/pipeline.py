@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -130,7 +130,7 @@ class VideoRenderer:
         self.gl_platform = configure_headless_gl(gl_platform)
         self.size = check_frame_size(size)
         self.encoder = encoder
-        self.body: BodyModel = load_body(body)
+        self.body: BodyModel = load_body(body).with_face()  # the mannequin gets a mouth
         self._gl_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="semges-gl")
         self._frames = None  # FrameRenderer, created in the GL thread on first use
         self._closed = False
@@ -222,9 +222,13 @@ class VideoRenderer:
         return self._rgb_stream(motion, framing, start, stop)
 
     def _raw_format(self) -> RawFormat:
+        return self._start_gl().result()
+
+    def _start_gl(self) -> Future[RawFormat]:
+        """Create the GL context (first call only) in the drawing thread, without waiting."""
         if self._closed:
             raise RuntimeError("this VideoRenderer is closed")
-        return self._gl_thread.submit(lambda: self._frame_renderer().raw_format).result()
+        return self._gl_thread.submit(lambda: self._frame_renderer().raw_format)
 
     def _rgb_stream(self, motion: MotionClip, framing: Framing, start: int,
                     stop: int) -> Iterator[np.ndarray]:
@@ -280,8 +284,9 @@ class VideoRenderer:
             raise FileNotFoundError(f"audio file not found: {audio_path}")
         total = motion.num_frames
         with self._busy:
-            raw_format = self._raw_format()
+            gl_ready = self._start_gl()  # the GL context starts while the camera is fitted
             framing = self.frame(motion, view)
+            raw_format = gl_ready.result()
             with VideoWriter(out_path, self.size, total, motion.fps, audio_path, self.encoder,
                              raw_format.pix_fmt, raw_format.bottom_up) as writer:
                 frames = self._stream(motion, framing, 0, total)

@@ -2,23 +2,34 @@
 
 ``transcribe`` writes the timed words as JSON: ``[{"word": str, "start": s, "end": s}, ...]``.
 ``generate`` writes BEAT2-format SMPL-X motion (``.npz``, exactly round(duration * 30)
-frames) and the words used beside it (``NAME.words.json``).
+frames) and the words used beside it (``NAME.words.json``). Given several files, folders or a
+BEAT2 split (``--data ROOT --split test``) it writes one of each per clip into an output folder,
+loading the models once per worker process (:mod:`semges.batch`): finished clips are skipped
+on a re-run, a failing clip is named and the others go on, and ``--shard K/N`` takes the K-th
+of N shares so that many machines split a large set.
 
 Bad input ends with a one-line ``error: ...`` on stderr and a non-zero exit status (1 for
-unusable input or checkpoint, 2 for wrong usage), never a traceback.
+unusable input or checkpoint, 2 for wrong usage), never a traceback. A batch exits with 1 when
+any clip failed.
+
+Nothing heavy is imported before the arguments are parsed: ``--help`` and usage errors answer
+at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from semges.audio import DEFAULT_MAX_DURATION_S, AudioError
+from semges.batch import AUDIO_SUFFIXES, BatchError, Clip, Shard
+from semges.batch_generate import EXPORTS, words_path_for, write_export, write_words
+from semges.beat2_layout import SPLITS, DatasetError
 from semges.sampling import DEFAULT_TEMPERATURE
+from semges.speakers import DEFAULT_SPEAKER
 from semges.speech import Word
 
 logger = logging.getLogger(__name__)
@@ -27,6 +38,7 @@ DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkp
 """The checkpoint shipped in the repository (``assets/checkpoint``)."""
 
 EXIT_BAD_INPUT = 1
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
@@ -51,19 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     generate = commands.add_parser(
-        "generate", help="SMPL-X gesture motion for a speech file",
+        "generate", help="SMPL-X gesture motion for speech files",
         description="Generate SMPL-X motion for SPEECH and write it as a BEAT2 .npz "
         "(30 fps, exactly round(duration * 30) frames), with the words used in "
-        "NAME.words.json beside it.",
+        "NAME.words.json beside it. With several SPEECH files, folders of them or --data, "
+        "write NAME.npz and NAME.words.json per clip into the folder -o: the models load once "
+        "per worker, clips already done are skipped (re-run to resume), a clip that fails is "
+        "named and the others go on; the exit status is 1 when any failed.",
     )  # fmt: skip
-    _add_speech_options(generate)
+    _add_speech_options(generate, several=True)
     generate.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="MOTION_NPZ",
-        help="where to write the motion (.npz, BEAT2 / EMAGE SMPL-X layout)",
+        "-o", "--output", type=Path, required=True, metavar="OUT",
+        help="where to write the motion (.npz, BEAT2 / EMAGE SMPL-X layout); for several "
+        "inputs, --data or --shard, the output folder",
     )  # fmt: skip
     generate.add_argument(
-        "--speaker", type=int, default=2, metavar="N",
-        help="BEAT2 speaker id whose style to use, 1-30 (default 2, scott)",
+        "--speaker", type=int, default=None, metavar="N",
+        help=f"BEAT2 speaker id whose style to use, 1-30 (default {DEFAULT_SPEAKER}, scott; "
+        "with --data, each clip's own speaker)",
     )  # fmt: skip
     generate.add_argument(
         "--seed", type=int, default=0, metavar="N",
@@ -79,14 +96,57 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="DIR",
         help=f"pipeline folder saved with save_pretrained (default {DEFAULT_CHECKPOINT})",
     )  # fmt: skip
+    for export in EXPORTS:
+        generate.add_argument(
+            f"--{export}", action="store_true",
+            help=f"also write the motion as NAME.{export} (the render package; "
+            f"{_EXPORT_HELP[export]})",
+        )  # fmt: skip
+    _add_batch_options(generate)
     return parser
 
 
-def _add_speech_options(parser: argparse.ArgumentParser) -> None:
+_EXPORT_HELP = {"bvh": "BVH in metres", "glb": "glTF 2.0: the skinned body, animated",
+                "mp4": "a video of the body with the speech"}
+
+
+def _add_batch_options(parser: argparse.ArgumentParser) -> None:
+    batch = parser.add_argument_group("many clips")
+    batch.add_argument(
+        "--data", type=Path, metavar="ROOT",
+        help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the clips of --split",
+    )  # fmt: skip
+    batch.add_argument(
+        "--split", choices=SPLITS, default="test",
+        help="the BEAT2 split to run with --data (default test)",
+    )  # fmt: skip
+    batch.add_argument(
+        "--shard", type=_shard, metavar="K/N",
+        help="run only the K-th of N equal shares of the clips (by sorted name), e.g. "
+        "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=1-N",
+    )  # fmt: skip
+    batch.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="worker processes, each loading the models once (default 0: one per available "
+        "core, no more than there are clips); the cores are divided between them",
+    )  # fmt: skip
+    batch.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar",
+    )  # fmt: skip
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except BatchError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _add_speech_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
     parser.add_argument(
-        "speech", type=Path, metavar="SPEECH",
+        "speech", type=Path, metavar="SPEECH", nargs="*" if several else None,
         help="speech audio: wav, flac, mp3, ogg/opus, webm, m4a/aac, ...; any rate, mono or "
-        "stereo",
+        "stereo" + ("; or folders of such files" if several else ""),
     )  # fmt: skip
     text = parser.add_mutually_exclusive_group()
     text.add_argument(
@@ -107,7 +167,8 @@ def _add_speech_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--threads", type=int, default=0, metavar="N",
-        help="CPU threads for Whisper (default 0: half the available cores, at least one)",
+        help="CPU threads for Whisper (default 0: half the available cores, at least one; in "
+        "a batch, each worker's share of them)",
     )  # fmt: skip
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
@@ -116,11 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    batch = args.command == "generate" and _is_batch(args)
+    _check_usage(parser, args, batch)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if batch:
+            return _generate_batch(args)
         text = _read_text(args)
         _check_output(args.output)
         if args.command == "transcribe":
@@ -131,7 +196,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _is_batch(args: argparse.Namespace) -> bool:
+    """Several inputs, a folder, --data or --shard: -o is a folder of per-clip outputs."""
+    return (args.data is not None or args.shard is not None or len(args.speech) != 1
+            or args.speech[0].is_dir())
+
+
+def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, batch: bool) -> None:
+    if args.command != "generate":
+        return
+    if args.data is None and not args.speech:
+        parser.error("give SPEECH files or folders, or --data ROOT")
+    if args.data is not None and args.speech:
+        parser.error("give SPEECH files or --data ROOT, not both")
+    if batch and (args.text is not None or args.text_file is not None):
+        parser.error("--text and --text-file apply to one speech file")
+    if args.workers < 0:
+        parser.error("--workers must be >= 0")
+    if not batch:
+        args.speech = args.speech[0]
 
 
 def _read_text(args: argparse.Namespace) -> str | None:
@@ -184,25 +270,19 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
     from semges.pipeline import SemGesPipeline
     from semges.serialization import CheckpointError
 
-    if args.temperature < 0:
-        raise CliError("--temperature must be >= 0")
+    _check_generation_settings(args)
     speech = _load_speech(args)
-    if not (args.checkpoint / "pipeline.json").is_file():
-        raise CliError(
-            f"no semges checkpoint in {args.checkpoint}. Train the demo checkpoint with "
-            "`python -m training.default_checkpoint`, or pass --checkpoint DIR with a folder "
-            "written by SemGesPipeline.save_pretrained"
-        )
     try:
         pipeline = SemGesPipeline.from_pretrained(args.checkpoint, frontend=_frontend(args))
     except (CheckpointError, OSError) as error:
         raise CliError(f"cannot load the checkpoint {args.checkpoint}: {error}") from error
     num_speakers = pipeline.generator.config.num_speakers
-    if not 1 <= args.speaker <= num_speakers:
+    speaker = DEFAULT_SPEAKER if args.speaker is None else args.speaker
+    if not 1 <= speaker <= num_speakers:
         raise CliError(f"--speaker must be a BEAT2 speaker id in 1..{num_speakers}")
     try:
         result = pipeline(
-            speech, text=text, speaker=args.speaker, seed=args.seed,
+            speech, text=text, speaker=speaker, seed=args.seed,
             temperature=args.temperature,
         )  # fmt: skip
     except AudioError:
@@ -219,7 +299,81 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
         f"{result.motion.num_frames} frames ({result.motion.duration_s:.2f} s) -> {args.output}; "
         f"{len(result.words)} words -> {words_path}"
     )
+    for export in _exports(args):
+        path = write_export(export, result.motion, args.speech,
+                            args.output.with_suffix(f".{export}"))
+        print(f"{export} -> {path}")
     return 0
+
+
+def _exports(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(export for export in EXPORTS if getattr(args, export))
+
+
+def _check_generation_settings(args: argparse.Namespace) -> None:
+    """What can be checked before any model loads: the temperature and the checkpoint."""
+    if args.temperature < 0:
+        raise CliError("--temperature must be >= 0")
+    if not (args.checkpoint / "pipeline.json").is_file():
+        raise CliError(
+            f"no semges checkpoint in {args.checkpoint}. Train the demo checkpoint with "
+            "`python -m training.default_checkpoint`, or pass --checkpoint DIR with a folder "
+            "written by SemGesPipeline.save_pretrained"
+        )
+
+
+def _batch_clips(args: argparse.Namespace) -> list[Clip]:
+    """The clips of the inputs or of the BEAT2 split, in this run's shard."""
+    from semges.batch import beat2_clips, find_clips, take_shard
+
+    try:
+        if args.data is not None:
+            clips = beat2_clips(args.data, args.split)
+        else:
+            clips = find_clips(args.speech, AUDIO_SUFFIXES)
+    except (BatchError, DatasetError) as error:
+        raise CliError(str(error)) from error
+    return take_shard(clips, args.shard)
+
+
+def _generate_batch(args: argparse.Namespace) -> int:
+    from semges.batch import default_workers, run_batch, threads_per_worker
+    from semges.batch_generate import GenerateJob, GenerateSettings
+    from semges.frontend import FrontendConfig
+
+    _check_generation_settings(args)
+    if args.max_duration <= 0:
+        raise CliError("--max-duration must be positive")
+    if args.output.exists() and not args.output.is_dir():
+        raise CliError(f"{args.output} is a file; give the output folder")
+    clips = _batch_clips(args)
+    shard = f" (shard {args.shard})" if args.shard else ""
+    if not clips:
+        print(f"0 clips in this shard{shard}: nothing to do")
+        return 0
+    workers = args.workers or default_workers(len(clips))
+    threads = threads_per_worker(workers)
+    # Whisper takes half a worker's threads, as default_whisper_threads does for a process:
+    # CTranslate2 and torch share one libgomp, and oversubscribing it slows torch down ~2x.
+    whisper_threads = args.threads or max(1, threads // 2)
+    frontend = FrontendConfig(whisper_model=args.whisper_model, cpu_threads=whisper_threads,
+                              max_duration_s=args.max_duration)
+    settings = GenerateSettings(
+        checkpoint=args.checkpoint.resolve(), out_dir=args.output, frontend=frontend,
+        speaker=args.speaker, seed=args.seed, temperature=args.temperature,
+        torch_threads=threads, exports=_exports(args),
+    )  # fmt: skip
+    logger.info("%d clips%s, %d workers x %d threads", len(clips), shard, workers, threads)
+    report = run_batch(GenerateJob(settings), clips, workers, progress=not args.quiet)
+    print(f"{len(clips)} clips{shard} -> {args.output}: {len(report.done)} written, "
+          f"{len(report.skipped)} already done, {len(report.failed)} failed"
+          + (f", {len(report.not_run)} not run" if report.not_run else ""))
+    for outcome in report.failed:
+        print(f"failed: {outcome.name}: {outcome.message}", file=sys.stderr)
+    if report.interrupted:
+        print("interrupted: run the same command again to finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0 if report.ok else EXIT_BAD_INPUT
 
 
 def _warn_if_not_english(language_note: str | None) -> None:
@@ -228,15 +382,8 @@ def _warn_if_not_english(language_note: str | None) -> None:
         print(f"warning: {language_note}", file=sys.stderr)
 
 
-def words_path_for(motion_path: Path) -> Path:
-    """``motion.npz`` -> ``motion.words.json`` beside it."""
-    return motion_path.with_name(f"{motion_path.stem}.words.json")
-
-
 def _write_words(words: list[Word], path: Path) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = ",\n".join(f"  {json.dumps(w.to_dict())}" for w in words)
-        path.write_text(f"[\n{lines}\n]\n" if words else "[]\n")
+        write_words(words, path)
     except OSError as error:
         raise CliError(f"cannot write {path}: {error}") from error

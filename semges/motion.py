@@ -11,12 +11,15 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from semges import layout
 from semges.atomic_files import atomic_output
-from semges.rotations import flat_axis_angle_to_rot6d, flat_rot6d_to_axis_angle
+
+if TYPE_CHECKING:
+    import torch
 
 
 class MotionFileError(ValueError):
@@ -71,11 +74,17 @@ class MotionClip:
 
     def part_rot6d(self, part: layout.JointGroup) -> torch.Tensor:
         """(T, J * 6) 6D rotations of one joint group."""
+        import torch  # imported here: reading and writing clips (the renderer) needs no torch
+
+        from semges.rotations import flat_axis_angle_to_rot6d
+
         columns = list(part.pose_columns)
         return flat_axis_angle_to_rot6d(torch.from_numpy(self.poses[:, columns]))
 
     def with_part_rot6d(self, part: layout.JointGroup, rot6d: torch.Tensor) -> "MotionClip":
         """A copy with one joint group's rotations replaced by (T, J * 6) 6D rotations."""
+        from semges.rotations import flat_rot6d_to_axis_angle
+
         poses = self.poses.copy()
         poses[:, list(part.pose_columns)] = flat_rot6d_to_axis_angle(rot6d.float()).cpu().numpy()
         return MotionClip(poses, self.trans.copy(), self.betas.copy(), self.expressions.copy(),

@@ -128,3 +128,15 @@ def test_usage_errors_exit_2(capsys):
 
 def test_words_file_sits_beside_the_motion():
     assert cli.words_path_for(Path("out/motion.npz")) == Path("out/motion.words.json")
+
+
+def test_generate_also_writes_bvh_beside_the_motion(tmp_path, speech_excerpt, shared_frontend):
+    from tiny_pipeline import tiny_pipeline
+
+    checkpoint = tmp_path / "checkpoint"
+    tiny_pipeline(audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
+                  ).save_pretrained(checkpoint)  # fmt: skip
+    output = tmp_path / "motion.npz"
+    assert cli.main(["generate", str(speech_excerpt), "--checkpoint", str(checkpoint), "--bvh",
+                     "-o", str(output)]) == 0  # fmt: skip
+    assert (tmp_path / "motion.bvh").read_text().startswith("HIERARCHY")

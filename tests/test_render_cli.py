@@ -102,3 +102,34 @@ def test_motion_at_another_frame_rate_is_refused(tmp_path, capsys):
              mocap_frame_rate=np.array(60))
     assert run_main(path, "-o", tmp_path / "x.mp4") == 1
     assert "60 fps" in capsys.readouterr().err
+
+
+def test_a_batch_renders_each_clip_names_failures_and_resumes(motion_file, tmp_path, capsys):
+    motions = tmp_path / "motions"
+    motions.mkdir()
+    for name in ("a", "b"):
+        (motions / f"{name}.npz").write_bytes(motion_file.read_bytes())
+    (motions / "junk.npz").write_bytes(b"not a zip archive")
+    speech = tmp_path / "speech"
+    speech.mkdir()
+    (speech / "a.wav").write_bytes(SPEECH.read_bytes())  # b has no speech: it fails alone
+    out = tmp_path / "out"
+    assert run_main(motions, "--audio", speech, "-o", out, "--size", SMALL, "-q") == 1
+    captured = capsys.readouterr()
+    assert "1 written, 0 already done, 2 failed" in captured.out
+    assert "failed: b: no speech for b" in captured.err and "failed: junk: " in captured.err
+    assert [p.name for p in out.iterdir()] == ["a.mp4"]
+
+    assert run_main(motions / "a.npz", motions / "b.npz", "--bvh", "-o", out, "-q") == 0
+    assert run_main(motions / "a.npz", motions / "b.npz", "--bvh", "-o", out, "-q") == 0
+    assert "0 written, 2 already done, 0 failed" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["a.bvh", "a.mp4", "b.bvh"]
+
+
+def test_batch_shards_split_the_clips(motion_file, tmp_path):
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.npz").write_bytes(motion_file.read_bytes())
+    out = tmp_path / "out"
+    for k in (1, 2):
+        assert run_main(tmp_path, "--shard", f"{k}/2", "--bvh", "-o", out, "-q") == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.bvh", "b.bvh", "c.bvh"]

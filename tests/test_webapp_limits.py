@@ -1,4 +1,5 @@
-"""The demo's bounds as a client meets them: a full waiting line is refused in the demo's words.
+"""The demo's bounds as a client meets them: a full waiting line is refused in the demo's words,
+and a link to a result that was cleaned up says it expired.
 
 The demo runs in this process (a thread) around a tiny random pipeline, with the real front-end
 and renderer, a waiting line of one and one request worked on at a time. Holding the service's
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import ValidationError
 
@@ -61,3 +63,25 @@ def test_a_full_waiting_line_is_refused_in_the_demos_words(busy_demo, tmp_path):
     for job in (running, waiting):  # the server kept serving the others
         video, transcript, *_ = job.result(timeout=WAIT_S * 2)
         assert Path(video).exists() and "opinion" in transcript.lower()
+
+
+def test_an_old_download_link_says_it_expired(busy_demo):
+    url, service = busy_demo
+    folder = service.workspace.new_request_dir()
+    result = folder / "speech_scott_seed0.bvh"
+    result.write_text("HIERARCHY\n")
+    link = f"{url}gradio_api/file={result}"
+    assert requests.get(link, timeout=WAIT_S).text == "HIERARCHY\n"
+
+    service.workspace.remove_old(now=time.time() + service.workspace.keep_seconds + 1)
+    assert not folder.exists()
+    for response in (requests.get(link, timeout=WAIT_S), requests.head(link, timeout=WAIT_S)):
+        assert response.status_code == 410
+    message = requests.get(link, timeout=WAIT_S).text
+    assert "expired" in message and f"{service.settings.keep_minutes} minutes" in message
+    # a path outside the demo's folders is still Gradio's to refuse, as before
+    outside = requests.get(f"{url}gradio_api/file=/etc/passwd", timeout=WAIT_S)
+    assert outside.status_code == 403 and "root:" not in outside.text
+    escape = requests.get(f"{url}gradio_api/file={folder.parent}/../../etc/passwd",
+                          timeout=WAIT_S)  # fmt: skip
+    assert escape.status_code in (403, 404) and "root:" not in escape.text

@@ -14,7 +14,6 @@ File ids look like ``2_scott_0_1_1``: the leading number is the speaker id.
 
 from __future__ import annotations
 
-import csv
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,22 +21,17 @@ from pathlib import Path
 import numpy as np
 
 from semges import layout
+from semges.beat2_layout import SPLIT_FILE  # noqa: F401 (re-exported: training code uses files.*)
+from semges.beat2_layout import SPLITS, WAVE_DIR, DatasetError, read_split
 from semges.speakers import speaker_id_from_clip_name
 from semges.speech import Word
 
 logger = logging.getLogger(__name__)
 
 MOTION_DIR = "smplxflame_30"
-WAVE_DIR = "wave16k"
 TEXTGRID_DIR = "textgrid"
 SEM_DIR = "sem"
-SPLIT_FILE = "train_test_split.csv"
 WORD_TIER = "words"
-SPLITS = ("train", "val", "test", "additional")
-
-
-class DatasetError(ValueError):
-    """A BEAT2 folder or one of its files is missing or malformed."""
 
 
 @dataclass(frozen=True)
@@ -62,18 +56,6 @@ class SemanticSpan:
     end: float
     score: float
     keywords: str
-
-
-def read_split(root: Path) -> dict[str, str]:
-    """``train_test_split.csv`` -> {clip id: split}."""
-    path = root / SPLIT_FILE
-    if not path.is_file():
-        raise DatasetError(f"{root} has no {SPLIT_FILE}: not a BEAT2 folder")
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if rows and not {"id", "type"} <= rows[0].keys():
-        raise DatasetError(f"{path} must have columns id,type")
-    return {row["id"].strip(): row["type"].strip() for row in rows}
 
 
 def list_clips(root: str | Path, speakers: tuple[int, ...] | list[int] | None,

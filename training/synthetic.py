@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from semges import layout
 from semges.metrics import nearest_template_recall
@@ -116,6 +115,8 @@ class SpeechSynth:
             speed, pitch = self.VARIANTS[key[1]]
             wav = subprocess.run(["espeak-ng", "--stdout", "-s", str(speed), "-p", str(pitch), text],
                                  check=True, capture_output=True).stdout
+            from scipy.signal import resample_poly  # here: scipy.signal takes ~1 s to import
+
             samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
             if rate != ESPEAK_RATE:
                 raise RuntimeError(f"espeak-ng wrote {rate} Hz, expected {ESPEAK_RATE}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from webapp.settings import EXAMPLES_FOLDER, AppSettings
@@ -85,10 +86,19 @@ def launch_options(settings: AppSettings) -> dict[str, object]:
     """Keyword arguments for ``demo.launch``; host and port come from GRADIO_SERVER_NAME/PORT.
 
     Uploads above the size limit are stopped by Gradio while they arrive (the service checks
-    again before decoding); the examples folder is served so an example can be re-cached.
+    again before decoding); the examples folder is served so an example can be re-cached;
+    links to results that were cleaned up answer "expired" (``webapp.downloads``).
     """
+    from gradio.utils import get_upload_folder
+    from starlette.middleware import Middleware
+
+    from webapp.downloads import ExpiredDownloads
+
+    result_folders = (settings.output_root, Path(get_upload_folder()))
     return {
         "share": settings.share,
         "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],
         "max_file_size": settings.max_upload_bytes,
+        "app_kwargs": {"middleware": [Middleware(ExpiredDownloads, roots=result_folders,
+                                                 keep_minutes=settings.keep_minutes)]},
     }

@@ -1,0 +1,396 @@
+"""glTF 2.0 (binary .glb) export: the body mesh skinned to the SMPL-X skeleton, with the motion.
+
+What a file holds (Blender, Unity, three.js and <model-viewer> open it):
+
+- one scene: the 55 SMPL-X joints as nodes named after ``semges.layout.JOINT_NAMES``, parented
+  as ``layout.PARENTS``, the pelvis the root; and one mesh node with the body;
+- the mesh: the wooden mannequin (24,256 vertices) or, given a model file, the SMPL-X mesh
+  (10,475 vertices) in its bind pose (T-pose, straight fingers), with vertex colours, normals
+  and linear blend skin weights (``JOINTS_0``/``WEIGHTS_0``, plus ``JOINTS_1``/``WEIGHTS_1``
+  where a vertex has more than four joints; beyond eight the weakest are dropped);
+- one skin: inverse bind matrices ``[I | -b_j]`` with ``b_j`` the rest (bind) position of joint j;
+- one animation at ``layout.FPS``: a rotation channel per joint and a translation channel on
+  the pelvis, one keyframe per motion frame at times ``frame / fps`` (linear interpolation);
+  frame ``i`` is shown from ``i / fps`` for ``1 / fps``, so the clip lasts ``frames / fps``
+  seconds, as the video does (recorded in the animation's ``extras``).
+
+The pose convention is the renderer's: local rotations are the clip's axis-angle ``poses``,
+finger rotations with SMPL-X's relaxed mean hand added (BEAT2 hand poses are offsets from it),
+the pelvis at its rest position plus ``trans``. Skinning the file's mesh with its own data
+gives the renderer's vertices. Linear blend skinning is all a glTF viewer does, so what the
+SMPL-X mesh adds on top of it, pose-corrective and expression blend shapes, is not in the
+file; the jaw and eye rotations are (as joint rotations). Units: metres, y up, the body faces +z.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from semges import layout
+from semges.atomic_files import atomic_output
+
+if TYPE_CHECKING:
+    import pygltflib
+
+    from render.bodies import BodySpec
+    from render.bodies.mannequin_body import MannequinBody
+    from render.bodies.smplx_body import SmplxBody
+    from semges.motion import MotionClip
+
+INFLUENCES_PER_SET: int = 4  # joints per JOINTS_n / WEIGHTS_n attribute (a glTF VEC4)
+MAX_INFLUENCE_SETS: int = 2  # at most eight joints move one vertex
+MIN_WEIGHT: float = 1e-4  # skin weights below this are dropped (and the rest renormalised)
+QUATERNION_DIM: int = 4  # x, y, z, w (glTF's order, scalar last)
+MATRIX_ELEMENTS: int = 16
+BUFFER_ALIGNMENT: int = 4  # bytes; every buffer view starts on a multiple of this
+COLOR_LEVELS: int = 255  # vertex colours as normalised unsigned bytes
+# sRGB transfer function (IEC 61966-2-1): glTF vertex colours are linear, the bodies' are sRGB
+SRGB_LINEAR_KNEE: float = 0.04045
+SRGB_LINEAR_SLOPE: float = 12.92
+SRGB_OFFSET: float = 0.055
+SRGB_GAMMA: float = 2.4
+ROUGHNESS: float = 0.8  # matte wood / skin
+NUM_SHAPE_COEFFICIENTS: int = 10  # the mannequin follows the first ten SMPL-X betas
+MESH_NODE_NAME: str = "body"
+ANIMATION_NAME: str = "gestures"
+GENERATOR: str = "semges"
+
+# glTF enumerations (spec section 5): accessor component types and buffer view targets
+_FLOAT = 5126
+_UNSIGNED_BYTE = 5121
+_UNSIGNED_SHORT = 5123
+_UNSIGNED_INT = 5125
+_ARRAY_BUFFER = 34962
+_ELEMENT_ARRAY_BUFFER = 34963
+_ACCESSOR_TYPES: dict[int, str] = {1: "SCALAR", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
+_COMPONENT_TYPES: dict[np.dtype, int] = {
+    np.dtype(np.float32): _FLOAT, np.dtype(np.uint8): _UNSIGNED_BYTE,
+    np.dtype(np.uint16): _UNSIGNED_SHORT, np.dtype(np.uint32): _UNSIGNED_INT,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SkinnedMesh:
+    """A triangle mesh bound to the 55-joint SMPL-X skeleton for linear blend skinning.
+
+    In the bind pose every joint rotation is the identity; a posed vertex is
+    ``sum_k weights[v, k] * (R_j (vertices[v] - rest_joints[j]) + t_j)``, ``j = joints[v, k]``,
+    with ``R_j``, ``t_j`` joint j's world rotation and position.
+    """
+
+    vertices: np.ndarray  # (V, 3) float32 bind-pose positions, metres
+    normals: np.ndarray  # (V, 3) float32 unit bind-pose normals
+    colors: np.ndarray  # (V, 4) float32 RGBA in [0, 1], sRGB as the renderer draws them
+    faces: np.ndarray  # (F, 3) uint32 vertex indices
+    joints: np.ndarray  # (V, K) uint8 SMPL-X joint indices, K a multiple of 4
+    weights: np.ndarray  # (V, K) float32, each row summing to 1 (0 for unused slots)
+    rest_joints: np.ndarray  # (55, 3) float64 bind positions of the joints, metres
+    hand_mean: np.ndarray  # (30, 3) axis-angle added to the hand joints' rotations
+    material: str = "body"  # the material's name (the body's)
+
+
+# -- the body as a skinned mesh -------------------------------------------------------------
+
+
+def srgb_to_linear(values: np.ndarray) -> np.ndarray:
+    """sRGB-encoded values in [0, 1] -> linear light (glTF's ``COLOR_0`` is linear)."""
+    values = np.clip(values, 0.0, 1.0)
+    return np.where(values <= SRGB_LINEAR_KNEE, values / SRGB_LINEAR_SLOPE,
+                    ((values + SRGB_OFFSET) / (1.0 + SRGB_OFFSET)) ** SRGB_GAMMA)
+
+
+def top_influences(dense: np.ndarray, min_weight: float = MIN_WEIGHT) -> tuple[np.ndarray,
+                                                                                np.ndarray]:
+    """(V, J) dense skin weights -> (V, K) joint indices and weights, strongest first.
+
+    K is the number of joints the most-influenced vertex needs, rounded up to whole VEC4 sets
+    (at most ``MAX_INFLUENCE_SETS``); weights below ``min_weight`` are dropped and every row
+    is renormalised to sum to 1.
+    """
+    dense = np.where(dense >= min_weight, dense, 0.0)
+    needed = int((dense > 0).sum(axis=1).max())
+    slots = min(-(-needed // INFLUENCES_PER_SET), MAX_INFLUENCE_SETS) * INFLUENCES_PER_SET
+    order = np.argsort(-dense, axis=1, kind="stable")[:, :slots]
+    weights = np.take_along_axis(dense, order, axis=1)
+    weights /= weights.sum(axis=1, keepdims=True)
+    joints = np.where(weights > 0, order, 0)
+    return joints.astype(np.uint8), weights.astype(np.float32)
+
+
+@functools.lru_cache(maxsize=4)
+def _mannequin_rig(betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bind vertices (V, 3), dense SMPL-X skin weights (V, 55) and rest joint positions
+    (55, 3) of the mannequin for ten ``betas`` (cached: building the figure takes ~0.5 s)."""
+    from mannequin import Mannequin
+
+    from render.bodies.mannequin_body import MANNEQUIN_KIND, smplx_joint_of
+    from render.bvh import rest_joint_positions
+
+    model = Mannequin(MANNEQUIN_KIND, flat_hand_mean=True)
+    model.reshape(np.asarray(betas, np.float32))
+    try:  # the same package internals the renderer's fast skinning reads
+        vertices = np.asarray(model._identity["skin_vertices"], np.float64)
+        mannequin_joints = np.asarray(model._skin_joint_indices)
+        mannequin_weights = np.asarray(model._skin_weights, np.float64)
+    except (AttributeError, KeyError, TypeError) as error:
+        raise RuntimeError(f"this mannequin-x version hides its skin weights ({error}); "
+                           "glTF export needs them") from error
+    # The figure's palm ends ("L_Hand") sit on the wrists and never rotate on their own, so
+    # their weights belong to the wrists (smplx_joint_of maps them there).
+    smplx_index = smplx_joint_of(model.joint_names, model.parents)[mannequin_joints]
+    dense = np.zeros((vertices.shape[0], layout.NUM_JOINTS))
+    np.add.at(dense, (np.arange(vertices.shape[0])[:, None], smplx_index), mannequin_weights)
+    return vertices, dense, rest_joint_positions(np.asarray(betas))
+
+
+@functools.lru_cache(maxsize=1)
+def _relaxed_hand_mean() -> np.ndarray:
+    """(30, 3) SMPL-X's relaxed mean hand (cached: read from a freshly built figure)."""
+    from render.bodies.mannequin_body import relaxed_hand_mean
+
+    return relaxed_hand_mean()
+
+
+def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
+    """The wooden mannequin shaped by the first ten ``betas``, as a :class:`SkinnedMesh`.
+
+    The figure alone: a body drawn with a mouth (``MannequinBody.with_face``) has the mouth's
+    vertices after the figure's, moved by a rule no skin can express, so they are left out.
+    """
+    from render.bodies.mannequin_body import FLAT_HAND_MEAN
+    from render.bodies.normals import VertexNormals
+
+    shape = np.zeros(NUM_SHAPE_COEFFICIENTS)
+    count = min(NUM_SHAPE_COEFFICIENTS, betas.shape[0])
+    shape[:count] = betas[:count]
+    vertices, dense, rest_joints = _mannequin_rig(tuple(float(b) for b in shape))
+    num_vertices = vertices.shape[0]
+    faces = body.faces[(body.faces < num_vertices).all(axis=1)]
+    joints, weights = top_influences(dense)
+    normals = VertexNormals(faces, num_vertices)(vertices)
+    hand_mean = (np.zeros((layout.HANDS.num_joints, 3)) if FLAT_HAND_MEAN
+                 else _relaxed_hand_mean())
+    return SkinnedMesh(vertices.astype(np.float32), normals.astype(np.float32),
+                       body.vertex_colors[:num_vertices], faces, joints, weights, rest_joints,
+                       hand_mean, body.name)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=2)
+def _smplx_arrays(model_path: str) -> tuple[np.ndarray, ...]:
+    """What the glTF needs from an SMPL-X model file, float64, read once per file (the file is
+    ~100 MB): v_template (V, 3), shape directions (V, 3, 300), J_regressor (55, V), skin
+    weights (V, 55) and the relaxed hand mean (30, 3)."""
+    with np.load(model_path, allow_pickle=False) as model:
+        return (model["v_template"].astype(np.float64),
+                model["shapedirs"][:, :, :layout.NUM_BETAS].astype(np.float64),
+                model["J_regressor"].astype(np.float64), model["weights"].astype(np.float64),
+                np.concatenate([model["hands_meanl"], model["hands_meanr"]]).reshape(-1, 3))
+
+
+def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
+    """The SMPL-X mesh of the body's model file, shaped by ``betas`` (neutral expression).
+
+    Read from the model file as smplx reads it: ``v_template`` plus the shape directions,
+    joints regressed from the shaped mesh, ``weights`` for skinning, ``hands_mean[lr]`` for
+    the relaxed hands.
+    """
+    from render.bodies.mannequin_body import FLAT_HAND_MEAN
+    from render.bodies.normals import VertexNormals
+
+    template, shapedirs, regressor, dense, hand_mean = _smplx_arrays(str(body.model_path))
+    shape = np.zeros(layout.NUM_BETAS)
+    count = min(layout.NUM_BETAS, betas.shape[0])
+    shape[:count] = betas[:count]
+    vertices = template + shapedirs @ shape  # (V, 3)
+    rest_joints = regressor @ vertices  # (55, 3)
+    if FLAT_HAND_MEAN:
+        hand_mean = np.zeros_like(hand_mean)
+    joints, weights = top_influences(dense)
+    normals = VertexNormals(body.faces, vertices.shape[0])(vertices)
+    return SkinnedMesh(vertices.astype(np.float32), normals.astype(np.float32),
+                       body.vertex_colors, body.faces, joints, weights, rest_joints,
+                       hand_mean.astype(np.float64), body.name)  # fmt: skip
+
+
+def skinned_mesh(body: object, betas: np.ndarray) -> SkinnedMesh:
+    """The :class:`SkinnedMesh` of a loaded body (``render.bodies`` mannequin or SMPL-X)."""
+    from render.bodies.mannequin_body import MannequinBody
+    from render.bodies.smplx_body import SmplxBody
+
+    if isinstance(body, MannequinBody):
+        return mannequin_mesh(body, betas)
+    if isinstance(body, SmplxBody):
+        return smplx_mesh(body, betas)
+    raise TypeError(f"no glTF export for the body {type(body).__name__}")
+
+
+# -- the motion as joint rotations ----------------------------------------------------------
+
+
+def local_quaternions(motion: MotionClip, hand_mean: np.ndarray) -> np.ndarray:
+    """(T, 55, 4) float32 unit quaternions (x, y, z, w) of every joint's local rotation.
+
+    ``hand_mean`` (30, 3) is added to the hand joints' axis-angle, as smplx and the mannequin
+    do. Consecutive keys of a joint share a hemisphere, so interpolation takes the short way.
+    """
+    from scipy.spatial.transform import Rotation
+
+    axis_angle = motion.poses.reshape(motion.num_frames, layout.NUM_JOINTS,
+                                      layout.AXIS_ANGLE_DIM).astype(np.float64)
+    axis_angle[:, list(layout.HANDS.joints)] += hand_mean
+    quats = Rotation.from_rotvec(axis_angle.reshape(-1, layout.AXIS_ANGLE_DIM)).as_quat()
+    quats = quats.reshape(motion.num_frames, layout.NUM_JOINTS, QUATERNION_DIM)
+    flips = np.einsum("tjq,tjq->tj", quats[1:], quats[:-1]) < 0
+    signs = np.concatenate([np.ones((1, layout.NUM_JOINTS)),
+                            np.cumprod(np.where(flips, -1.0, 1.0), axis=0)])
+    return (quats * signs[..., None]).astype(np.float32)
+
+
+def root_positions(motion: MotionClip, rest_joints: np.ndarray) -> np.ndarray:
+    """(T, 3) float32 world position of the pelvis: its rest position plus ``trans``."""
+    return (rest_joints[0] + motion.trans.astype(np.float64)).astype(np.float32)
+
+
+def inverse_bind_matrices(rest_joints: np.ndarray) -> np.ndarray:
+    """(55, 4, 4) float32 ``[I | -b_j]``: bind pose to joint space (rotations are identity)."""
+    matrices = np.broadcast_to(np.eye(4), (rest_joints.shape[0], 4, 4)).copy()
+    matrices[:, :3, 3] = -rest_joints
+    return matrices.astype(np.float32)
+
+
+# -- the file ---------------------------------------------------------------------------------
+
+
+class _BinaryBuffer:
+    """Accumulates accessors' data in one buffer (GLB's BIN chunk), 4-byte aligned."""
+
+    def __init__(self, gltf: pygltflib.GLTF2) -> None:
+        self.gltf = gltf
+        self.data = bytearray()
+
+    def add(self, array: np.ndarray, target: int | None = None, normalized: bool = False,
+            with_bounds: bool = False) -> int:
+        """Append ``array`` (N,) or (N, C) as one buffer view and accessor; its index."""
+        import pygltflib
+
+        array = np.ascontiguousarray(array)
+        components = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
+        self.data.extend(b"\0" * (-len(self.data) % BUFFER_ALIGNMENT))
+        self.gltf.bufferViews.append(pygltflib.BufferView(
+            buffer=0, byteOffset=len(self.data), byteLength=array.nbytes, target=target))
+        self.data.extend(array.tobytes())
+        flat = array.reshape(array.shape[0], components)
+        bounds = {}
+        if with_bounds:
+            bounds = {"min": flat.min(axis=0).tolist(), "max": flat.max(axis=0).tolist()}
+        self.gltf.accessors.append(pygltflib.Accessor(
+            bufferView=len(self.gltf.bufferViews) - 1, byteOffset=0,
+            componentType=_COMPONENT_TYPES[array.dtype], normalized=normalized or None,
+            count=array.shape[0], type=_ACCESSOR_TYPES[components], **bounds))
+        return len(self.gltf.accessors) - 1
+
+
+def _skeleton_nodes(rest_joints: np.ndarray) -> list[pygltflib.Node]:
+    """One node per SMPL-X joint in layout order: name, children, rest offset from its parent."""
+    import pygltflib
+
+    nodes = []
+    for joint, name in enumerate(layout.JOINT_NAMES):
+        parent = layout.PARENTS[joint]
+        offset = rest_joints[joint] - (rest_joints[parent] if parent >= 0 else 0.0)
+        children = [child for child, p in enumerate(layout.PARENTS) if p == joint]
+        nodes.append(pygltflib.Node(name=name, translation=offset.tolist(),
+                                    children=children or None))
+    return nodes
+
+
+def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
+    """The glTF document (JSON and binary blob) of ``motion`` on ``mesh``; see the module doc."""
+    import pygltflib
+
+    gltf = pygltflib.GLTF2(asset=pygltflib.Asset(version="2.0", generator=GENERATOR))
+    buffer = _BinaryBuffer(gltf)
+    num_vertices = mesh.vertices.shape[0]
+    index_type = np.uint16 if num_vertices <= np.iinfo(np.uint16).max else np.uint32
+    linear = np.concatenate([srgb_to_linear(mesh.colors[:, :3]),
+                             np.clip(mesh.colors[:, 3:], 0.0, 1.0)], axis=1)  # alpha is linear
+    colors = np.round(linear * COLOR_LEVELS).astype(np.uint8)
+    attributes = pygltflib.Attributes(
+        POSITION=buffer.add(mesh.vertices.astype(np.float32), _ARRAY_BUFFER, with_bounds=True),
+        NORMAL=buffer.add(mesh.normals.astype(np.float32), _ARRAY_BUFFER),
+        COLOR_0=buffer.add(colors, _ARRAY_BUFFER, normalized=True),
+    )  # fmt: skip
+    for influence_set in range(mesh.joints.shape[1] // INFLUENCES_PER_SET):
+        columns = slice(influence_set * INFLUENCES_PER_SET,
+                        (influence_set + 1) * INFLUENCES_PER_SET)
+        setattr(attributes, f"JOINTS_{influence_set}",
+                buffer.add(mesh.joints[:, columns].astype(np.uint8), _ARRAY_BUFFER))
+        setattr(attributes, f"WEIGHTS_{influence_set}",
+                buffer.add(mesh.weights[:, columns].astype(np.float32), _ARRAY_BUFFER))
+    indices = buffer.add(mesh.faces.reshape(-1).astype(index_type), _ELEMENT_ARRAY_BUFFER,
+                         with_bounds=True)
+    gltf.materials.append(pygltflib.Material(
+        name=mesh.material,
+        pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+            baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
+            roughnessFactor=ROUGHNESS)))  # fmt: skip
+    gltf.meshes.append(pygltflib.Mesh(name=MESH_NODE_NAME, primitives=[pygltflib.Primitive(
+        attributes=attributes, indices=indices, material=0)]))
+
+    gltf.nodes.extend(_skeleton_nodes(mesh.rest_joints))
+    mesh_node = len(gltf.nodes)
+    gltf.nodes.append(pygltflib.Node(name=MESH_NODE_NAME, mesh=0, skin=0))
+    gltf.skins.append(pygltflib.Skin(
+        name="smplx", skeleton=0, joints=list(range(layout.NUM_JOINTS)),
+        inverseBindMatrices=buffer.add(  # glTF matrices are column-major
+            inverse_bind_matrices(mesh.rest_joints).transpose(0, 2, 1).reshape(
+                -1, MATRIX_ELEMENTS))))  # fmt: skip
+    gltf.scenes.append(pygltflib.Scene(name="semges", nodes=[0, mesh_node]))
+    gltf.scene = 0
+
+    times = buffer.add((np.arange(motion.num_frames) / motion.fps).astype(np.float32),
+                       with_bounds=True)
+    quats = local_quaternions(motion, mesh.hand_mean)
+    samplers = [pygltflib.AnimationSampler(input=times, interpolation="LINEAR",
+                                           output=buffer.add(root_positions(motion,
+                                                                            mesh.rest_joints)))]
+    channels = [pygltflib.AnimationChannel(
+        sampler=0, target=pygltflib.AnimationChannelTarget(node=0, path="translation"))]
+    for joint in range(layout.NUM_JOINTS):
+        samplers.append(pygltflib.AnimationSampler(input=times, interpolation="LINEAR",
+                                                   output=buffer.add(quats[:, joint])))
+        channels.append(pygltflib.AnimationChannel(
+            sampler=len(samplers) - 1,
+            target=pygltflib.AnimationChannelTarget(node=joint, path="rotation")))
+    gltf.animations.append(pygltflib.Animation(
+        name=ANIMATION_NAME, samplers=samplers, channels=channels,
+        extras={"fps": motion.fps, "frames": motion.num_frames,
+                "duration_s": motion.num_frames / motion.fps}))  # fmt: skip
+
+    gltf.buffers.append(pygltflib.Buffer(byteLength=len(buffer.data)))
+    gltf.set_binary_blob(bytes(buffer.data))
+    return gltf
+
+
+def write_glb(motion: MotionClip, path: str | os.PathLike, body: BodySpec = None) -> Path:
+    """Write ``motion`` on ``body`` as a binary glTF 2.0 file at ``path`` (atomically).
+
+    body: as for the renderer: ``None`` (SMPL-X when ``$SEMGES_SMPLX_MODEL`` is set, else the
+    mannequin), ``"mannequin"``, an SMPL-X model file, or a loaded ``BodyModel``.
+    Returns the path.
+    """
+    from render.bodies import load_body
+
+    if motion.num_frames < 1:
+        raise ValueError("the motion has no frames")
+    path = Path(path)
+    gltf = build_gltf(motion, skinned_mesh(load_body(body), motion.betas))
+    with atomic_output(path) as partial:
+        gltf.save_binary(str(partial))
+    return path

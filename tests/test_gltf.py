@@ -1,0 +1,204 @@
+"""glTF export: the file read back by independent means (pygltflib's JSON with numpy on the raw
+accessor bytes, and trimesh), and the mesh skinned from the file's own data against the
+renderer's posed vertices."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from render.bodies.mannequin_body import MannequinBody
+from render.bodies.smplx_body import SmplxBody
+from render.gltf import write_glb
+from semges import layout
+from semges.motion import MotionClip, load_motion
+from test_render_bodies import write_fake_smplx
+
+DATA = Path(__file__).parent / "data"
+NUM_FRAMES = 45
+CHECKED_FRAMES = (0, 17, NUM_FRAMES - 1)
+TOLERANCE_M = 1e-3
+GLB_MAGIC = b"glTF"
+_DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32,
+           5126: np.float32}  # fmt: skip
+_WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+
+
+@pytest.fixture(scope="module")
+def clip() -> MotionClip:
+    """BEAT2 frames with extra rotation on every joint (jaw and eyes too) and a walk."""
+    beat2 = load_motion(DATA / "2_scott_0_1_1.npz")
+    rng = np.random.default_rng(3)
+    poses = beat2.poses[300:300 + NUM_FRAMES] + rng.normal(0, 0.25, (NUM_FRAMES, layout.POSE_DIM))
+    trans = beat2.trans[300:300 + NUM_FRAMES] + np.linspace(0, 0.4, NUM_FRAMES)[:, None]
+    return MotionClip(poses.astype(np.float32), trans.astype(np.float32), beat2.betas)
+
+
+class GlbFile:
+    """A .glb read with pygltflib's JSON model and numpy on the raw BIN chunk."""
+
+    def __init__(self, path: Path) -> None:
+        import pygltflib
+
+        raw = path.read_bytes()
+        magic, version, length = struct.unpack_from("<4sII", raw)
+        assert (magic, version, length) == (GLB_MAGIC, 2, len(raw))
+        self.gltf = pygltflib.GLTF2.load_binary(str(path))
+        self.blob = self.gltf.binary_blob()
+        self.json = json.loads(self.gltf.to_json())
+
+    def accessor(self, index: int) -> np.ndarray:
+        accessor = self.gltf.accessors[index]
+        view = self.gltf.bufferViews[accessor.bufferView]
+        width = _WIDTHS[accessor.type]
+        data = np.frombuffer(self.blob, _DTYPES[accessor.componentType],
+                             accessor.count * width, view.byteOffset + (accessor.byteOffset or 0))
+        data = data.reshape(accessor.count, width)
+        if accessor.normalized:
+            data = data / np.iinfo(data.dtype).max
+        return data
+
+    def node_names(self) -> list[str]:
+        return [node.name for node in self.gltf.nodes]
+
+    def skinned_vertices(self, frame: int) -> np.ndarray:
+        """(V, 3) the mesh at keyframe ``frame``: world joint matrices from the node TRS and
+        the animation, times the inverse bind matrices, blended by the skin weights."""
+        gltf = self.gltf
+        skin = gltf.skins[0]
+        local = {}
+        for index, node in enumerate(gltf.nodes):
+            translation = np.asarray(node.translation or [0.0, 0.0, 0.0])
+            rotation = np.asarray(node.rotation or [0.0, 0.0, 0.0, 1.0])
+            local[index] = [translation, rotation]
+        animation = gltf.animations[0]
+        for channel in animation.channels:
+            value = self.accessor(animation.samplers[channel.sampler].output)[frame]
+            slot = 0 if channel.target.path == "translation" else 1
+            local[channel.target.node][slot] = value
+        parent = {child: index for index, node in enumerate(gltf.nodes)
+                  for child in node.children or []}  # fmt: skip
+        world: dict[int, np.ndarray] = {}
+
+        def world_matrix(index: int) -> np.ndarray:
+            if index not in world:
+                matrix = np.eye(4)
+                matrix[:3, :3] = Rotation.from_quat(local[index][1]).as_matrix()
+                matrix[:3, 3] = local[index][0]
+                world[index] = (world_matrix(parent[index]) @ matrix if index in parent
+                                else matrix)  # fmt: skip
+            return world[index]
+
+        inverse_bind = self.accessor(skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(
+            0, 2, 1)  # column-major in the file
+        joint_matrices = np.stack([world_matrix(node) @ inverse_bind[k]
+                                   for k, node in enumerate(skin.joints)])  # fmt: skip
+        primitive = gltf.meshes[0].primitives[0]
+        positions = self.accessor(primitive.attributes.POSITION).astype(np.float64)
+        homogeneous = np.concatenate([positions, np.ones((len(positions), 1))], axis=1)
+        result = np.zeros_like(positions)
+        for influence in range(2):
+            joints_accessor = getattr(primitive.attributes, f"JOINTS_{influence}", None)
+            if joints_accessor is None:
+                continue
+            joints = self.accessor(joints_accessor).astype(np.int64)
+            weights = self.accessor(getattr(primitive.attributes, f"WEIGHTS_{influence}"))
+            for k in range(joints.shape[1]):
+                moved = np.einsum("vij,vj->vi", joint_matrices[joints[:, k]], homogeneous)
+                result += weights[:, k:k + 1] * moved[:, :3]
+        return result
+
+
+def check_against_body(glb: GlbFile, body, clip: MotionClip) -> None:
+    for frame in CHECKED_FRAMES:
+        expected = body.pose(clip, frame, frame + 1).vertices[0]
+        got = glb.skinned_vertices(frame)
+        assert np.abs(got - expected).max() < TOLERANCE_M, frame
+
+
+def test_skeleton_animation_and_timing(clip, tmp_path):
+    glb = GlbFile(write_glb(clip, tmp_path / "talk.glb", body="mannequin"))
+    skin = glb.gltf.skins[0]
+    names = glb.node_names()
+    assert [names[node] for node in skin.joints] == list(layout.JOINT_NAMES)
+    assert len(skin.joints) == layout.NUM_JOINTS
+    for joint, parent in enumerate(layout.PARENTS):
+        children = glb.gltf.nodes[skin.joints[joint]].children or []
+        assert sorted(children) == [c for c, p in enumerate(layout.PARENTS) if p == joint]
+        assert parent >= 0 or joint == glb.gltf.scenes[0].nodes[0]
+    (animation,) = glb.gltf.animations
+    rotated = {c.target.node for c in animation.channels if c.target.path == "rotation"}
+    moved = [c.target.node for c in animation.channels if c.target.path == "translation"]
+    assert rotated == set(skin.joints) and moved == [skin.joints[0]]
+    for sampler in animation.samplers:
+        times = glb.accessor(sampler.input)[:, 0]
+        assert times.shape == (clip.num_frames,)  # one keyframe per motion frame
+        np.testing.assert_allclose(times, np.arange(clip.num_frames) / layout.FPS, atol=1e-6)
+        assert glb.accessor(sampler.output).shape[0] == clip.num_frames
+    extras = glb.json["animations"][0]["extras"]
+    assert extras["frames"] == clip.num_frames and extras["fps"] == layout.FPS
+    assert extras["duration_s"] == pytest.approx(clip.num_frames / layout.FPS)
+    assert times[-1] + 1 / layout.FPS == pytest.approx(extras["duration_s"], abs=1e-6)
+    jaw = glb.accessor(next(s.output for s, c in zip(animation.samplers, animation.channels)
+                            if c.target.node == skin.joints[layout.JAW.joints[0]]))
+    expected = Rotation.from_rotvec(clip.poses[:, layout.pose_columns(layout.JAW.joints)])
+    angle = (Rotation.from_quat(jaw).inv() * expected).magnitude()
+    assert angle.max() < 1e-5  # the jaw rotation travels as it is
+
+
+def test_mannequin_skinned_from_the_file_matches_the_renderer(clip, tmp_path):
+    body = MannequinBody()
+    glb = GlbFile(write_glb(clip, tmp_path / "mannequin.glb", body=body))
+    check_against_body(glb, body, clip)
+    primitive = glb.gltf.meshes[0].primitives[0]
+    weights = glb.accessor(primitive.attributes.WEIGHTS_0)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-6)
+    colors = glb.accessor(primitive.attributes.COLOR_0)  # linear light, as glTF defines it
+    srgb = np.where(colors <= 0.0031308, 12.92 * colors, 1.055 * colors ** (1 / 2.4) - 0.055)
+    np.testing.assert_allclose(srgb[:, :3], body.vertex_colors[:, :3], atol=0.02)
+    np.testing.assert_allclose(colors[:, 3], body.vertex_colors[:, 3], atol=1 / 255)
+
+
+def test_smplx_mesh_skinned_from_the_file_matches_the_renderer(clip, tmp_path):
+    """The generated model file has no pose correctives; expressions are not in a glTF file,
+    so they are zero here. Its balls are skinned to every joint, the jaw's included."""
+    body = SmplxBody(write_fake_smplx(tmp_path / "SMPLX_NEUTRAL_2020.npz"))
+    glb = GlbFile(write_glb(clip, tmp_path / "smplx.glb", body=body))
+    assert glb.accessor(glb.gltf.meshes[0].primitives[0].attributes.POSITION).shape[0] \
+        == body.num_vertices
+    check_against_body(glb, body, clip)
+
+
+def test_trimesh_opens_it_and_the_write_is_atomic(clip, tmp_path):
+    """The figure alone, also from the body the video draws with a mouth."""
+    figure = MannequinBody()
+    path = write_glb(clip, tmp_path / "out" / "talk.glb", body=figure.with_face())
+    scene = trimesh.load(path)
+    (geometry,) = scene.geometry.values()
+    assert len(geometry.faces) == len(figure.faces)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["talk.glb"]
+
+
+def test_the_command_lines_write_glb(tmp_path):
+    """``python -m render MOTION -o OUT.glb`` picks glTF by extension; ``python -m semges
+    generate --glb`` writes NAME.glb through the same export."""
+    from render.__main__ import main
+    from semges.batch_generate import write_export
+
+    clip = load_motion(DATA / "2_scott_0_1_1.npz")
+    short = MotionClip(clip.poses[:12], clip.trans[:12], clip.betas)
+    motion_path = tmp_path / "motion.npz"
+    from semges.motion import save_motion
+
+    save_motion(short, motion_path)
+    assert main([str(motion_path), "-o", str(tmp_path / "cli.glb"), "-q"]) == 0
+    exported = write_export("glb", short, tmp_path / "speech.wav", tmp_path / "export.glb")
+    for path in (tmp_path / "cli.glb", exported):
+        (animation,) = GlbFile(path).gltf.animations
+        assert GlbFile(path).accessor(animation.samplers[0].input).shape[0] == 12

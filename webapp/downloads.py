@@ -1,0 +1,71 @@
+"""Old download links say "expired", not "403 Forbidden".
+
+The demo keeps each result for ``keep_minutes`` (its request folder and Gradio's cached copy
+are both cleaned). A visitor who comes back to a page and clicks an old link would get
+Gradio's "File not allowed" with status 403, which reads like a permission problem. This
+middleware answers such links, and only those, with 410 Gone and a plain sentence: a file
+link (``/gradio_api/file=...``) that points into one of the demo's own folders (request
+folders or Gradio's cache) where no file is any more. Everything else passes through to
+Gradio unchanged, so Gradio still decides what may be served.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Awaitable, Callable, Iterable, MutableMapping
+from urllib.parse import unquote
+
+Scope = MutableMapping[str, object]
+Message = MutableMapping[str, object]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+FILE_ROUTE = re.compile(r"(?:^|/)(?:gradio_api/)?file=(?P<path>.+)$")
+GONE = 410
+
+
+def expired_message(keep_minutes: int) -> str:
+    return (f"This download has expired: the demo keeps results for {keep_minutes} minutes. "
+            "Generate again to get a new one.\n")  # fmt: skip
+
+
+def linked_path(url_path: str) -> Path | None:
+    """The file a Gradio file link names, or None when ``url_path`` is not a file link."""
+    match = FILE_ROUTE.search(url_path)
+    return Path(unquote(match["path"])) if match else None
+
+
+def is_expired(path: Path, roots: Iterable[Path]) -> bool:
+    """Whether ``path`` lies inside one of ``roots`` (resolved, so ``..`` cannot escape them)
+    and names no file there now."""
+    resolved = Path(os.path.abspath(path))
+    inside = any(resolved.is_relative_to(Path(os.path.abspath(root))) for root in roots)
+    return inside and not resolved.is_file()
+
+
+class ExpiredDownloads:
+    """ASGI middleware: 410 with a plain message for file links to cleaned-up results."""
+
+    def __init__(self, app: ASGIApp, roots: tuple[Path, ...], keep_minutes: int) -> None:
+        self.app = app
+        self.roots = roots
+        self.body = expired_message(keep_minutes).encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            path = linked_path(str(scope["path"]))
+            if path is not None and is_expired(path, self.roots):
+                await self._gone(scope, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def _gone(self, scope: Scope, send: Send) -> None:
+        headers = [(b"content-type", b"text/plain; charset=utf-8"),
+                   (b"content-length", str(len(self.body)).encode()),
+                   (b"cache-control", b"no-store")]  # fmt: skip
+        await send({"type": "http.response.start", "status": GONE, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else self.body
+        await send({"type": "http.response.body", "body": body})
