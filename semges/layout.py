@@ -4,8 +4,9 @@ SMPL-X has 55 joints. BEAT2 stores them as axis-angle, ``poses`` of shape (T, 55
 at 30 frames per second. The generator models three parts, each as 6D rotations: the upper
 body (13 joints) and the two hands (30 joints), as SemGes does, and, as EMAGE does, the lower
 body with the root rotation (9 joints: weight shifts, turns and steps). Translation is derived
-from the legs by keeping the weight-bearing foot planted. Jaw and eyes stay at rest. Nothing
-else in the code base should spell out a joint index or a 165.
+from the legs by keeping the weight-bearing foot planted. A separate face regressor makes the
+jaw rotation and the 100 FLAME expression coefficients (:data:`FACE_DIM` numbers a frame); the
+eyes stay at rest. Nothing else in the code base should spell out a joint index or a 165.
 """
 
 from __future__ import annotations
@@ -108,6 +109,14 @@ GENERATED_PARTS: Mapping[str, JointGroup] = MappingProxyType(
 )
 """The parts the generator can model, each with its own VQ-VAE (SemGes: body and hands;
 ``lower``: root rotation and legs, as EMAGE adds)."""
+
+FACE_JAW: JointGroup = JAW
+"""The joint the face regressor drives (the mouth opens by rotating it)."""
+JAW_OPENING_AXIS: int = 0
+"""Axis-angle component of the jaw that opens the mouth: positive rotation about SMPL-X x
+(the body's left) swings the chin down."""
+FACE_DIM: int = FACE_JAW.rot6d_dim + NUM_EXPRESSIONS  # 106
+"""One frame of the face: the jaw as a 6D rotation, then the expression coefficients."""
 
 # Left/right counterparts for mirroring: every joint maps to its mirror image (itself for
 # joints on the midline).

@@ -1,8 +1,10 @@
 """The SemGes pipeline: speech in, SMPL-X motion out.
 
 A pipeline folder holds ``pipeline.json`` (format, inference settings, component folders) and
-one ``config.json`` + ``model.safetensors`` folder per component: the generator and one
-VQ-VAE per generated part. ``SemGesPipeline.from_pretrained(folder)`` rebuilds it exactly.
+one ``config.json`` + ``model.safetensors`` folder per component: the generator, one
+VQ-VAE per generated part and, optionally, the face regressor (jaw + expressions; a folder
+without it still loads and leaves the face at rest). ``SemGesPipeline.from_pretrained(folder)``
+rebuilds it exactly.
 
     pipeline = SemGesPipeline.from_pretrained("assets/checkpoint")
     result = pipeline("speech.wav", speaker="scott", seed=0)       # or speaker=2
@@ -26,6 +28,7 @@ from semges.inference import gaussian_smooth, pad_to_window, plan_windows, run_w
 from semges.locomotion import activity_envelope, planted_translation
 from semges.models import MotionVQVAE, SemGesGenerator
 from semges.models.code_sampling import sample_codes
+from semges.models.face import FaceModel
 from semges.motion import MotionClip
 from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
 from semges.sampling import DEFAULT_TEMPERATURE
@@ -39,6 +42,8 @@ PIPELINE_FILE = "pipeline.json"
 PIPELINE_FORMAT = "semges-pipeline"
 PIPELINE_FORMAT_VERSION = 2  # 2: code heads, the lower part, sampling settings
 GENERATOR_FOLDER = "generator"
+FACE_FOLDER = "face"
+FACE_COMPONENT = "face"  # key in pipeline.json components; optional (older folders lack it)
 
 ProgressCallback = Callable[[str, float], None]
 """Called with a stage name and the fraction of that stage done (0..1)."""
@@ -54,6 +59,9 @@ class InferenceConfig:
     hold_after_words_s: float = 0.75  # gesturing goes on this long after (and before) words
     settle_s: float = 0.5  # ease to the rest pose in long pauses and over a clip's last frames
     recenter_time_s: float = 12.0  # time constant pulling the standing position to the origin
+    face_hold_after_words_s: float = 0.25  # the mouth moves this long after (and before) words
+    face_settle_s: float = 0.25  # then closes (eases to the rest face) over this long
+    face_gain: float = 1.3  # scales the face's deviation from its mean face (see the card)
 
 
 @dataclass
@@ -77,9 +85,11 @@ class SemGesPipeline:
         inference: InferenceConfig = InferenceConfig(),
         frontend: SpeechFrontend | None = None,
         trained_speakers: tuple[int, ...] = (),
+        face: FaceModel | None = None,
     ) -> None:
         """``trained_speakers``: BEAT2 ids the generator learned from (empty: not recorded);
-        other ids still run, on embeddings training never updated."""
+        other ids still run, on embeddings training never updated. ``face``: the jaw and
+        expression regressor; None (older checkpoints) leaves the face at rest."""
         missing = set(generator.config.parts) - set(vqvaes)
         if missing:
             raise CheckpointError(f"no VQ-VAE for generated parts {sorted(missing)}")
@@ -98,6 +108,13 @@ class SemGesPipeline:
         self.vqvaes = {part: vqvaes[part].eval() for part in generator.config.parts}
         self.inference = inference
         self.trained_speakers = tuple(sorted(trained_speakers))
+        if face is not None and (face.config.audio_dim, face.config.text_dim) != (
+                generator.config.audio_dim, generator.config.text_dim):
+            raise CheckpointError(
+                f"the face model reads audio/text features of {face.config.audio_dim}/"
+                f"{face.config.text_dim} dims, the generator {generator.config.audio_dim}/"
+                f"{generator.config.text_dim}: they were trained with different front-ends")
+        self.face = face.eval() if face is not None else None
         self._frontend = self._checked(frontend) if frontend is not None else None
 
     @property
@@ -142,12 +159,15 @@ class SemGesPipeline:
             self.generator.save_pretrained(staging / GENERATOR_FOLDER)
             for part, vqvae in self.vqvaes.items():
                 vqvae.save_pretrained(staging / vqvae_folder(part))
+            if self.face is not None:
+                self.face.save_pretrained(staging / FACE_FOLDER)
             manifest: dict[str, Any] = {
                 "format": PIPELINE_FORMAT,
                 "format_version": PIPELINE_FORMAT_VERSION,
                 "components": {
                     "generator": GENERATOR_FOLDER,
                     **{f"vqvae/{part}": vqvae_folder(part) for part in self.vqvaes},
+                    **({FACE_COMPONENT: FACE_FOLDER} if self.face is not None else {}),
                 },
                 "inference": dataclasses.asdict(self.inference),
                 "trained_speakers": list(self.trained_speakers),
@@ -186,8 +206,10 @@ class SemGesPipeline:
             for part in generator.config.parts
         }
         inference = config_from_dict(InferenceConfig, manifest.get("inference", {}))
+        face = (FaceModel.from_pretrained(folder / components[FACE_COMPONENT], device)
+                if FACE_COMPONENT in components else None)
         return cls(generator, vqvaes, inference, frontend,
-                   tuple(manifest.get("trained_speakers", ())))
+                   tuple(manifest.get("trained_speakers", ())), face)
 
     # -- generation ------------------------------------------------------------------------
 
@@ -205,7 +227,9 @@ class SemGesPipeline:
         sharpened or flattened by the temperature, and ``seed`` picks the variation. The
         motion eases to each part's rest pose (the VQ-VAE's mean pose) in pauses without words
         and over the last ``settle_s``; when the lower body is generated, the translation
-        keeps the weight-bearing foot planted.
+        keeps the weight-bearing foot planted. With a face model, the jaw and expressions
+        follow the speech (deterministically, at any temperature) and ease to the rest face
+        (mouth closed) ``face_hold_after_words_s`` after the last word.
         """
         config = self.generator.config
         if features.audio.shape[1] != config.audio_dim or features.text.shape[1] != config.text_dim:
@@ -255,6 +279,14 @@ class SemGesPipeline:
             motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
         if layout.LOWER.name in self.parts:
             motion.trans = planted_translation(motion.poses, layout.FPS, settings.recenter_time_s)
+        if self.face is not None:
+            face = self.face.predict(features.audio, features.text, features.word_mask,
+                                     activity_envelope(features.word_mask, layout.FPS,
+                                                       settings.face_hold_after_words_s,
+                                                       settings.face_settle_s),
+                                     settings.face_gain)
+            motion.poses[:, list(layout.FACE_JAW.pose_columns)] = face.jaw
+            motion.expressions = face.expressions
         return motion
 
     def __call__(

@@ -18,6 +18,7 @@ from omegaconf import MISSING, OmegaConf
 
 from semges import layout
 from semges.models import GeneratorConfig, VQVAEConfig
+from semges.models.face import FaceConfig
 
 C = TypeVar("C")
 
@@ -97,6 +98,24 @@ class GeneratorTrainConfig:
     vqvae_dir: str = MISSING  # a stage-1 run folder holding vqvae_<part>/
     overlap: int = 16  # inference crossfade overlap stored in the pipeline
     min_std: float = 0.01
+
+
+@dataclass
+class FaceLossConfig:
+    face: float = 1.0  # MSE on the normalised face channels (jaw 6D + expressions)
+    velocity: float = 1.0  # MSE on their frame-to-frame differences
+    jaw_weight: float = 4.0  # a jaw channel counts this many expression channels in both
+
+
+@dataclass
+class FaceTrainConfig:
+    data: DataConfig = field(default_factory=DataConfig)  # `mirror` is ignored: faces are not
+    run: RunConfig = field(default_factory=RunConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: FaceLossConfig = field(default_factory=FaceLossConfig)
+    model: FaceConfig = field(default_factory=FaceConfig)  # feature dims filled from the data
+    min_std: float = 0.001  # floor of the per-channel normalisation std (jaw 6D: ~1e-4)
+    rest_closed_fraction: float = 0.1  # the rest face: mean of this most-closed-mouth share
 
 
 def load_config(schema: type[C], path: str | Path | None, overrides: list[str] | None = None) -> C:

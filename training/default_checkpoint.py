@@ -5,10 +5,12 @@
 Steps: lay the sample files (``2_scott_0_1_1`` with motion for training; ``0_2_2``,
 ``0_3_3``, ``0_5_5`` speech only, held out) out in the BEAT2 layout under ``<work>``, train
 stage 1 (``configs/default_vqvae.yaml``) and stage 2 (``configs/default_generator.yaml``),
-copy the pipeline to ``--out`` and evaluate it on the held-out speech against the real clip
-(``<out>/metrics.json``). Interrupted runs resume where they stopped.
+copy the pipeline to ``--out``, train the face (``configs/face.yaml``: jaw + expressions, a
+separate regressor) and add it there, and evaluate the pipeline on the held-out speech against
+the real clip (``<out>/metrics.json``). Interrupted runs resume where they stopped; a finished
+stage is loaded from its last checkpoint, not trained again.
 
-``--train-fraction 0.75`` trains both stages on the first 75 % of the clip only: the time split
+``--train-fraction 0.75`` trains every stage on the first 75 % of the clip only: the time split
 on which ``benchmarks/motion_quality.py`` compares generated and real motion frame by frame.
 """
 
@@ -21,10 +23,10 @@ import time
 from pathlib import Path
 
 from training import beat2_files as files
-from training import evaluate, generator, vqvae
+from training import evaluate, face, generator, vqvae
 from training.clip_features import default_extractor
 from training.sample_data import BEAT2_SAMPLE_DIR
-from training.config import GeneratorTrainConfig, VQVAETrainConfig, load_config
+from training.config import FaceTrainConfig, GeneratorTrainConfig, VQVAETrainConfig, load_config
 
 logger = logging.getLogger(__name__)
 
@@ -54,17 +56,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default="assets/checkpoint")
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="train on this first fraction of every training clip (time split)")
-    parser.add_argument("overrides", nargs="*", help="stage:key=value, e.g. vqvae:run.steps=10")
+    parser.add_argument("overrides", nargs="*", help="stage:key=value, e.g. vqvae:run.steps=10 "
+                        "(stages: vqvae, generator, face)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     work = Path(args.work)
     data = prepare_sample(Path(args.source), work / "beat2_sample")
     time_range = f"data.time_range=[0.0,{args.train_fraction}]"
-    stage_overrides = {"vqvae": [time_range], "generator": [time_range]}
+    stage_overrides = {"vqvae": [time_range], "generator": [time_range], "face": [time_range]}
     for item in args.overrides:
         stage, _, override = item.partition(":")
         if stage not in stage_overrides:
-            parser.error(f"overrides look like vqvae:key=value or generator:key=value, got {item!r}")
+            parser.error(f"overrides look like vqvae:key=value, generator:key=value or "
+                         f"face:key=value, got {item!r}")
         stage_overrides[stage].append(override)
     timings = {}
     start = time.perf_counter()
@@ -87,6 +91,12 @@ def main(argv: list[str] | None = None) -> dict:
         if destination.is_dir():
             shutil.rmtree(destination)
         (shutil.copytree if item.is_dir() else shutil.copy2)(item, destination)
+    start = time.perf_counter()
+    face_config = load_config(FaceTrainConfig, CONFIG_DIR / "face.yaml",
+                              [f"data.root={data}", f"run.out_dir={work / 'face'}",
+                               *stage_overrides["face"]])
+    face.install_face(face.train(face_config, extractor), out)
+    timings["face_s"] = time.perf_counter() - start
     result = evaluate.evaluate(evaluate.SemGesPipeline.from_pretrained(out, frontend=extractor.frontend),
                                data, ["test"], [2], extractor, data / ".feature_cache")
     result["training_time"] = timings

@@ -63,6 +63,12 @@ class BodyModel(ABC):
     def pose(self, clip: MotionClip, start: int, stop: int) -> PosedChunk:
         """Vertices and normals of frames ``start:stop`` of ``clip``."""
 
+    def with_face(self) -> BodyModel:
+        """The body as a video shows it: with a face that moves with the jaw and the
+        expressions. The default (a body whose mesh already has one, like SMPL-X) is itself;
+        a figure without a face returns a variant with a simple mouth."""
+        return self
+
     def framing_vertices(self, upper_body_only: bool) -> np.ndarray:
         """(S,) indices of the vertices whose bounds frame a view (all of the part by default).
 

@@ -1,8 +1,10 @@
 """The default body: the ``mannequin-x`` wooden figure driven by SMPL-X body and hand rotations.
 
 No licensed file is needed: the package ships the figure and a small calibration table that
-reproduces the SMPL-X neutral skeleton for the first ten shape coefficients. The jaw, eyes and
-face expressions have no counterpart on the figure and are ignored.
+reproduces the SMPL-X neutral skeleton for the first ten shape coefficients. The figure has no
+jaw, eyes or face; :meth:`MannequinBody.with_face` (what the video renderer draws) adds a
+simple mouth on the head that opens with the SMPL-X jaw (``render/bodies/mouth.py``), so the
+figure is seen to speak. The plain body (glTF export) is the package's figure alone.
 
 Posing uses the package's own forward kinematics (``Mannequin.joint_transforms``) and replaces
 its per-vertex skinning (about 60 ms a frame) with one sparse product per chunk of frames
@@ -32,8 +34,10 @@ from render.bodies.base import (
     check_frame_range,
     joint_columns,
 )
+from render.bodies.mouth import Mouth, build_mouth
 from render.bodies.normals import VertexNormals
 from semges import layout
+from semges.face_statistics import mouth_opening_degrees
 
 if TYPE_CHECKING:
     from semges.motion import MotionClip
@@ -54,6 +58,7 @@ _MIN_HULL_POINTS: int = 8
 _BODY_COLUMNS: list[int] = joint_columns(SMPLX_BODY_JOINTS)
 _HAND_COLUMNS: list[int] = joint_columns(layout.HANDS.joints)
 _ROOT_COLUMNS: list[int] = joint_columns(layout.ROOT.joints)
+_HEAD: int = layout.JOINT_NAMES.index("head")
 
 
 def smplx_joint_of(mannequin_joint_names: tuple[str, ...], parents: tuple[int, ...]) -> np.ndarray:
@@ -196,21 +201,41 @@ class _LinearBlendSkin:
 
 
 class MannequinBody(BodyModel):
-    """The wooden mannequin (24k vertices), shaped by the clip's first ten betas."""
+    """The wooden mannequin (24k vertices), shaped by the clip's first ten betas.
+
+    With ``mouth`` (see :meth:`with_face`), a small mouth mesh follows the figure's vertices:
+    ``faces``, ``vertex_colors``, ``dominant_joint`` and posed chunks include it.
+    """
 
     name = "mannequin"
 
-    def __init__(self) -> None:
+    def __init__(self, mouth: bool = False) -> None:
         from mannequin import PALETTES, Mannequin
 
         self._model = Mannequin(MANNEQUIN_KIND, flat_hand_mean=FLAT_HAND_MEAN)
-        self.faces = np.ascontiguousarray(self._model.faces, dtype=np.uint32)
+        self._figure_faces = np.ascontiguousarray(self._model.faces, dtype=np.uint32)
         self._smplx_joint = smplx_joint_of(self._model.joint_names, self._model.parents)
         self._shape = np.zeros(NUM_SHAPE_COEFFICIENTS, np.float32)
         self._skin: _LinearBlendSkin | None = None
         self._normals: VertexNormals | None = None
+        self._figure_colors = self._palette_colors(PALETTES[PALETTE])
+        self._wants_mouth = mouth
+        self._with_face: MannequinBody | None = None
         self._bind()
-        self.vertex_colors = self._palette_colors(PALETTES[PALETTE])
+
+    @property
+    def mouth(self) -> Mouth | None:
+        """The mouth drawn on the head; None without one (or when the head could not be
+        found: a ``mannequin-x`` whose internals moved)."""
+        return self._mouth
+
+    def with_face(self) -> MannequinBody:
+        """This figure with a mouth that opens with the jaw (built once, then reused)."""
+        if self._wants_mouth:
+            return self
+        if self._with_face is None:
+            self._with_face = MannequinBody(mouth=True)
+        return self._with_face
 
     @property
     def fast_skinning(self) -> bool:
@@ -224,14 +249,51 @@ class MannequinBody(BodyModel):
 
     def _bind(self) -> None:
         try:
-            self._skin = _LinearBlendSkin(self._model, self.faces)
+            self._skin = _LinearBlendSkin(self._model, self._figure_faces)
             dominant = self._skin.dominant
         except (AttributeError, KeyError, TypeError) as error:
             logger.warning("mannequin-x internals changed (%s); using its slower skinning", error)
             self._skin = None
-            self._normals = VertexNormals(self.faces, self._model.num_vertices)
+            self._normals = VertexNormals(self._figure_faces, self._model.num_vertices)
             dominant = np.zeros(self._model.num_vertices, np.int64)
-        self.dominant_joint = self._smplx_joint[dominant]
+        figure_joints = self._smplx_joint[dominant]
+        self._mouth = self._build_mouth(figure_joints) if self._wants_mouth else None
+        if self._mouth is None:
+            self.faces, self.vertex_colors = self._figure_faces, self._figure_colors
+            self.dominant_joint = figure_joints
+            return
+        count = self._model.num_vertices
+        self.faces = np.ascontiguousarray(
+            np.concatenate([self._figure_faces, self._mouth.faces + count]), np.uint32)
+        self.vertex_colors = np.ascontiguousarray(
+            np.concatenate([self._figure_colors, self._mouth.colors()]), np.float32)
+        self.dominant_joint = np.concatenate(
+            [figure_joints, np.full(self._mouth.num_vertices, _HEAD, np.int64)])
+
+    def _head_transform(self, transforms: np.ndarray) -> np.ndarray:
+        """(T, J, 4, 4) figure joint transforms -> (T, 4, 4) of the head."""
+        return transforms[:, int(np.flatnonzero(self._smplx_joint == _HEAD)[0])]
+
+    def _build_mouth(self, figure_joints: np.ndarray) -> Mouth | None:
+        rest = self._model.rest_pose()
+        head = self._head_transform(np.asarray(self._model.joint_transforms(rest))[None])[0]
+        vertices = np.asarray(self._model.vertices(rest), np.float64)
+        try:
+            return build_mouth(vertices[figure_joints == _HEAD], head[:3, 3], head[:3, :3])
+        except ValueError as error:
+            logger.warning("no mouth on the mannequin (%s): it speaks without one", error)
+            return None
+
+    def _with_mouth(self, chunk: PosedChunk, clip: MotionClip, start: int, stop: int,
+                    transforms: np.ndarray) -> PosedChunk:
+        """The figure's posed chunk with the mouth's vertices appended."""
+        if self._mouth is None:
+            return chunk
+        head = self._head_transform(transforms)
+        vertices, normals = self._mouth.pose(mouth_opening_degrees(clip.poses[start:stop]),
+                                             head[:, :3, :3], head[:, :3, 3])
+        return PosedChunk(np.ascontiguousarray(np.concatenate([chunk.vertices, vertices], 1)),
+                          np.ascontiguousarray(np.concatenate([chunk.normals, normals], 1)))
 
     def _palette_colors(self, palette: tuple[tuple[int, int, int], tuple[int, int, int]]
                         ) -> np.ndarray:
@@ -266,22 +328,25 @@ class MannequinBody(BodyModel):
         return np.asarray(self._model.joint_transforms(parameters))
 
     def framing_vertices(self, upper_body_only: bool) -> np.ndarray:
+        # the figure's own vertices: the mouth lies on the head, inside its bounds
         candidates = super().framing_vertices(upper_body_only)
+        candidates = candidates[candidates < self._model.num_vertices]
         if self._skin is None:
             return candidates
         return self._skin.framing_subset(candidates, self._skin.bind_vertices)
 
     def positions(self, clip: MotionClip, start: int, stop: int,
                   vertex_ids: np.ndarray) -> np.ndarray:
-        if self._skin is None:
+        if self._skin is None or vertex_ids.max(initial=0) >= self._model.num_vertices:
             return super().positions(clip, start, stop, vertex_ids)
         return self._skin.positions_only(self.joint_transforms(clip, start, stop), vertex_ids)
 
     def pose(self, clip: MotionClip, start: int, stop: int) -> PosedChunk:
         transforms = self.joint_transforms(clip, start, stop)
         if self._skin is not None:
-            return self._skin(transforms)
+            return self._with_mouth(self._skin(transforms), clip, start, stop, transforms)
         vertices = np.asarray(self._model.vertices(mannequin_pose_parameters(clip, start, stop)),
                               np.float32)
         assert self._normals is not None
-        return PosedChunk(np.ascontiguousarray(vertices), self._normals(vertices))
+        chunk = PosedChunk(np.ascontiguousarray(vertices), self._normals(vertices))
+        return self._with_mouth(chunk, clip, start, stop, transforms)
