@@ -79,7 +79,7 @@ def cut_clips(count: int) -> list[Path]:
     """``count`` wavs of 5-10 s of real speech, cut end to end from the sample speech."""
     import soundfile
 
-    from semges.audio import SAMPLE_RATE, load_audio
+    from semges.speech.audio import SAMPLE_RATE, load_audio
 
     sources = sorted(BEAT2_SAMPLE_DIR.glob("*.wav")) + sorted(EXAMPLES_DIR.glob("*.wav"))
     if not sources:

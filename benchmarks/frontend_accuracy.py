@@ -49,7 +49,7 @@ def read_textgrid_words(path: Path):
 
 def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
     """(substitutions + deletions + insertions) / len(reference), over normalised words."""
-    from semges.alignment import normalize_word
+    from semges.speech.alignment import normalize_word
 
     ref = [normalize_word(w) for w in reference]
     hyp = [normalize_word(w) for w in hypothesis]
@@ -63,7 +63,7 @@ def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
 
 
 def onset_stats(reference, words, paired: bool) -> dict:
-    from semges.alignment import match_words
+    from semges.speech.alignment import match_words
 
     if paired:
         pairs = list(zip(range(len(reference)), range(len(words))))
@@ -88,9 +88,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "frontend_accuracy")
     args = parser.parse_args()
 
-    from semges.audio import SAMPLE_RATE
-    from semges.frontend import SpeechFrontend
-    from semges.transcription import (
+    from semges.speech.audio import SAMPLE_RATE
+    from semges.speech.frontend import SpeechFrontend
+    from semges.speech.transcription import (
         TimingRefinement,
         recognise,
         refine_word_times,

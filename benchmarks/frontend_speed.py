@@ -53,10 +53,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "frontend_speed")
     args = parser.parse_args()
 
-    from semges.audio import SAMPLE_RATE, load_audio
-    from semges.audio_features import prosody_features, whisper_encoder_states
-    from semges.frontend import SpeechFrontend
-    from semges.transcription import default_whisper_threads
+    from semges.speech.audio import SAMPLE_RATE, load_audio
+    from semges.speech.audio_features import prosody_features, whisper_encoder_states
+    from semges.speech.frontend import SpeechFrontend
+    from semges.speech.transcription import default_whisper_threads
 
     started = time.perf_counter()
     frontend = SpeechFrontend()

@@ -39,14 +39,14 @@ from benchmarks.contact_sheets import SHEET_FRAME, contact_sheet
 from render.gl_platform import configure_headless_gl
 from semges import face_statistics, layout, metrics
 from semges import motion_statistics as stats
-from semges.audio import SAMPLE_RATE
+from semges.speech.audio import SAMPLE_RATE
 from semges.kinematics import rest_joint_positions
 from semges.motion import MotionClip, load_motion
 from semges.pipeline import SemGesPipeline
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import speaker_id_from_clip_name
 from semges.speech import SpeechFeatures, Word
-from semges.text_features import frame_word_features
+from semges.speech.text_features import frame_word_features
 from training import beat2_files as files
 from training.evaluate import metrics_json, part_rot6d
 from training.fgd_autoencoder import FGDAutoencoder, fgd_features, train_fgd_autoencoder
@@ -54,7 +54,7 @@ from training.sample_data import BEAT2_SAMPLE_DIR
 
 if TYPE_CHECKING:
     from render.pipeline import VideoRenderer
-    from semges.frontend import SpeechFrontend
+    from semges.speech.frontend import SpeechFrontend
 
 logger = logging.getLogger("benchmarks.motion_quality")
 

@@ -65,7 +65,7 @@ def build_input(seconds: int, speech_dir: Path) -> Path:
     """A 16 kHz wav of ``seconds`` of real speech: the BEAT2 clips end to end, repeated."""
     import soundfile
 
-    from semges.audio import SAMPLE_RATE, load_audio
+    from semges.speech.audio import SAMPLE_RATE, load_audio
 
     path = INPUT_DIR / f"speech_{seconds}s.wav"
     if path.is_file():
@@ -84,12 +84,12 @@ def build_input(seconds: int, speech_dir: Path) -> Path:
 def run_one(speech: Path, checkpoint: Path, with_video: bool, out_dir: Path) -> dict:
     """Time every stage of one clip in this process (called in a fresh child process)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from semges.audio import SAMPLE_RATE
-    from semges.frontend import SpeechFrontend
+    from semges.speech.audio import SAMPLE_RATE
+    from semges.speech.frontend import SpeechFrontend
     from semges.motion import save_motion
     from semges.pipeline import SemGesPipeline
     from semges.speech import SpeechFeatures
-    from semges.text_features import frame_word_features
+    from semges.speech.text_features import frame_word_features
 
     stages: dict[str, float] = {}
     started = time.perf_counter()

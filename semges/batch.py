@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from semges.beat2_layout import SPLIT_FILE, DatasetError, split_speech
 from semges.speakers import speaker_id_from_clip_name
-from semges.transcription import available_cpu_threads
+from semges.speech.transcription import available_cpu_threads
 
 if TYPE_CHECKING:
     from tqdm import tqdm

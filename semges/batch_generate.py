@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from semges.atomic_files import atomic_output
 from semges.batch import Clip
-from semges.frontend import FrontendConfig, SpeechFrontend
+from semges.speech.frontend import FrontendConfig, SpeechFrontend
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import DEFAULT_SPEAKER
 from semges.speech import Word

@@ -19,18 +19,22 @@ at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from semges.audio import DEFAULT_MAX_DURATION_S, AudioError
+from semges.speech.audio import DEFAULT_MAX_DURATION_S, AudioError
 from semges.batch import AUDIO_SUFFIXES, BatchError, Clip, Shard
 from semges.batch_generate import EXPORTS, words_path_for, write_export, write_words
 from semges.beat2_layout import SPLITS, DatasetError
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import DEFAULT_SPEAKER
 from semges.speech import Word
+
+if TYPE_CHECKING:
+    from semges.speech.frontend import FrontendConfig, SpeechFrontend
 
 logger = logging.getLogger(__name__)
 
@@ -234,13 +238,33 @@ def _check_output(output: Path) -> None:
         raise CliError(f"{output} is a folder; give a file name")
 
 
-def _frontend(args: argparse.Namespace):
-    from semges.frontend import FrontendConfig, SpeechFrontend
+def _frontend_config(args: argparse.Namespace,
+                     saved: FrontendConfig | None = None) -> FrontendConfig:
+    """``saved`` (a checkpoint's front-end, default: the bundled one) with the command line's
+    run-time settings; ``--whisper-model`` replaces its Whisper (a checkpoint refuses it
+    unless it was trained with that model)."""
+    from semges.speech.frontend import FrontendConfig
 
-    config = FrontendConfig(
-        whisper_model=args.whisper_model, cpu_threads=args.threads,
-        max_duration_s=args.max_duration,
-    )  # fmt: skip
+    changes = {"cpu_threads": args.threads, "max_duration_s": args.max_duration}
+    if args.whisper_model is not None:
+        changes["whisper_model"] = args.whisper_model
+    return dataclasses.replace(saved if saved is not None else FrontendConfig(), **changes)
+
+
+def _saved_frontend_config(checkpoint: Path) -> FrontendConfig:
+    from semges.pipeline import saved_frontend_config
+    from semges.serialization import CheckpointError
+
+    try:
+        return saved_frontend_config(checkpoint)
+    except CheckpointError as error:
+        raise CliError(f"cannot load the checkpoint {checkpoint}: {error}") from error
+
+
+def _frontend(args: argparse.Namespace, saved: FrontendConfig | None = None) -> SpeechFrontend:
+    from semges.speech.frontend import SpeechFrontend
+
+    config = _frontend_config(args, saved)
     try:
         return SpeechFrontend(config)
     except FileNotFoundError as error:
@@ -249,7 +273,7 @@ def _frontend(args: argparse.Namespace):
 
 def _load_speech(args: argparse.Namespace) -> tuple:
     """Decode the speech before any model loads, so bad input fails fast."""
-    from semges.audio import SAMPLE_RATE, load_audio
+    from semges.speech.audio import SAMPLE_RATE, load_audio
 
     if args.max_duration <= 0:
         raise CliError("--max-duration must be positive")
@@ -273,7 +297,8 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
     _check_generation_settings(args)
     speech = _load_speech(args)
     try:
-        pipeline = SemGesPipeline.from_pretrained(args.checkpoint, frontend=_frontend(args))
+        frontend = _frontend(args, _saved_frontend_config(args.checkpoint))
+        pipeline = SemGesPipeline.from_pretrained(args.checkpoint, frontend=frontend)
     except (CheckpointError, OSError) as error:
         raise CliError(f"cannot load the checkpoint {args.checkpoint}: {error}") from error
     num_speakers = pipeline.generator.config.num_speakers
@@ -339,8 +364,6 @@ def _batch_clips(args: argparse.Namespace) -> list[Clip]:
 def _generate_batch(args: argparse.Namespace) -> int:
     from semges.batch import default_workers, run_batch, threads_per_worker
     from semges.batch_generate import GenerateJob, GenerateSettings
-    from semges.frontend import FrontendConfig
-
     _check_generation_settings(args)
     if args.max_duration <= 0:
         raise CliError("--max-duration must be positive")
@@ -356,8 +379,9 @@ def _generate_batch(args: argparse.Namespace) -> int:
     # Whisper takes half a worker's threads, as default_whisper_threads does for a process:
     # CTranslate2 and torch share one libgomp, and oversubscribing it slows torch down ~2x.
     whisper_threads = args.threads or max(1, threads // 2)
-    frontend = FrontendConfig(whisper_model=args.whisper_model, cpu_threads=whisper_threads,
-                              max_duration_s=args.max_duration)
+    frontend = dataclasses.replace(
+        _frontend_config(args, _saved_frontend_config(args.checkpoint)),
+        cpu_threads=whisper_threads)
     settings = GenerateSettings(
         checkpoint=args.checkpoint.resolve(), out_dir=args.output, frontend=frontend,
         speaker=args.speaker, seed=args.seed, temperature=args.temperature,

@@ -34,9 +34,10 @@ from semges.serialization import CheckpointError, config_from_dict, write_folder
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
+from semges.speech.frontend import FrontendConfig
 
 if TYPE_CHECKING:
-    from semges.frontend import SpeechFrontend
+    from semges.speech.frontend import SpeechFrontend
 
 PIPELINE_FILE = "pipeline.json"
 PIPELINE_FORMAT = "semges-pipeline"
@@ -75,6 +76,24 @@ def vqvae_folder(part: str) -> str:
     return f"vqvae_{part}"
 
 
+def _frontend_config(manifest: dict[str, Any], manifest_path: Path) -> FrontendConfig:
+    try:  # pipelines saved before the front-end was recorded used the default one
+        return FrontendConfig.from_dict(manifest.get("frontend", {}))
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{manifest_path}: bad front-end config: {error}") from error
+
+
+def saved_frontend_config(folder: str | os.PathLike) -> FrontendConfig:
+    """The speech front-end a saved pipeline was trained with, without loading its weights
+    (to build that front-end with other run-time settings: threads, limits)."""
+    manifest_path = Path(folder) / PIPELINE_FILE
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"cannot read {manifest_path}: {error}") from error
+    return _frontend_config(manifest, manifest_path)
+
+
 class SemGesPipeline:
     """Generator + frozen per-part VQ-VAEs (+ the speech front-end, loaded on first use)."""
 
@@ -86,10 +105,14 @@ class SemGesPipeline:
         frontend: SpeechFrontend | None = None,
         trained_speakers: tuple[int, ...] = (),
         face: FaceModel | None = None,
+        frontend_config: FrontendConfig | None = None,
     ) -> None:
         """``trained_speakers``: BEAT2 ids the generator learned from (empty: not recorded);
         other ids still run, on embeddings training never updated. ``face``: the jaw and
-        expression regressor; None (older checkpoints) leaves the face at rest."""
+        expression regressor; None (older checkpoints) leaves the face at rest.
+        ``frontend_config``: the speech front-end the models were trained with (default: the
+        bundled one); saved with the pipeline, and a front-end that makes other features is
+        refused."""
         missing = set(generator.config.parts) - set(vqvaes)
         if missing:
             raise CheckpointError(f"no VQ-VAE for generated parts {sorted(missing)}")
@@ -115,6 +138,7 @@ class SemGesPipeline:
                 f"{face.config.text_dim} dims, the generator {generator.config.audio_dim}/"
                 f"{generator.config.text_dim}: they were trained with different front-ends")
         self.face = face.eval() if face is not None else None
+        self.frontend_config = frontend_config if frontend_config is not None else FrontendConfig()
         self._frontend = self._checked(frontend) if frontend is not None else None
 
     @property
@@ -125,13 +149,20 @@ class SemGesPipeline:
     def frontend(self) -> SpeechFrontend:
         """The speech front-end (Whisper, MiniLM, prosody), built on first use."""
         if self._frontend is None:
-            from semges.frontend import SpeechFrontend
+            from semges.speech.frontend import SpeechFrontend
 
-            self._frontend = self._checked(SpeechFrontend())
+            self._frontend = self._checked(SpeechFrontend(self.frontend_config))
         return self._frontend
 
     def _checked(self, frontend: SpeechFrontend) -> SpeechFrontend:
         """The front-end, if it makes the features this checkpoint was trained on."""
+        differences = self.frontend_config.feature_differences(frontend.config)
+        if differences:
+            raise CheckpointError(
+                "this checkpoint was trained with another speech front-end: "
+                + "; ".join(f"{name} {getattr(self.frontend_config, name)!r} in the checkpoint, "
+                            f"{getattr(frontend.config, name)!r} given" for name in differences)
+            )
         config = self.generator.config
         if (frontend.audio_dim, frontend.text_dim) != (config.audio_dim, config.text_dim):
             raise CheckpointError(
@@ -171,6 +202,7 @@ class SemGesPipeline:
                 },
                 "inference": dataclasses.asdict(self.inference),
                 "trained_speakers": list(self.trained_speakers),
+                "frontend": self.frontend_config.to_dict(),
             }
             (staging / PIPELINE_FILE).write_text(json.dumps(manifest, indent=2))
 
@@ -209,7 +241,8 @@ class SemGesPipeline:
         face = (FaceModel.from_pretrained(folder / components[FACE_COMPONENT], device)
                 if FACE_COMPONENT in components else None)
         return cls(generator, vqvaes, inference, frontend,
-                   tuple(manifest.get("trained_speakers", ())), face)
+                   tuple(manifest.get("trained_speakers", ())), face,
+                   _frontend_config(manifest, manifest_path))
 
     # -- generation ------------------------------------------------------------------------
 

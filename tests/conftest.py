@@ -17,7 +17,7 @@ SPEECH_EXCERPT = DATA / "2_scott_0_1_1_excerpt.wav"
 @pytest.fixture(scope="session")
 def speech_frontend():
     """The real speech front-end (Whisper tiny.en + MiniLM), loaded once per test session."""
-    from semges.frontend import SpeechFrontend
+    from semges.speech.frontend import SpeechFrontend
 
     return SpeechFrontend()
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from semges.audio import (
+from semges.speech.audio import (
     SAMPLE_RATE,
     AudioError,
     AudioTooLongError,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from semges import cli
-from semges.audio import load_audio, num_motion_frames
+from semges.speech.audio import load_audio, num_motion_frames
 from semges.motion import load_motion
 
 

@@ -15,7 +15,7 @@ import torch
 
 from semges import face_statistics as fs
 from semges import layout
-from semges.audio_features import NUM_PROSODY_CHANNELS, prosody_features
+from semges.speech.audio_features import NUM_PROSODY_CHANNELS, prosody_features
 from semges.models.face import FaceConfig, FaceModel
 from semges.motion import MotionClip, load_motion, save_motion
 from semges.pipeline import FACE_COMPONENT, PIPELINE_FILE, InferenceConfig, SemGesPipeline
@@ -197,6 +197,8 @@ def test_pipeline_refuses_a_face_of_another_front_end() -> None:
 
 class ProsodyFeatures:
     """A cheap front-end for the smoke test: prosody as audio, no word embeddings."""
+
+    frontend_config = None  # no real front-end makes these features
 
     def fingerprint(self) -> str:
         return default_extractor().fingerprint()  # what main() looks up in the cache

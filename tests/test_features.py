@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from semges.audio import SAMPLE_RATE, load_audio, num_motion_frames
-from semges.audio_features import (
+from semges.speech.audio import SAMPLE_RATE, load_audio, num_motion_frames
+from semges.speech.audio_features import (
     NUM_PROSODY_CHANNELS,
     PROSODY_CHANNELS,
     audio_features,
@@ -15,7 +15,7 @@ from semges.audio_features import (
 )
 from semges.layout import FPS
 from semges.speech import SpeechFeatures, Word
-from semges.text_features import frame_word_features, sentence_spans
+from semges.speech.text_features import frame_word_features, sentence_spans
 
 ENERGY, ONSET, LOG_F0, VOICING = (PROSODY_CHANNELS.index(c) for c in PROSODY_CHANNELS)
 
@@ -161,7 +161,7 @@ def test_word_embeddings_are_contextual_within_a_sentence_only(speech_frontend):
 def test_loading_whisper_leaves_torch_thread_count_alone():
     import torch
 
-    from semges.transcription import load_whisper
+    from semges.speech.transcription import load_whisper
 
     before = torch.get_num_threads()
     whisper_threads = 1 if before > 1 else 2

@@ -16,8 +16,8 @@ import pytest
 from faster_whisper.transcribe import Segment
 
 from semges import cli
-from semges.frontend import NOT_ENGLISH_NOTE
-from semges.transcription import (
+from semges.speech.frontend import NOT_ENGLISH_NOTE
+from semges.speech.transcription import (
     ENGLISH_MIN_MEAN_LOGPROB,
     MIN_CHECKED_TOKENS,
     Recognition,

@@ -7,10 +7,10 @@ import pytest
 import soundfile
 
 import espeak_speech
-from semges.alignment import match_words, normalize_word, spread_over_speech
-from semges.audio import SAMPLE_RATE, load_audio
+from semges.speech.alignment import match_words, normalize_word, spread_over_speech
+from semges.speech.audio import SAMPLE_RATE, load_audio
 from semges.speech import Word
-from semges.transcription import TimingRefinement, refine_word_times
+from semges.speech.transcription import TimingRefinement, refine_word_times
 
 ONSET_TOLERANCE_S = 0.15  # median |onset error|; the BEAT2 benchmark measures ~0.05 s
 
@@ -133,8 +133,8 @@ def test_normalized_spellings_match():
 
 
 def test_bundled_models_are_found_offline():
-    from semges.text_features import bundled_text_model_path
-    from semges.transcription import bundled_whisper_path
+    from semges.speech.text_features import bundled_text_model_path
+    from semges.speech.transcription import bundled_whisper_path
 
     assert (bundled_whisper_path() / "model.bin").is_file()
     assert (bundled_text_model_path() / "config.json").is_file()

@@ -9,10 +9,9 @@ extractor's configuration, so changing the front-end never reuses stale features
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -21,11 +20,20 @@ from semges.atomic_files import atomic_output
 from semges.speech import SpeechFeatures, Word
 from training import beat2_files as files
 
+if TYPE_CHECKING:
+    from semges.speech.frontend import FrontendConfig
+
 logger = logging.getLogger(__name__)
 
 
 class ClipFeatureExtractor(Protocol):
     """Speech (16 kHz-or-any-rate samples) + timed words -> frame-aligned features."""
+
+    @property
+    def frontend_config(self) -> FrontendConfig | None:
+        """The speech front-end that makes these features, saved with the trained pipeline
+        (None: features of no front-end, e.g. a test's)."""
+        ...
 
     def fingerprint(self) -> str:
         """A short string that changes whenever the features would change."""
@@ -44,7 +52,7 @@ class FrontendClipFeatures:
     """The speech front-end's audio and text features, with words given by the caller."""
 
     def __init__(self, frontend_config: object | None = None) -> None:
-        from semges.frontend import FrontendConfig
+        from semges.speech.frontend import FrontendConfig
 
         self.config = frontend_config if frontend_config is not None else FrontendConfig()
         self._frontend = None
@@ -52,13 +60,17 @@ class FrontendClipFeatures:
     @property
     def frontend(self):  # -> SpeechFrontend, loaded on first use (cache hits never need it)
         if self._frontend is None:
-            from semges.frontend import SpeechFrontend
+            from semges.speech.frontend import SpeechFrontend
 
             self._frontend = SpeechFrontend(self.config)
         return self._frontend
 
+    @property
+    def frontend_config(self) -> FrontendConfig:
+        return self.config
+
     def fingerprint(self) -> str:
-        return hashlib.sha1(repr(self.config).encode()).hexdigest()[:12]
+        return self.config.feature_fingerprint()
 
     def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
         speech = self.frontend.load((samples, sample_rate))  # (N,) 16 kHz mono

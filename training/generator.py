@@ -131,7 +131,8 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
     if process.is_main:
         loop.write_resolved_config(out_dir, config)
     loop.seed_everything(run.seed)
-    clips = load_clips(config.data, extractor if extractor is not None else default_extractor())
+    extractor = extractor if extractor is not None else default_extractor()
+    clips = load_clips(config.data, extractor)
     dataset = MotionWindows(clips, config.data.window, config.data.stride)
     vqvaes = load_frozen_vqvaes(config.vqvae_dir, tuple(config.model.parts), process.device)
     generator = build_generator(config, clips, vqvaes).to(process.device).train()
@@ -177,7 +178,8 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
         generator.eval().save_pretrained(out_dir / "generator")
         pipeline = SemGesPipeline(generator.cpu(), {p: v.cpu() for p, v in vqvaes.items()},
                                   InferenceConfig(overlap=config.overlap),
-                                  trained_speakers=tuple({clip.speaker for clip in clips}))
+                                  trained_speakers=tuple({clip.speaker for clip in clips}),
+                                  frontend_config=extractor.frontend_config)
         pipeline.save_pretrained(pipeline_dir)
         logger.info("stage 2 done: pipeline in %s", pipeline_dir)
     loop.teardown_process(process)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semges.audio import SAMPLE_RATE, AudioError, load_audio
+from semges.speech.audio import SAMPLE_RATE, AudioError, load_audio
 from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
 from semges.sampling import DEFAULT_TEMPERATURE
@@ -262,7 +262,7 @@ def _user_note(features: SpeechFeatures, request_name: str) -> str | None:
 
 def _audio_message(error: AudioError, max_seconds: int) -> str:
     """The front-end's message, with what to do about it where that helps."""
-    from semges.audio import AudioTooLongError, NotAudioError
+    from semges.speech.audio import AudioTooLongError, NotAudioError
 
     if isinstance(error, AudioTooLongError):
         return f"{error}. Please use a clip of at most {max_seconds} s: this demo runs on a CPU."

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from semges.layout import FPS
-from semges.speech import Word
+from semges.speech.types import Word
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges.audio import SAMPLE_RATE
-from semges.speech import Word
+from semges.speech.audio import SAMPLE_RATE
+from semges.speech.types import Word
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel

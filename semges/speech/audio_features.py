@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges.audio import SAMPLE_RATE, resample
+from semges.speech.audio import SAMPLE_RATE, resample
 from semges.layout import FPS
 
 if TYPE_CHECKING:

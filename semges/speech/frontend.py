@@ -4,25 +4,27 @@
 input into :class:`semges.speech.SpeechFeatures` at the motion frame rate, with exactly
 ``round(duration_s * FPS)`` frames:
 
-1. load: decode and resample to 16 kHz mono (:mod:`semges.audio`);
+1. load: decode and resample to 16 kHz mono (:mod:`semges.speech.audio`);
 2. transcribe: Whisper words with times, or, when a transcript is given, that transcript
-   force-aligned to the audio with the same model (:mod:`semges.alignment`); recognised
+   force-aligned to the audio with the same model (:mod:`semges.speech.alignment`); recognised
    words that do not sound like English get :data:`NOT_ENGLISH_NOTE`;
-3. features: Whisper encoder states + prosody (:mod:`semges.audio_features`) and per-frame
-   contextual word embeddings (:mod:`semges.text_features`).
+3. features: Whisper encoder states + prosody (:mod:`semges.speech.audio_features`) and per-frame
+   contextual word embeddings (:mod:`semges.speech.text_features`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
-from semges.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, AudioInput, load_audio
-from semges.speech import SpeechFeatures, Word
-from semges.transcription import TimingRefinement
+from semges.speech.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, AudioInput, load_audio
+from semges.speech.types import SpeechFeatures, Word
+from semges.speech.transcription import TimingRefinement
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ NOT_ENGLISH_NOTE = (
     "English: the words (and the gestures that follow them) may be wrong."
 )
 """Said when Whisper was unsure of what it heard
-(:attr:`semges.transcription.Recognition.sounds_like_english`)."""
+(:attr:`semges.speech.transcription.Recognition.sounds_like_english`)."""
 
 _WARMUP_S = 1.0  # audio run once at start-up: JIT-compiles librosa's YIN, finds feature sizes
 
@@ -53,11 +55,11 @@ class FrontendConfig:
     the local cache; None for the bundled tiny.en. ``text_model``: a sentence-transformers
     style folder for ``transformers``; None for the bundled all-MiniLM-L6-v2.
     ``cpu_threads``: Whisper's CPU threads; 0 takes half the cores (see
-    :func:`semges.transcription.default_whisper_threads`). ``beam_size``: 1 is greedy decoding; beam
+    :func:`semges.speech.transcription.default_whisper_threads`). ``beam_size``: 1 is greedy decoding; beam
     search with 5 lowered tiny.en's WER on three BEAT2 clips from 8.5/6.0/4.8 % to
     8.5/3.0/4.3 % for about 1.5x the decoding time. ``vad_filter``: skip non-speech with
     Silero VAD before recognising. ``max_duration_s``: longer input is refused. ``timing``:
-    how raw Whisper word times are corrected (:class:`semges.transcription.TimingRefinement`).
+    how raw Whisper word times are corrected (:class:`semges.speech.transcription.TimingRefinement`).
     """
 
     whisper_model: str | None = None
@@ -70,6 +72,36 @@ class FrontendConfig:
     vad_filter: bool = True
     max_duration_s: float = DEFAULT_MAX_DURATION_S
     timing: TimingRefinement = field(default_factory=TimingRefinement)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (saved in a pipeline's ``pipeline.json``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "FrontendConfig":
+        """The config :meth:`to_dict` wrote; raises ValueError for fields it does not know."""
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"FrontendConfig has no fields {sorted(unknown)}")
+        timing = values.get("timing", {})
+        return cls(**{**values, "timing": TimingRefinement(**timing)})
+
+    def feature_differences(self, other: "FrontendConfig") -> list[str]:
+        """Names of the :data:`FEATURE_FIELDS` in which ``other`` makes different features."""
+        return [name for name in FEATURE_FIELDS if getattr(self, name) != getattr(other, name)]
+
+    def feature_fingerprint(self) -> str:
+        """A short hash of the :data:`FEATURE_FIELDS`: the key of a feature cache."""
+        identity = {name: getattr(self, name) for name in FEATURE_FIELDS}
+        return hashlib.sha1(repr(sorted(identity.items())).encode()).hexdigest()[:12]
+
+
+FEATURE_FIELDS: tuple[str, ...] = ("whisper_model", "compute_type", "text_model", "timing")
+"""The :class:`FrontendConfig` fields that decide the features a model is trained on: the
+Whisper encoder and its quantisation (audio states), the word encoder (text), and the word-time
+correction (where each word's embedding sits). The others (threads, device, decoding, limits)
+change how fast or how well words are recognised, not what a feature means, so a checkpoint
+may run with any of them."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +122,8 @@ class SpeechFrontend:
     """Loads the speech models once; turns audio (+ optional transcript) into features."""
 
     def __init__(self, config: FrontendConfig | None = None) -> None:
-        from semges.audio_features import audio_features
-        from semges.text_features import WordEncoder
-        from semges.transcription import load_whisper
+        from semges.speech.text_features import WordEncoder
+        from semges.speech.transcription import load_whisper
 
         self.config = config or FrontendConfig()
         self.whisper = load_whisper(
@@ -120,12 +151,12 @@ class SpeechFrontend:
 
     def audio_features(self, samples: np.ndarray) -> np.ndarray:
         """(T, audio_dim) Whisper states + prosody at the motion frame rate, for 16 kHz samples."""
-        from semges.audio_features import audio_features
+        from semges.speech.audio_features import audio_features
 
         return audio_features(self.whisper, samples)
 
     def load(self, audio: AudioInput) -> np.ndarray:
-        """(N,) float32 16 kHz mono samples; raises :class:`semges.audio.AudioError`."""
+        """(N,) float32 16 kHz mono samples; raises :class:`semges.speech.audio.AudioError`."""
         return load_audio(audio, max_duration_s=self.config.max_duration_s)
 
     def transcribe(self, audio: AudioInput, text: str | None = None) -> list[Word]:
@@ -144,7 +175,7 @@ class SpeechFrontend:
     ) -> SpeechFeatures:
         """Features of one clip; ``text`` (if not blank) is used instead of recognition.
 
-        Raises :class:`semges.audio.AudioError` for unusable audio.
+        Raises :class:`semges.speech.audio.AudioError` for unusable audio.
         """
         report = progress or (lambda stage, fraction: None)
         report(STAGE_LOADING, 0.0)
@@ -164,7 +195,7 @@ class SpeechFrontend:
         """Features of 16 kHz samples whose timed words are already known (recognised,
         aligned, or read from a dataset's TextGrid): the one recipe training and inference
         share."""
-        from semges.text_features import frame_word_features
+        from semges.speech.text_features import frame_word_features
 
         audio_matrix = self.audio_features(samples)  # (T, audio_dim)
         embeddings = self.word_encoder.embed(words)  # (W, text_dim)
@@ -174,8 +205,8 @@ class SpeechFrontend:
     def _timed_words(self, samples: np.ndarray, text: str | None) -> TimedWords:
         """Words with refined times, and notes when the times are a fallback or the speech
         does not sound like English."""
-        from semges.alignment import align_text
-        from semges.transcription import recognise, refine_word_times, speech_intervals
+        from semges.speech.alignment import align_text
+        from semges.speech.transcription import recognise, refine_word_times, speech_intervals
 
         config = self.config
         speech = speech_intervals(samples, config.timing.silence_top_db)

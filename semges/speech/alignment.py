@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges.audio import SAMPLE_RATE
-from semges.speech import Word
-from semges.transcription import TimingRefinement, recognise, refine_word_times
+from semges.speech.audio import SAMPLE_RATE
+from semges.speech.types import Word
+from semges.speech.transcription import TimingRefinement, recognise, refine_word_times
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -72,7 +72,7 @@ def align_text(
     """Time every whitespace-separated word of ``text`` in (N,) float32 16 kHz ``samples``.
 
     ``speech``: (K, 2) non-silent intervals in seconds (see
-    :func:`semges.transcription.speech_intervals`). The returned words are exactly
+    :func:`semges.speech.transcription.speech_intervals`). The returned words are exactly
     ``text.split()``, in order, with times in seconds inside the audio.
     """
     from faster_whisper.tokenizer import Tokenizer
