@@ -111,6 +111,11 @@ class RecordingProgress:
         self.calls.append((fraction, desc))
 
 
+def run_handler(handler, *args, **kwargs) -> list[tuple]:
+    """Every outputs the streaming handler yields, in order (errors raise as they come)."""
+    return list(handler(*args, **kwargs))
+
+
 def check_video(path: Path, min_seconds: float) -> None:
     """The mp4 has an H.264 video stream and an AAC audio stream, and lasts the clip."""
     import imageio_ffmpeg
@@ -129,9 +134,12 @@ def check_video(path: Path, min_seconds: float) -> None:
 def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
     progress = RecordingProgress()
     handler = make_generate_handler(service)
-    video, transcript, rows, npz, bvh = handler(
-        str(speech_clip), "", "scott", 3, 0.0, "mannequin", "upper", TEST_SIZE, progress=progress
-    )
+    first, last = run_handler(
+        handler, str(speech_clip), "", "scott", 3, 0.0, "mannequin", "upper", TEST_SIZE,
+        progress=progress,
+    )  # fmt: skip
+    video, transcript, rows, npz, bvh, glb = last
+    assert first[0] is None and first[1:] == last[1:]  # the motion first, the video after
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert [row[0] for row in rows] == transcript.split()
@@ -141,8 +149,9 @@ def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
     assert motion.num_frames == round(CLIP_SECONDS * 30)
     assert np.abs(motion.poses).max() > 0  # the generated parts moved away from rest
     assert Path(bvh).read_text().startswith("HIERARCHY")
+    assert Path(glb).read_bytes()[:4] == b"glTF"
     # every output sits in one request folder, named after the upload
-    assert len({Path(p).parent for p in (video, npz, bvh)}) == 1
+    assert len({Path(p).parent for p in (video, npz, bvh, glb)}) == 1
     assert Path(video).name.startswith("my_speech_scott_seed3")
     # per-stage progress, never going backwards, ending full
     fractions = [fraction for fraction, _ in progress.calls]
@@ -179,8 +188,8 @@ def test_bad_input_gets_a_friendly_message(service, tmp_path):
     folders_before = set(service.settings.output_root.iterdir())
     for name, (path, words) in write_bad_inputs(tmp_path).items():
         with pytest.raises(gr.Error) as caught:
-            handler(None if path is None else str(path), "", "scott", 0, 0.0, "mannequin",
-                    "upper", TEST_SIZE, progress=RecordingProgress())  # fmt: skip
+            run_handler(handler, None if path is None else str(path), "", "scott", 0, 0.0,
+                        "mannequin", "upper", TEST_SIZE, progress=RecordingProgress())  # fmt: skip
         assert words in caught.value.message.lower(), (name, caught.value.message)
         assert "Traceback" not in caught.value.message
     assert set(service.settings.output_root.iterdir()) == folders_before  # nothing left behind
@@ -205,8 +214,8 @@ def test_a_bug_is_logged_but_the_user_sees_no_trace(service, speech_clip, monkey
     monkeypatch.setattr(service.renderers, "render", broken)
     handler = make_generate_handler(service)
     with caplog.at_level(logging.ERROR), pytest.raises(gr.Error) as caught:
-        handler(str(speech_clip), "", "scott", 0, 0.0, "mannequin", "upper", TEST_SIZE,
-                progress=RecordingProgress())  # fmt: skip
+        run_handler(handler, str(speech_clip), "", "scott", 0, 0.0, "mannequin", "upper",
+                    TEST_SIZE, progress=RecordingProgress())  # fmt: skip
     assert "went wrong on our side" in caught.value.message
     assert "internal detail" not in caught.value.message
     assert "internal detail" in caplog.text  # the operator gets the traceback
@@ -220,7 +229,7 @@ def test_stage_progress_maps_stages_onto_one_bar():
     progress = StageProgress(lambda fraction, words: calls.append((fraction, words)))
     for stage, fraction in [("loading", 0), ("transcribing", 0.5), ("features", 1),
                             ("transcribing", 0.0), ("generating", 1), ("rendering", 0.5),
-                            ("encoding", 1), ("saving", 1)]:  # fmt: skip
+                            ("saving", 1), ("encoding", 1)]:  # fmt: skip
         progress(stage, fraction)
     fractions = [fraction for fraction, _ in calls]
     assert fractions == sorted(fractions)  # a late report never moves the bar back
@@ -321,7 +330,7 @@ def test_a_transcript_above_the_word_limit_is_refused_with_a_message(service, sp
     for text, size in [("word " * (limit + 1), f"{limit + 1:,} words"),
                        ("x" * (limit * 40), "characters")]:  # fmt: skip
         with pytest.raises(gr.Error) as caught:
-            handler(str(speech_clip), text, progress=RecordingProgress())
+            run_handler(handler, str(speech_clip), text, progress=RecordingProgress())
         assert "transcript is too long" in caught.value.message and size in caught.value.message
         assert f"at most {limit:,} words" in caught.value.message
 
@@ -347,9 +356,9 @@ def test_the_status_line_keeps_the_last_outcome_per_session(service, speech_clip
     outcomes = Outcomes()
     handler, status = make_generate_handler(service, outcomes), make_status_handler(outcomes)
     with pytest.raises(gr.Error):
-        handler(None, progress=RecordingProgress(), request=tab_a)
-    handler(str(speech_clip), size=TEST_SIZE, variation=0.0, progress=RecordingProgress(),
-            request=tab_b)  # fmt: skip
+        run_handler(handler, None, progress=RecordingProgress(), request=tab_a)
+    run_handler(handler, str(speech_clip), size=TEST_SIZE, variation=0.0,
+                progress=RecordingProgress(), request=tab_b)  # fmt: skip
     assert "record or upload some speech" in status(tab_a).lower()
     assert status(tab_b).startswith(DONE_MESSAGE)
     assert status(tab_a) == ""  # shown once

@@ -124,12 +124,13 @@ def generate(url: str, audio: Path | None, seed: int = 0, temperature: float = 0
 
 
 def test_wav_in_video_and_motion_out(server, speech_clip):
-    video, transcript, words, npz, bvh = generate(server, speech_clip)
+    video, transcript, words, npz, bvh, glb = generate(server, speech_clip)
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert words["headers"] == ["word", "start (s)", "end (s)"] and len(words["data"]) >= 3
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
     assert Path(bvh).read_text().startswith("HIERARCHY")
+    assert Path(glb).read_bytes()[:4] == b"glTF"
 
 
 def test_four_clients_at_once_each_get_their_own_result(server, speech_clip, checkpoint,
@@ -139,7 +140,7 @@ def test_four_clients_at_once_each_get_their_own_result(server, speech_clip, che
         results = list(pool.map(lambda s: generate(server, speech_clip, s, 1.0), seeds))
     # the same checkpoint in this process gives the reference motion for each seed
     reference = SemGesPipeline.from_pretrained(checkpoint, frontend=speech_frontend)
-    for seed, (video, _, _, npz, _) in zip(seeds, results):
+    for seed, (video, _, _, npz, _, _) in zip(seeds, results):
         check_video(Path(video), CLIP_SECONDS)
         expected = reference(str(speech_clip), seed=seed, temperature=1.0).motion.poses
         np.testing.assert_allclose(load_motion(npz).poses, expected, atol=1e-4)
@@ -153,7 +154,7 @@ def test_bad_input_gets_its_message_and_the_server_keeps_serving(server, speech_
             generate(server, path)
         assert words in str(caught.value).lower(), (name, str(caught.value))
         assert "Traceback" not in str(caught.value)
-    _, transcript, _, npz, _ = generate(server, speech_clip)
+    _, transcript, _, npz, _, _ = generate(server, speech_clip)
     assert "opinion" in transcript.lower()
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
 
@@ -169,8 +170,8 @@ def test_the_audio_alone_is_enough(server, speech_clip):
     parameters = client.view_api(return_format="dict", print_info=False)[
         "named_endpoints"]["/generate"]["parameters"]  # fmt: skip
     assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["audio"]
-    video, transcript, _, npz, _ = client.predict(audio=handle_file(str(speech_clip)),
-                                                  api_name="/generate")  # fmt: skip
+    video, transcript, _, npz, _, _ = client.predict(audio=handle_file(str(speech_clip)),
+                                                     api_name="/generate")  # fmt: skip
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)

@@ -9,6 +9,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -17,7 +18,7 @@ import gradio as gr
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE
-from webapp.service import GenerateRequest, GestureService, UserFacingError
+from webapp.service import GenerateRequest, GenerateResult, GestureService, UserFacingError
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +28,9 @@ BUSY_MESSAGE = "The demo is busy, try again in a minute."
 DONE_MESSAGE = "Done."
 WORKING_MESSAGE = "Working…"
 
-HandlerOutputs = tuple[str, str, list[list[str | float]], str, str]
-"""(video path, transcript used, word timing rows, .npz path, .bvh path)."""
+HandlerOutputs = tuple[str | None, str, list[list[str | float]], str, str, str]
+"""(video path, transcript used, word timing rows, .npz path, .bvh path, .glb path); the
+video is None in the first outputs, which come as soon as the motion exists."""
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -72,10 +74,12 @@ def _session(request: gr.Request | None) -> str | None:
 
 def make_generate_handler(
     service: GestureService, outcomes: Outcomes | None = None
-) -> Callable[..., HandlerOutputs]:
+) -> Callable[..., Iterator[HandlerOutputs]]:
     """The function the Generate button (and the ``/generate`` API) calls.
 
-    Every option has a default, so an API call may give the audio alone.
+    A generator: it yields the outputs twice, first as soon as the motion exists (motion
+    files, no video yet: the page plays the ``.glb`` at once), then with the video. An API
+    client gets the last. Every option has a default, so an API call may give the audio alone.
     """
     outcomes = outcomes if outcomes is not None else Outcomes()
     default_speaker = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
@@ -91,8 +95,8 @@ def make_generate_handler(
         size: str = DEFAULT_SIZE_CHOICE,
         progress: gr.Progress = gr.Progress(),
         request: gr.Request | None = None,
-    ) -> HandlerOutputs:
-        """Speech -> (video, transcript used, word timings, motion .npz, motion .bvh)."""
+    ) -> Iterator[HandlerOutputs]:
+        """Speech -> (video, transcript used, word timings, motion .npz, .bvh, .glb)."""
         session = _session(request)
         try:
             generate_request = GenerateRequest(
@@ -105,9 +109,13 @@ def make_generate_handler(
                 view=view or "upper",
                 size=parse_size(size or DEFAULT_SIZE_CHOICE),
             )
-            result = service.generate(
+            steps = service.generate_steps(
                 generate_request, progress=lambda done, words: progress(done, desc=words)
             )
+            for result in steps:
+                if result.video is None and result.note:
+                    gr.Warning(result.note)
+                yield _outputs(result)
         except UserFacingError as error:
             logger.info("request refused: %s", error)
             outcomes.record(session, str(error))
@@ -118,15 +126,19 @@ def make_generate_handler(
             message = f"Something went wrong on our side (incident {incident}). Please try again."
             outcomes.record(session, message)
             raise gr.Error(message, print_exception=False) from None
-        if result.note:
-            gr.Warning(result.note)
         outcomes.record(session, f"{DONE_MESSAGE} {result.note}" if result.note else DONE_MESSAGE)
-        rows: list[list[str | float]] = [
-            [word.word, round(word.start, 2), round(word.end, 2)] for word in result.words
-        ]
-        return str(result.video), result.transcript, rows, str(result.motion), str(result.bvh)
 
     return generate
+
+
+def _outputs(result: GenerateResult) -> HandlerOutputs:
+    """The page's values for a (partial or full) result."""
+    rows: list[list[str | float]] = [
+        [word.word, round(word.start, 2), round(word.end, 2)] for word in result.words
+    ]
+    video = None if result.video is None else str(result.video)
+    return (video, result.transcript, rows, str(result.motion), str(result.bvh),
+            str(result.glb))
 
 
 def make_status_handler(outcomes: Outcomes) -> Callable[..., str]:

@@ -16,10 +16,10 @@ STAGES: dict[str, tuple[float, float, str]] = {
     "loading": (0.00, 0.05, "Loading audio"),
     "transcribing": (0.05, 0.30, "Transcribing speech"),
     "features": (0.30, 0.40, "Extracting speech features"),
-    "generating": (0.40, 0.50, "Generating gestures"),
+    "generating": (0.40, 0.48, "Generating gestures"),
+    "saving": (0.48, 0.50, "Saving motion files"),  # then the page plays the motion
     "rendering": (0.50, 0.92, "Rendering video"),
-    "encoding": (0.92, 0.99, "Encoding video"),
-    "saving": (0.99, 1.00, "Saving motion files"),
+    "encoding": (0.92, 1.00, "Encoding video"),
 }
 _UNKNOWN_STAGE = (0.30, 0.40)  # a stage a newer front-end adds: shown between the known ones
 

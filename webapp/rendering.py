@@ -1,4 +1,5 @@
-"""The renderers the demo serves with: bodies loaded once, one GL renderer per picture size.
+"""The renderers the demo serves with: bodies loaded once, one GL renderer per picture size,
+and the motion exporters (BVH, glTF).
 
 A ``render.VideoRenderer`` owns one offscreen GL context at a fixed size and renders one clip
 at a time; the page offers a few sizes, so renderers are kept per (body, size), built on first
@@ -29,7 +30,7 @@ StageCallback = Callable[[str, float], None]
 
 
 class Renderers:
-    """Video renderers by body name and picture size, and the BVH exporter."""
+    """Video renderers by body name and picture size, and the BVH and glTF exporters."""
 
     def __init__(self, bodies: dict[str, object], warm_size: tuple[int, int] | None = None) -> None:
         self._bodies = bodies  # name -> render.bodies.BodyModel
@@ -110,6 +111,16 @@ class Renderers:
 
         write_bvh(motion, path)
         return path
+
+    def write_glb(self, motion: MotionClip, path: Path, body: str) -> Path:
+        """The motion on ``body`` as binary glTF (the mesh as the video draws it).
+
+        Reads only the body's mesh, never its pose state, so it needs no lock: a request's
+        file is written while another request's video renders.
+        """
+        from render.gltf import write_glb
+
+        return write_glb(motion, path, body=self._bodies[body])
 
     def close(self) -> None:
         """Free every GL context."""

@@ -1,7 +1,10 @@
-"""The demo's one operation, typed and free of Gradio: speech in, video + motion files out.
+"""The demo's one operation, typed and free of Gradio: speech in, motion files + video out.
 
 ``GestureService`` holds what is loaded once at start-up (the pipeline with its warmed speech
 front-end, and the renderers) and serves any number of requests, each in its own folder.
+A request is served in two steps (:meth:`GestureService.generate_steps`): the motion files
+(``.npz``, ``.bvh`` and the ``.glb`` the page plays at once) as soon as the motion exists,
+then the video, which takes most of the time.
 Anything wrong with a request raises :class:`UserFacingError`, whose message is written for
 the person at the page; everything else is a bug and is logged with its traceback.
 """
@@ -12,7 +15,8 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +27,7 @@ from semges.pipeline import SemGesPipeline
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
 from semges.speech import SpeechFeatures, Word
+from webapp.memory import return_freed_memory
 from webapp.progress import OverallProgress, StageProgress
 from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE, VIEWS, Renderers
 from webapp.settings import BYTES_PER_MB, AppSettings
@@ -65,9 +70,10 @@ class GenerateRequest:
 class GenerateResult:
     """Where one request's files are, and what was said."""
 
-    video: Path  # H.264 + AAC mp4 of the body gesturing, with the speech
+    video: Path | None  # H.264 + AAC mp4 of the body gesturing, with the speech (None: to come)
     motion: Path  # BEAT2 SMPL-X .npz
     bvh: Path  # the same motion as BVH
+    glb: Path  # the body skinned to the SMPL-X skeleton, the motion as its animation (glTF)
     words: list[Word]  # the transcript used, with word timings in seconds
     note: str | None = None  # for the user: word timings estimated, or speech not English
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
@@ -107,6 +113,14 @@ class GestureService:
         # is being transcribed.
         self._model_lock = threading.Lock()
 
+    def idle_glb(self) -> Path:
+        """The mannequin at rest as glTF (the page's 3D view until a motion comes), written
+        beside the request folders (which alone are cleaned up)."""
+        from webapp.motion_view import IDLE_FILE, IDLE_FOLDER, idle_motion
+
+        path = self.settings.output_root / IDLE_FOLDER / IDLE_FILE
+        return self.renderers.write_glb(idle_motion(), path, BODY_MANNEQUIN)
+
     @property
     def num_speakers(self) -> int:
         return self.pipeline.generator.config.num_speakers
@@ -122,6 +136,17 @@ class GestureService:
         self, request: GenerateRequest, progress: OverallProgress | None = None
     ) -> GenerateResult:
         """Serve one request. Raises UserFacingError for anything the user can fix."""
+        *_, result = self.generate_steps(request, progress)
+        return result
+
+    def generate_steps(
+        self, request: GenerateRequest, progress: OverallProgress | None = None
+    ) -> Iterator[GenerateResult]:
+        """Serve one request in two steps: yields the result without its video (``video`` is
+        None) as soon as the motion files are written, then the same result with the video.
+
+        Raises UserFacingError for anything the user can fix (before the first result).
+        """
         report = StageProgress(progress or (lambda fraction, words: None))
         speaker_id = self._check_options(request)
         transcript = self._check_transcript(request.transcript)
@@ -149,24 +174,31 @@ class GestureService:
         stem = f"{safe_stem(request.audio_path)}_{request.speaker.lower()}_seed{request.seed}"
 
         started = time.perf_counter()
+        report("saving", 0.0)
+        motion_path = save_motion(result.motion, folder / f"{stem}.npz")
+        bvh_path = self.renderers.write_bvh(result.motion, folder / f"{stem}.bvh")
+        glb_path = self.renderers.write_glb(result.motion, folder / f"{stem}.glb", request.body)
+        report("saving", 1.0)
+        seconds["motion_files"] = time.perf_counter() - started
+        note = _user_note(result.features, folder.name)
+        served = GenerateResult(None, motion_path, bvh_path, glb_path, result.words, note,
+                                dict(seconds))  # fmt: skip
+        yield served
+
+        started = time.perf_counter()
         video = self.renderers.render(
             result.motion, folder / f"{stem}.mp4", audio_path=request.audio_path,
             size=request.size, view=request.view, body=request.body, progress=report,
         )  # fmt: skip
         seconds["rendering"] = time.perf_counter() - started
-
-        report("saving", 0.0)
-        motion_path = save_motion(result.motion, folder / f"{stem}.npz")
-        bvh_path = self.renderers.write_bvh(result.motion, folder / f"{stem}.bvh")
-        report("saving", 1.0)
         logger.info(
             "served %s: %.1f s of speech, %d words, speaker %s, seed %d, temperature %.2f, "
             "%s %s %dx%d; %s", folder.name, samples.shape[0] / SAMPLE_RATE, len(result.words),
             request.speaker, request.seed, request.temperature, request.body, request.view,
             *request.size, ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
         )  # fmt: skip
-        return GenerateResult(video, motion_path, bvh_path, result.words,
-                              _user_note(result.features, folder.name), seconds)  # fmt: skip
+        return_freed_memory()  # what this request allocated and freed goes back to the OS
+        yield replace(served, video=video, seconds=dict(seconds))
 
     def _check_options(self, request: GenerateRequest) -> int:
         """Validate everything but the audio; returns the speaker id."""

@@ -1,8 +1,10 @@
 """The page: inputs on the left, the gesturing body and the downloads on the right.
 
 Speech, Generate and the examples sit at the top of the left column, so a laptop screen
-(1280x800) shows them without scrolling; the less-used options fold into two accordions. On a
-phone the columns stack, so a finished result scrolls the video into view.
+(1280x800) shows them without scrolling; the less-used options fold into two accordions. The
+right column starts with the live 3D view (``webapp.motion_view``), which plays the motion
+with the speech as soon as it exists, then the video, rendered after. On a phone the columns
+stack, so the motion and then the finished video scroll into view.
 
 Examples are a ``gr.Dataset`` whose click hands back the shipped file itself: Gradio copies it
 into its cache on every click, so an example keeps working however often the cache is
@@ -18,6 +20,7 @@ import gradio as gr
 
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
+from webapp import motion_view
 from webapp.handlers import (
     BUSY_MESSAGE,
     DEFAULT_SIZE_CHOICE,
@@ -40,13 +43,14 @@ SIZES: list[tuple[str, str]] = [
     ("960 × 720 (slow on CPU)", "960x720"),
 ]
 VIEW_LABELS = {"upper": "Upper body", "full": "Full body"}
+VIDEO_HEIGHT_PX = 250  # below the live view, both in sight on a 1280x800 screen
 
 INTRO = """\
 ## semges: co-speech gestures from your voice
 Record or upload a few seconds of English speech, or click an example. The
 [SemGes](https://arxiv.org/abs/2507.19359) generator turns the audio, the words and a speaker's
-style into SMPL-X body and hand motion: a wooden mannequin gestures to your speech, and the motion
-downloads as a BEAT2 `.npz` and a `.bvh`. Everything runs on a CPU.
+style into SMPL-X body and hand motion: a wooden mannequin gestures to your speech, in 3D at once
+and then on video; the motion downloads as `.npz`, `.bvh` and `.glb`. Everything runs on a CPU.
 """
 
 # After a result: bring the video into view when it is off screen (a phone stacks the columns,
@@ -100,6 +104,7 @@ def make_admission_check(demo: gr.Blocks, max_waiting: int) -> Callable[..., lis
 
 def build_demo(service: GestureService) -> gr.Blocks:
     """The Blocks app around a loaded service; the Generate event is the ``/generate`` API."""
+    gr.set_static_paths(motion_view.static_folders())  # the 3D view's scripts, as installed
     speakers = service.speaker_names()
     default_speaker = (BEAT2_SPEAKERS[DEFAULT_SPEAKER] if BEAT2_SPEAKERS[DEFAULT_SPEAKER] in speakers
                        else speakers[0])
@@ -161,7 +166,12 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size",
                                        allow_custom_value=True)  # the service checks sizes
             with gr.Column(scale=1):
-                video = gr.Video(label="Gestures", interactive=False, elem_id="result-video")
+                gr.HTML(motion_view.view_html(service.idle_glb()),
+                        css_template=motion_view.VIEW_CSS,
+                        js_on_load=motion_view.ATTACH_JS, head=motion_view.head_html(),
+                        elem_id="motion-view")  # fmt: skip
+                video = gr.Video(label="Video (rendered after the 3D view)", interactive=False,
+                                 height=VIDEO_HEIGHT_PX, elem_id="result-video")
                 status = gr.Markdown(elem_id="status")
                 transcript_used = gr.Textbox(label="Transcript used", interactive=False,
                                              elem_id="transcript-used")
@@ -172,9 +182,10 @@ def build_demo(service: GestureService) -> gr.Blocks:
                 with gr.Row():
                     motion_file = gr.File(label="Motion (BEAT2 SMPL-X .npz)")
                     bvh_file = gr.File(label="Motion (.bvh)")
+                    glb_file = gr.File(label="Body + motion (glTF .glb)", elem_id="glb-file")
 
         inputs = [audio, transcript, speaker, seed, variation, body, view, size]
-        outputs = [video, transcript_used, words, motion_file, bvh_file]
+        outputs = [video, transcript_used, words, motion_file, bvh_file, glb_file]
         outcomes = Outcomes()
         handler = make_generate_handler(service, outcomes)
         show_status = make_status_handler(outcomes)
@@ -184,6 +195,8 @@ def build_demo(service: GestureService) -> gr.Blocks:
             return list(rows[index])  # the shipped file: Gradio caches a fresh copy of it
 
         variation.change(seed_state, inputs=variation, outputs=seed, api_name=False, queue=False)
+        glb_file.change(None, inputs=[glb_file, audio], js=motion_view.SHOW_MOTION_JS,
+                        api_name=False, queue=False)  # fmt: skip
         for trigger in (button.click, examples.click):
             trigger(lambda: WORKING_MESSAGE, outputs=status, api_name=False, queue=False)
         generated = [
