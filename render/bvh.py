@@ -1,15 +1,14 @@
 """BVH export of SMPL-X motion: the 55-joint SMPL-X skeleton with Euler-angle channels.
 
 Skeleton: SMPL-X joint names and parents (``semges.layout``); bone offsets are the rest joint
-positions of the SMPL-X neutral body for the clip's first ten betas, from the ``mannequin-x``
-calibration (no licensed file needed). The calibration has no jaw or eyes, so those three
-offsets are fixed approximations relative to the head (they only place the jaw and eye bones).
+positions of ``semges.skeleton`` (the project's one SMPL-X skeleton) for the clip's first ten
+betas, jaw and eyes included.
 
 Channels: the root (pelvis) has ``Xposition Yposition Zposition`` (its world position) and
 every joint has ``Zrotation Yrotation Xrotation`` in degrees, the local rotation being
-R = Rz(z) @ Ry(y) @ Rx(x) (intrinsic Z-Y-X, the usual BVH reading). Finger rotations include
-SMPL-X's relaxed mean hand (BEAT2 hand poses are offsets from it, as smplx reads them), so a
-BVH viewer shows the same hands as the rendered video. Units: metres times
+R = Rz(z) @ Ry(y) @ Rx(x) (intrinsic Z-Y-X, the usual BVH reading). Finger rotations follow
+the hand convention of ``semges.skeleton`` (``with_relaxed_hands``), so a BVH viewer shows the
+same hands as the rendered video. Units: metres times
 ``scale`` (pass 100 for centimetres); y is up, the body faces +z. Frame time 1/30 s.
 """
 
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from semges import layout
+from semges import layout, skeleton
 from semges.atomic_files import atomic_output
 from semges.motion import MotionClip
 
@@ -31,40 +30,14 @@ EULER_ORDER: str = "ZYX"  # intrinsic, as scipy spells it (uppercase)
 ROTATION_CHANNELS: tuple[str, ...] = tuple(f"{axis}rotation" for axis in EULER_ORDER)
 POSITION_CHANNELS: tuple[str, ...] = ("Xposition", "Yposition", "Zposition")
 DECIMALS: int = 6
-NUM_SHAPE_COEFFICIENTS: int = 10
 END_SITE_FRACTION: float = 0.5  # a leaf's end site continues its bone by this fraction
-# Jaw and eye joints relative to the head joint, metres (approximate SMPL-X neutral values).
-JAW_FROM_HEAD_M: tuple[float, float, float] = (0.0, -0.01, 0.03)
-LEFT_EYE_FROM_HEAD_M: tuple[float, float, float] = (0.031, 0.06, 0.07)
 _INDENT: str = "  "
 
 
 def rest_joint_positions(betas: np.ndarray | None = None) -> np.ndarray:
-    """(55, 3) SMPL-X rest joint positions in metres for ``betas`` (first ten used)."""
-    from mannequin import Mannequin
-
-    from render.bodies.mannequin_body import smplx_joint_of
-
-    model = Mannequin("wooden", flat_hand_mean=True)  # rest = straight fingers
-    shape = np.zeros(NUM_SHAPE_COEFFICIENTS, np.float32)
-    if betas is not None:
-        count = min(NUM_SHAPE_COEFFICIENTS, len(betas))
-        shape[:count] = np.asarray(betas, np.float32)[:count]
-    model.reshape(shape)
-    mannequin_joints = np.asarray(model.joint_transforms(model.rest_pose()))[:, :3, 3]
-    smplx_index = smplx_joint_of(model.joint_names, model.parents)
-    rest = np.full((layout.NUM_JOINTS, 3), np.nan)
-    for mannequin_joint, joint in enumerate(smplx_index):
-        if np.isnan(rest[joint, 0]):  # palm ends share the wrist's index: keep the wrist
-            rest[joint] = mannequin_joints[mannequin_joint]
-    head = rest[layout.JOINT_NAMES.index("head")]
-    left_eye, right_eye = layout.EYES.joints
-    rest[layout.JAW.joints[0]] = head + JAW_FROM_HEAD_M
-    rest[left_eye] = head + LEFT_EYE_FROM_HEAD_M
-    rest[right_eye] = head + np.asarray(LEFT_EYE_FROM_HEAD_M) * (-1.0, 1.0, 1.0)
-    if np.isnan(rest).any():
-        raise RuntimeError("mannequin-x calibration lacks some SMPL-X joints")
-    return rest
+    """(55, 3) float64 SMPL-X rest joint positions in metres for ``betas`` (first ten used):
+    ``semges.skeleton.rest_joint_positions``."""
+    return skeleton.rest_joint_positions(betas)
 
 
 def _children() -> list[list[int]]:
@@ -118,13 +91,8 @@ def _hierarchy(rest: np.ndarray, scale: float) -> str:
 
 def local_axis_angle(motion: MotionClip) -> np.ndarray:
     """(T, 55, 3) float64 local joint rotations as the body shows them (hand mean added)."""
-    from render.bodies.mannequin_body import FLAT_HAND_MEAN, relaxed_hand_mean
-
-    axis_angle = motion.poses.reshape(motion.num_frames, layout.NUM_JOINTS,
-                                      layout.AXIS_ANGLE_DIM).astype(np.float64)
-    if not FLAT_HAND_MEAN:
-        axis_angle[:, list(layout.HANDS.joints)] += relaxed_hand_mean()
-    return axis_angle
+    drawn = skeleton.with_relaxed_hands(motion.poses.astype(np.float64))
+    return drawn.reshape(motion.num_frames, layout.NUM_JOINTS, layout.AXIS_ANGLE_DIM)
 
 
 def motion_channels(motion: MotionClip, rest: np.ndarray, scale: float = 1.0) -> np.ndarray:

@@ -15,8 +15,9 @@ What a file holds (Blender, Unity, three.js and <model-viewer> open it):
   seconds, as the video does (recorded in the animation's ``extras``).
 
 The pose convention is the renderer's: local rotations are the clip's axis-angle ``poses``,
-finger rotations with SMPL-X's relaxed mean hand added (BEAT2 hand poses are offsets from it),
-the pelvis at its rest position plus ``trans``. Skinning the file's mesh with its own data
+finger rotations with the hand mean of ``semges.skeleton`` added (the relaxed mean hand: BEAT2
+hand poses are offsets from it), the mannequin's joints at ``semges.skeleton``'s rest positions
+(an SMPL-X file's at its own regressed joints), the pelvis at its rest position plus ``trans``. Skinning the file's mesh with its own data
 gives the renderer's vertices. Linear blend skinning is all a glTF viewer does, so what the
 SMPL-X mesh adds on top of it, pose-corrective and expression blend shapes, is not in the
 file; the jaw and eye rotations are (as joint rotations). Units: metres, y up, the body faces +z.
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges import layout
+from semges import layout, skeleton
 from semges.atomic_files import atomic_output
 
 if TYPE_CHECKING:
@@ -130,7 +131,6 @@ def _mannequin_rig(betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np
     from mannequin import Mannequin
 
     from render.bodies.mannequin_body import MANNEQUIN_KIND, smplx_joint_of
-    from render.bvh import rest_joint_positions
 
     model = Mannequin(MANNEQUIN_KIND, flat_hand_mean=True)
     model.reshape(np.asarray(betas, np.float32))
@@ -146,15 +146,7 @@ def _mannequin_rig(betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np
     smplx_index = smplx_joint_of(model.joint_names, model.parents)[mannequin_joints]
     dense = np.zeros((vertices.shape[0], layout.NUM_JOINTS))
     np.add.at(dense, (np.arange(vertices.shape[0])[:, None], smplx_index), mannequin_weights)
-    return vertices, dense, rest_joint_positions(np.asarray(betas))
-
-
-@functools.lru_cache(maxsize=1)
-def _relaxed_hand_mean() -> np.ndarray:
-    """(30, 3) SMPL-X's relaxed mean hand (cached: read from a freshly built figure)."""
-    from render.bodies.mannequin_body import relaxed_hand_mean
-
-    return relaxed_hand_mean()
+    return vertices, dense, skeleton.rest_joint_positions(np.asarray(betas))
 
 
 def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
@@ -163,7 +155,6 @@ def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
     The figure alone: a body drawn with a mouth (``MannequinBody.with_face``) has the mouth's
     vertices after the figure's, moved by a rule no skin can express, so they are left out.
     """
-    from render.bodies.mannequin_body import FLAT_HAND_MEAN
     from render.bodies.normals import VertexNormals
 
     shape = np.zeros(NUM_SHAPE_COEFFICIENTS)
@@ -174,8 +165,7 @@ def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
     faces = body.faces[(body.faces < num_vertices).all(axis=1)]
     joints, weights = top_influences(dense)
     normals = VertexNormals(faces, num_vertices)(vertices)
-    hand_mean = (np.zeros((layout.HANDS.num_joints, 3)) if FLAT_HAND_MEAN
-                 else _relaxed_hand_mean())
+    hand_mean = skeleton.hand_mean()
     return SkinnedMesh(vertices.astype(np.float32), normals.astype(np.float32),
                        body.vertex_colors[:num_vertices], faces, joints, weights, rest_joints,
                        hand_mean, body.name)  # fmt: skip
@@ -200,7 +190,6 @@ def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
     joints regressed from the shaped mesh, ``weights`` for skinning, ``hands_mean[lr]`` for
     the relaxed hands.
     """
-    from render.bodies.mannequin_body import FLAT_HAND_MEAN
     from render.bodies.normals import VertexNormals
 
     template, shapedirs, regressor, dense, hand_mean = _smplx_arrays(str(body.model_path))
@@ -209,7 +198,7 @@ def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
     shape[:count] = betas[:count]
     vertices = template + shapedirs @ shape  # (V, 3)
     rest_joints = regressor @ vertices  # (55, 3)
-    if FLAT_HAND_MEAN:
+    if skeleton.FLAT_HAND_MEAN:
         hand_mean = np.zeros_like(hand_mean)
     joints, weights = top_influences(dense)
     normals = VertexNormals(body.faces, vertices.shape[0])(vertices)

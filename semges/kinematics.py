@@ -1,58 +1,35 @@
 """Forward kinematics of the SMPL-X skeleton (pure torch): axis-angle poses -> joint positions.
 
-Joint rest positions are those of the neutral SMPL-X body (betas = 0), taken from the
-``mannequin`` package's SMPL-X calibration asset (``mannequin/assets/smplx_calibration.npz``,
-``joint_rest``), which stores the 22 body joints, two extra hand anchors and the 30 finger
-joints. Jaw and eyes are not in it; they sit at the head joint (zero offset), which only
-matters for metrics if those joints move (semges keeps them at rest). Positions are in metres,
-relative to the pelvis rest position, with no root translation applied.
+The skeleton is :mod:`semges.skeleton`'s neutral SMPL-X rest skeleton (betas = 0, all 55
+joints, jaw and eyes included), the one the renderer, the BVH and the glTF exports draw.
+:func:`forward_kinematics` poses it with local rotations as given; :func:`joint_positions`
+(what the metrics use) first applies the hand convention (:func:`semges.skeleton.
+with_relaxed_hands`), so the measured fingers are the drawn fingers. Positions are in metres,
+model coordinates (the pelvis at its rest position), with no root translation applied.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from semges import layout
+from semges import layout, skeleton
 from semges.rotations import axis_angle_to_matrix
-
-CALIBRATION_ASSET = ("assets", "smplx_calibration.npz")
-# Rows of the calibration's 54-joint table holding SMPL-X joints 0..21 and 25..54 (the
-# mannequin inserts left/right hand anchors at rows 22 and 23).
-_BODY_ROWS = tuple(range(22))
-_FINGER_ROWS = tuple(range(24, 54))
-_HEAD_ATTACHED = ("jaw", "left_eye_smplhf", "right_eye_smplhf")
 
 
 @functools.lru_cache(maxsize=1)
 def rest_joint_positions() -> np.ndarray:
-    """(55, 3) float32 SMPL-X neutral rest joint positions in metres."""
-    spec = importlib.util.find_spec("mannequin")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("forward kinematics needs the mannequin-x package (SMPL-X calibration)")
-    path = Path(spec.origin).parent.joinpath(*CALIBRATION_ASSET)
-    with np.load(path) as data:
-        table = data["joint_rest"].astype(np.float32)  # (54, 3)
-    joints = np.zeros((layout.NUM_JOINTS, 3), np.float32)
-    joints[: len(_BODY_ROWS)] = table[list(_BODY_ROWS)]
-    joints[layout.LEFT_HAND.joints[0]:] = table[list(_FINGER_ROWS)]
-    head = layout.JOINT_NAMES.index("head")
-    for name in _HEAD_ATTACHED:
-        joints[layout.JOINT_NAMES.index(name)] = joints[head]
+    """(55, 3) float32 SMPL-X neutral rest joint positions in metres (``semges.skeleton``)."""
+    joints = skeleton.rest_joint_positions().astype(np.float32)
+    joints.flags.writeable = False
     return joints
 
 
 def rest_offsets() -> torch.Tensor:
     """(55, 3) offset of every joint from its parent at rest (the root's is its position)."""
-    joints = torch.from_numpy(rest_joint_positions())
-    parents = torch.tensor([max(p, 0) for p in layout.PARENTS])
-    offsets = joints - joints[parents]
-    offsets[0] = joints[0]
-    return offsets
+    return torch.from_numpy(skeleton.rest_offsets(rest_joint_positions()).astype(np.float32))
 
 
 def forward_kinematics(poses: torch.Tensor, offsets: torch.Tensor | None = None) -> torch.Tensor:
@@ -76,7 +53,9 @@ def forward_kinematics(poses: torch.Tensor, offsets: torch.Tensor | None = None)
 
 
 def joint_positions(poses: np.ndarray) -> np.ndarray:
-    """(T, 165) axis-angle numpy poses -> (T, 55, 3) float32 joint positions (m) on the neutral
-    skeleton, model coordinates, no translation (``forward_kinematics`` without autograd)."""
+    """(T, 165) axis-angle numpy poses as stored (BEAT2) -> (T, 55, 3) float32 joint positions (m)
+    of the body as drawn (relaxed hands added), neutral skeleton, model coordinates, no
+    translation (``forward_kinematics`` without autograd)."""
+    drawn = skeleton.with_relaxed_hands(np.asarray(poses, np.float32))
     with torch.no_grad():
-        return forward_kinematics(torch.from_numpy(np.asarray(poses, np.float32))).numpy()
+        return forward_kinematics(torch.from_numpy(drawn)).numpy()

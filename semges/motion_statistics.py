@@ -19,7 +19,7 @@ import numpy as np
 import roma
 import torch
 
-from semges import layout, metrics
+from semges import layout, metrics, skeleton
 from semges.kinematics import joint_positions
 from semges.locomotion import stance_foot_steps
 from semges.rotations import axis_angle_to_matrix
@@ -101,9 +101,11 @@ def left_right_height_correlation(positions: np.ndarray) -> float:
 # -- how much the joints rotate -------------------------------------------------------------
 
 def _rotations(poses: np.ndarray, joints: tuple[int, ...]) -> torch.Tensor:
-    """(T, 165) -> (T, J, 3, 3) float64 rotation matrices of ``joints``."""
+    """(T, 165) -> (T, J, 3, 3) float64 rotation matrices of ``joints`` as drawn (finger
+    joints with the hand mean of ``semges.skeleton.with_relaxed_hands``)."""
     columns = list(layout.pose_columns(joints))
-    axis_angle = torch.from_numpy(np.asarray(poses, np.float64)[:, columns])
+    drawn = skeleton.with_relaxed_hands(np.asarray(poses, np.float64))
+    axis_angle = torch.from_numpy(drawn[:, columns])
     return axis_angle_to_matrix(axis_angle.reshape(-1, len(joints), layout.AXIS_ANGLE_DIM))
 
 

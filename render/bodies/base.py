@@ -63,6 +63,11 @@ class BodyModel(ABC):
     def pose(self, clip: MotionClip, start: int, stop: int) -> PosedChunk:
         """Vertices and normals of frames ``start:stop`` of ``clip``."""
 
+    @abstractmethod
+    def joint_positions(self, clip: MotionClip, start: int, stop: int) -> np.ndarray:
+        """(T, 55, 3) float64 world positions (m) of the SMPL-X joints in frames
+        ``start:stop``, ``semges.layout`` order, as this body poses its skeleton."""
+
     def with_face(self) -> BodyModel:
         """The body as a video shows it: with a face that moves with the jaw and the
         expressions. The default (a body whose mesh already has one, like SMPL-X) is itself;

@@ -36,16 +36,14 @@ from render.bodies.base import (
 )
 from render.bodies.mouth import Mouth, build_mouth
 from render.bodies.normals import VertexNormals
-from semges import layout
+from semges import layout, skeleton
 from semges.face_statistics import mouth_opening_degrees
+from semges.skeleton import FLAT_HAND_MEAN, relaxed_hand_mean
 
 if TYPE_CHECKING:
     from semges.motion import MotionClip
 
 logger = logging.getLogger(__name__)
-
-FLAT_HAND_MEAN: bool = False
-"""SMPL-X hand poses are offsets from the relaxed mean hand (smplx's default, as in EMAGE)."""
 
 MANNEQUIN_KIND: str = "wooden"
 PALETTE: str = "wood"
@@ -59,6 +57,10 @@ _BODY_COLUMNS: list[int] = joint_columns(SMPLX_BODY_JOINTS)
 _HAND_COLUMNS: list[int] = joint_columns(layout.HANDS.joints)
 _ROOT_COLUMNS: list[int] = joint_columns(layout.ROOT.joints)
 _HEAD: int = layout.JOINT_NAMES.index("head")
+_HEAD_ATTACHED: tuple[int, ...] = layout.JAW.joints + layout.EYES.joints  # not in the figure
+
+__all__ = ["FLAT_HAND_MEAN", "MannequinBody", "mannequin_pose_parameters", "relaxed_hand_mean",
+           "smplx_joint_of"]
 
 
 def smplx_joint_of(mannequin_joint_names: tuple[str, ...], parents: tuple[int, ...]) -> np.ndarray:
@@ -75,27 +77,6 @@ def smplx_joint_of(mannequin_joint_names: tuple[str, ...], parents: tuple[int, .
         else:
             indices.append(indices[parent])
     return np.asarray(indices, np.int64)
-
-
-def relaxed_hand_mean() -> np.ndarray:
-    """(30, 3) axis-angle of SMPL-X's relaxed mean hand, left then right, SMPL-X joint order.
-
-    With ``FLAT_HAND_MEAN`` false, a finger's actual local rotation is the axis-angle sum
-    ``hand_pose + mean`` (as in smplx). Read from the figure's rest pose via its public API.
-    """
-    from mannequin import Mannequin
-    from scipy.spatial.transform import Rotation
-
-    model = Mannequin(MANNEQUIN_KIND, flat_hand_mean=False)
-    world = np.asarray(model.joint_transforms(model.rest_pose()))[:, :3, :3]  # (J, 3, 3)
-    smplx_index = smplx_joint_of(model.joint_names, model.parents)
-    mean = np.zeros((layout.HANDS.num_joints, 3))
-    for mannequin_joint, joint in enumerate(smplx_index):
-        if joint in layout.HANDS.joints:
-            parent = model.parents[mannequin_joint]
-            local = world[parent].T @ world[mannequin_joint]
-            mean[layout.HANDS.joints.index(joint)] = Rotation.from_matrix(local).as_rotvec()
-    return mean
 
 
 def mannequin_pose_parameters(clip: MotionClip, start: int, stop: int) -> dict[str, np.ndarray]:
@@ -326,6 +307,24 @@ class MannequinBody(BodyModel):
         self.set_shape(clip.betas)
         parameters = mannequin_pose_parameters(clip, start, stop)
         return np.asarray(self._model.joint_transforms(parameters))
+
+    def joint_positions(self, clip: MotionClip, start: int, stop: int) -> np.ndarray:
+        """(T, 55, 3) world SMPL-X joint positions (m) of frames ``start:stop``.
+
+        The figure's joints, plus jaw and eyes (which it lacks) carried rigidly by its head at
+        their ``semges.skeleton`` rest offsets, as SMPL-X kinematics carries them.
+        """
+        transforms = self.joint_transforms(clip, start, stop)
+        joints = np.zeros((stop - start, layout.NUM_JOINTS, 3))
+        own = [i for i, joint in enumerate(self._smplx_joint)
+               if i == 0 or joint != self._smplx_joint[self._model.parents[i]]]
+        joints[:, self._smplx_joint[own]] = transforms[:, own][..., :3, 3]
+        head = self._head_transform(transforms)
+        rest = skeleton.rest_joint_positions(clip.betas)
+        offsets = rest[list(_HEAD_ATTACHED)] - rest[_HEAD]  # (3, 3)
+        joints[:, list(_HEAD_ATTACHED)] = (head[:, None, :3, 3]
+                                           + np.einsum("tij,kj->tki", head[:, :3, :3], offsets))
+        return joints
 
     def framing_vertices(self, upper_body_only: bool) -> np.ndarray:
         # the figure's own vertices: the mouth lies on the head, inside its bounds

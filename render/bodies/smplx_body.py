@@ -22,9 +22,9 @@ from render.bodies.base import (
     joint_columns,
     uniform_colors,
 )
-from render.bodies.mannequin_body import FLAT_HAND_MEAN
 from render.bodies.normals import VertexNormals
 from semges import layout
+from semges.skeleton import FLAT_HAND_MEAN
 
 if TYPE_CHECKING:
     from semges.motion import MotionClip
@@ -170,6 +170,19 @@ class SmplxBody(BodyModel):
                 output = self._model(**self._parameters(clip, first, last), return_verts=True)
                 parts.append(output.vertices.numpy())
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+    def joint_positions(self, clip: MotionClip, start: int, stop: int) -> np.ndarray:
+        """(T, 55, 3) world SMPL-X joint positions (m): smplx's kinematics of the model
+        file's own skeleton (its ``J_regressor`` applied to the mesh shaped by the clip's
+        betas), hands per ``semges.skeleton.FLAT_HAND_MEAN``."""
+        check_frame_range(clip, start, stop)
+        parts = []
+        with self._torch.no_grad():
+            for first in range(start, stop, POSE_BATCH_FRAMES):
+                last = min(stop, first + POSE_BATCH_FRAMES)
+                output = self._model(**self._parameters(clip, first, last))
+                parts.append(output.joints[:, :layout.NUM_JOINTS].numpy())
+        return np.concatenate(parts).astype(np.float64)
 
     def positions(self, clip: MotionClip, start: int, stop: int,
                   vertex_ids: np.ndarray) -> np.ndarray:
