@@ -48,8 +48,9 @@ from semges.speakers import speaker_id_from_clip_name
 from semges.speech import SpeechFeatures, Word
 from semges.speech.text_features import frame_word_features
 from training import beat2_files as files
-from training.evaluate import metrics_json, part_rot6d
-from training.fgd_autoencoder import FGDAutoencoder, fgd_features, train_fgd_autoencoder
+from training.evaluate import metrics_json
+from training.fgd_model import (FGD_NOTE, FGDAutoencoder, fgd_features, fgd_fingerprint,
+                                load_fgd_autoencoder, part_rot6d)
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 if TYPE_CHECKING:
@@ -217,7 +218,8 @@ def body_frame_positions(motion: MotionClip) -> np.ndarray:
 
 def frechet(autoencoder: FGDAutoencoder, real: list[MotionClip],
             generated: list[MotionClip]) -> float:
-    """semges FGD (training/fgd_autoencoder.py features) between two sets of clips."""
+    """semges FGD (features of the shipped training/fgd_model.py autoencoder) between two sets
+    of clips."""
 
     def features(clips: list[MotionClip]) -> np.ndarray:
         return fgd_features(autoencoder, [part_rot6d(c) for c in clips]).numpy()
@@ -435,9 +437,9 @@ def notes(real_stats: dict[str, float], real_words: list[Word], real_frames: int
         "Difference between speeches: mean distance of all 55 joints (forward kinematics with "
         "root rotation, no translation) between the motion for 0_2_2 and 0_3_3 over their "
         "common length; its 'real' column is the value at temperature 0 (target on the ratio).",
-        "FGD: semges' own autoencoder (training/fgd_autoencoder.py) trained on the whole real "
-        "clip; held-out FGD compares each clip with the whole real clip; its 'real' column is "
-        "the real clip's first 75 % against its last 25 %.",
+        f"{FGD_NOTE}: trained once on the whole real clip (python -m training.fgd_autoencoder); "
+        "held-out FGD compares each clip with the whole real clip; its 'real' column is the "
+        "real clip's first 75 % against its last 25 %.",
     ]
 
 
@@ -536,6 +538,7 @@ def main(argv: list[str] | None = None) -> dict:
     configure_headless_gl()
     watch, load_before = Stopwatch(), os.getloadavg()
 
+    autoencoder = load_fgd_autoencoder()  # before any work: a missing one stops the run here
     pipeline = SemGesPipeline.from_pretrained(args.checkpoint)
     frontend = pipeline.frontend
     real = load_motion(args.source / f"{REAL_CLIP}.npz")
@@ -565,7 +568,6 @@ def main(argv: list[str] | None = None) -> dict:
         c: mean_statistics([clip_statistics(m, features[c].word_mask)
                             for m in [motion, *other_seeds[c]]])
         for c, motion in generated.items()})
-    autoencoder = train_fgd_autoencoder([part_rot6d(real)])
     split_start = round(SPLIT_FRACTION * real.num_frames)  # as training's time_range does
     fgd_reference = frechet(autoencoder, [segment(real, 0, split_start)],
                             [segment(real, split_start, real.num_frames)])
@@ -633,6 +635,8 @@ def main(argv: list[str] | None = None) -> dict:
         "speaker": SPEAKER, "seed": SEED, "real_clip": REAL_CLIP, "real_frames": real.num_frames,
         "real": real_stats, "held_out": {"clips": list(HELD_OUT), "rows": held_rows},
         "other_rows": other_rows, "time_split": split, "fgd_real_reference": fgd_reference,
+        "fgd_autoencoder": {"version": autoencoder.config.version,
+                            "fingerprint": fgd_fingerprint(autoencoder)},
         "face": face,
         "definitions": {s.key: s.definition for s in STATISTICS},
         "notes": notes(real_stats, real_words, real.num_frames),

@@ -9,7 +9,9 @@ are filled in by the trainer, never taken from here.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,8 +19,7 @@ from typing import Any, TypeVar
 from omegaconf import MISSING, OmegaConf
 
 from semges import layout
-from semges.models import GeneratorConfig, VQVAEConfig
-from semges.models.face import FaceConfig
+from semges.models.configs import FaceConfig, GeneratorConfig, VQVAEConfig
 
 C = TypeVar("C")
 
@@ -135,3 +136,15 @@ def config_to_yaml(config: Any) -> str:
 
 def replace(config: C, **changes: Any) -> C:
     return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+
+
+def config_from_command_line(config_class: type[C], description: str, argv: list[str] | None) -> C:
+    """``--config PRESET.yaml key=value ...`` -> a typed training config; sets up logging.
+
+    Torch-free, like this whole module: a trainer's ``--help`` answers before torch loads."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", help="YAML preset (configs/*.yaml)")
+    parser.add_argument("overrides", nargs="*", help="key=value, e.g. run.steps=100")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return load_config(config_class, args.config, args.overrides)

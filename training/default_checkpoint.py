@@ -7,7 +7,7 @@ Steps: lay the sample files (``2_scott_0_1_1`` with motion for training; ``0_2_2
 stage 1 (``configs/default_vqvae.yaml``) and stage 2 (``configs/default_generator.yaml``),
 copy the pipeline to ``--out``, train the face (``configs/face.yaml``: jaw + expressions, a
 separate regressor) and add it there, and evaluate the pipeline on the held-out speech against
-the real clip (``<out>/metrics.json``). Interrupted runs resume where they stopped; a finished
+the real clip (``<out>/metrics.json``; FGD with the shipped ``assets/fgd_autoencoder``). Interrupted runs resume where they stopped; a finished
 stage is loaded from its last checkpoint, not trained again.
 
 ``--train-fraction 0.75`` trains every stage on the first 75 % of the clip only: the time split
@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 from training import beat2_files as files
-from training import evaluate, face, generator, vqvae
 from training.clip_features import default_extractor
 from training.sample_data import BEAT2_SAMPLE_DIR
 from training.config import FaceTrainConfig, GeneratorTrainConfig, VQVAETrainConfig, load_config
@@ -60,6 +59,11 @@ def main(argv: list[str] | None = None) -> dict:
                         "(stages: vqvae, generator, face)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from semges.pipeline import SemGesPipeline  # torch: only once the arguments are good
+    from training import evaluate, face, generator, vqvae
+    from training.fgd_model import load_fgd_autoencoder
+
+    fgd_autoencoder = load_fgd_autoencoder()  # a missing one stops here, not after training
     work = Path(args.work)
     data = prepare_sample(Path(args.source), work / "beat2_sample")
     time_range = f"data.time_range=[0.0,{args.train_fraction}]"
@@ -97,8 +101,9 @@ def main(argv: list[str] | None = None) -> dict:
                                *stage_overrides["face"]])
     face.install_face(face.train(face_config, extractor), out)
     timings["face_s"] = time.perf_counter() - start
-    result = evaluate.evaluate(evaluate.SemGesPipeline.from_pretrained(out, frontend=extractor.frontend),
-                               data, ["test"], [2], extractor, data / ".feature_cache")
+    result = evaluate.evaluate(SemGesPipeline.from_pretrained(out, frontend=extractor.frontend),
+                               data, ["test"], [2], extractor, data / ".feature_cache",
+                               fgd_autoencoder)
     result["training_time"] = timings
     (out / "metrics.json").write_text(evaluate.metrics_json(result))
     logger.info("default checkpoint in %s\n%s", out, evaluate.format_table(result))

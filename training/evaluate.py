@@ -9,7 +9,8 @@ generated motion.
 - BC: audio onsets (librosa) vs motion beats (local minima of upper-body joint speed);
 - L1Div: mean L1 distance of joint positions to the sequence mean (upper body + hands, m);
 - jerk: mean |d^3 p/dt^3| of those joints (m/s^3), to catch jitter;
-- FGD: generated vs all real motion in the folder, on semges' own autoencoder (not EMAGE's);
+- FGD: generated vs all real motion in the folder, on semges' own autoencoder (not EMAGE's),
+  the one trained once and shipped in ``assets/fgd_autoencoder`` (``--fgd-autoencoder``);
 - SRGR: on clips that have both motion and semantic annotations;
 - semantic-gesture recall (``--synthetic``): keyword gestures of the synthetic corpus.
 Clips with a TextGrid use its words; clips without one are transcribed by the front-end.
@@ -25,17 +26,22 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from semges import layout, metrics
-from semges.kinematics import joint_positions
 from semges.motion import MotionClip, load_motion
-from semges.pipeline import SemGesPipeline
 from semges.speakers import speaker_id_from_clip_name
 from training import beat2_files as files
 from training.clip_features import ClipFeatureExtractor, cached_features, default_extractor
-from training.fgd_autoencoder import FGD_NOTE, fgd_features, train_fgd_autoencoder
+
+if TYPE_CHECKING:
+    from semges.pipeline import SemGesPipeline
+    from training.fgd_model import FGDAutoencoder
+
+# torch-backed modules (kinematics, pipeline, the FGD autoencoder) are imported where they are
+# used, so that ``--help`` and argument errors answer without loading torch
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +114,8 @@ def audio_onsets(wav: Path) -> np.ndarray:
 
 def motion_statistics(motion: MotionClip, onsets: np.ndarray) -> dict[str, float]:
     """BC, L1Div and jerk of one clip."""
+    from semges.kinematics import joint_positions
+
     positions = joint_positions(motion.poses)
     beats = metrics.motion_beats(positions[:, list(BEAT_JOINTS)], motion.fps)
     selected = positions[:, list(EVAL_JOINTS)]
@@ -127,11 +135,6 @@ def generated_parts_only(motion: MotionClip) -> MotionClip:
     return rest
 
 
-def part_rot6d(motion: MotionClip) -> torch.Tensor:
-    """(T, 258) the generated parts' 6D rotations, concatenated."""
-    return torch.cat([motion.part_rot6d(p) for p in layout.GENERATED_PARTS.values()], dim=-1)
-
-
 def _mean(rows: list[dict[str, float]], key: str) -> float:
     values = [r[key] for r in rows if key in r and np.isfinite(r[key])]
     return float(np.mean(values)) if values else float("nan")
@@ -139,8 +142,12 @@ def _mean(rows: list[dict[str, float]], key: str) -> float:
 
 def evaluate(pipeline: SemGesPipeline, data: str | Path, splits: list[str],
              speakers: list[int] | None, extractor: ClipFeatureExtractor | None,
-             cache_dir: Path, synthetic: bool = False) -> dict:
-    """All metrics as a JSON-ready dict (see the module docstring)."""
+             cache_dir: Path, fgd_autoencoder: FGDAutoencoder, synthetic: bool = False) -> dict:
+    """All metrics as a JSON-ready dict (see the module docstring); FGD on the features of
+    ``fgd_autoencoder`` (:func:`training.fgd_model.load_fgd_autoencoder`), which is not changed."""
+    from semges.kinematics import joint_positions
+    from training.fgd_model import FGD_NOTE, fgd_features, fgd_fingerprint, part_rot6d
+
     all_clips = list_speech_clips(data, speakers, list(files.SPLITS))
     eval_clips = [c for c in all_clips if c.clip_id in
                   {s.clip_id for s in list_speech_clips(data, speakers, splits)}]
@@ -174,15 +181,16 @@ def evaluate(pipeline: SemGesPipeline, data: str | Path, splits: list[str],
         generated_motion.append(part_rot6d(motion))
         recall_motions.append(motion)
         recall_words.append(features.words)
-    result: dict = {"fgd_note": FGD_NOTE, "splits": splits,
+    result: dict = {"fgd_note": FGD_NOTE, "fgd_autoencoder": {
+                        "version": fgd_autoencoder.config.version,
+                        "fingerprint": fgd_fingerprint(fgd_autoencoder)}, "splits": splits,
                     "generated": {k: _mean(generated_rows, k) for k in ("bc", "l1div", "jerk", "srgr")},
                     "real": {k: _mean(real_rows, k) for k in ("bc", "l1div", "jerk")},
                     "generated_clips": generated_rows, "real_clips": real_rows}
     if real_motion:
-        autoencoder = train_fgd_autoencoder(real_motion)
         result["generated"]["fgd"] = metrics.frechet_distance(
-            fgd_features(autoencoder, real_motion).numpy(),
-            fgd_features(autoencoder, generated_motion).numpy())
+            fgd_features(fgd_autoencoder, real_motion).numpy(),
+            fgd_features(fgd_autoencoder, generated_motion).numpy())
     if synthetic:
         from training.synthetic import keyword_gesture_recall
 
@@ -223,12 +231,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cache-dir", default=None, help="feature cache (default <data>/.feature_cache)")
     parser.add_argument("--synthetic", action="store_true", help="also semantic-gesture recall")
     parser.add_argument("--json", default=None, help="write the metrics here")
+    parser.add_argument("--fgd-autoencoder", type=Path, default=None,
+                        help="FGD feature autoencoder folder (default: the shipped "
+                        "assets/fgd_autoencoder; python -m training.fgd_autoencoder builds one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from semges.pipeline import SemGesPipeline
+    from training.fgd_model import DEFAULT_FGD_DIR, load_fgd_autoencoder
+
+    autoencoder = load_fgd_autoencoder(args.fgd_autoencoder or DEFAULT_FGD_DIR)  # before generating
     pipeline = SemGesPipeline.from_pretrained(args.checkpoint)
     cache_dir = Path(args.cache_dir) if args.cache_dir else Path(args.data) / ".feature_cache"
     result = evaluate(pipeline, args.data, args.splits, args.speakers, default_extractor(),
-                      cache_dir, args.synthetic)
+                      cache_dir, autoencoder, args.synthetic)
     print(format_table(result))  # the table is this command's output
     if args.json:
         Path(args.json).write_text(metrics_json(result))

@@ -20,21 +20,22 @@ import shutil
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from semges import layout
 from semges.atomic_files import atomic_output
-from semges.models.face import FaceModel
 from semges.motion import load_motion
-from semges.pipeline import FACE_COMPONENT, FACE_FOLDER, PIPELINE_FILE, InferenceConfig
-from semges.rotations import flat_rot6d_to_axis_angle
-from semges.serialization import config_from_dict
 from training import beat2_files as files
-from training import loop
-from training.beat2_data import cache_dir_for, channel_statistics, time_slice
 from training.clip_features import ClipFeatureExtractor, cached_features, default_extractor
-from training.config import DataConfig, FaceLossConfig, FaceTrainConfig
+from training.config import DataConfig, FaceLossConfig, FaceTrainConfig, config_from_command_line
+
+if TYPE_CHECKING:
+    import torch
+
+    from semges.models.face import FaceModel
+
+# torch and the torch-backed modules are imported inside the functions that use them, so
+# that ``--help`` and argument errors answer without loading torch
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class FaceClip:
 
 def load_face_clips(config: DataConfig, extractor: ClipFeatureExtractor) -> list[FaceClip]:
     """Every clip of the configured speakers and splits, cut to ``config.time_range``."""
+    import torch
+
+    from training.beat2_data import cache_dir_for, time_slice
+
     clips = []
     for record in files.list_clips(config.root, config.speakers, config.splits):
         motion = load_motion(record.motion)
@@ -87,6 +92,8 @@ def window_starts(clips: list[FaceClip], window: int, stride: int) -> list[tuple
 def batch(clips: list[FaceClip], starts: list[tuple[int, int]], window: int
           ) -> dict[str, torch.Tensor]:
     """Stacked windows: audio (B, W, A), text (B, W, D), word_mask (B, W), face (B, W, F)."""
+    import torch
+
     picked = [(clips[c], slice(s, s + window)) for c, s in starts]
     return {name: torch.stack([getattr(clip, name)[w] for clip, w in picked])
             for name in ("audio", "text", "word_mask", "face")}
@@ -96,6 +103,8 @@ def face_loss(prediction: torch.Tensor, target: torch.Tensor, weights: FaceLossC
               ) -> dict[str, torch.Tensor]:
     """(B, T, FACE_DIM) normalised predicted and real face -> unweighted scalar losses; the
     jaw channels count ``weights.jaw_weight`` times an expression channel."""
+    import torch
+
     channel_weight = torch.ones(layout.FACE_DIM, device=prediction.device)
     channel_weight[:layout.FACE_JAW.rot6d_dim] = weights.jaw_weight
     channel_weight = channel_weight / channel_weight.mean()
@@ -107,6 +116,9 @@ def face_loss(prediction: torch.Tensor, target: torch.Tensor, weights: FaceLossC
 
 def build_face_model(config: FaceTrainConfig, clips: list[FaceClip]) -> FaceModel:
     """The face model with feature dims from the data and normalisation set from it."""
+    from semges.models.face import FaceModel
+    from training.beat2_data import channel_statistics
+
     model_config = dataclasses.replace(
         config.model, audio_dim=clips[0].audio.shape[1], text_dim=clips[0].text.shape[1],
         dilations=tuple(config.model.dilations))
@@ -125,6 +137,10 @@ def rest_face(clips: list[FaceClip], closed_fraction: float) -> torch.Tensor:
     Not the mean face of pauses: one minute of fluent speech has under two seconds far from a
     word, and the mouth is often still half open there.
     """
+    import torch
+
+    from semges.rotations import flat_rot6d_to_axis_angle
+
     faces = torch.cat([clip.face for clip in clips])  # (N, FACE_DIM)
     jaw = flat_rot6d_to_axis_angle(faces[:, :layout.FACE_JAW.rot6d_dim])  # (N, 3)
     opening = jaw[:, layout.JAW_OPENING_AXIS]
@@ -134,6 +150,9 @@ def rest_face(clips: list[FaceClip], closed_fraction: float) -> torch.Tensor:
 
 def train(config: FaceTrainConfig, extractor: ClipFeatureExtractor | None = None) -> Path:
     """Run the face stage to ``config.run.steps``; returns the saved face model folder."""
+    from semges.pipeline import FACE_FOLDER
+    from training import loop
+
     run = config.run
     out_dir = Path(run.out_dir)
     process = loop.setup_process(run)
@@ -182,6 +201,9 @@ def install_face(face_folder: str | Path, pipeline_folder: str | Path) -> Path:
 
     Leaves everything else in the folder as it is (a model card, metrics, the body weights).
     """
+    from semges.pipeline import FACE_COMPONENT, FACE_FOLDER, PIPELINE_FILE, InferenceConfig
+    from semges.serialization import config_from_dict
+
     pipeline_folder = Path(pipeline_folder)
     manifest_path = pipeline_folder / PIPELINE_FILE
     manifest = json.loads(manifest_path.read_text())
@@ -204,7 +226,7 @@ def install_face(face_folder: str | Path, pipeline_folder: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(loop.config_from_command_line(
+    return train(config_from_command_line(
         FaceTrainConfig, "Train the face regressor (jaw + expressions).", argv))
 
 

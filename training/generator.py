@@ -21,19 +21,19 @@ import dataclasses
 import logging
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
-
-from semges.models import MotionVQVAE, SemGesGenerator
-from semges.pipeline import InferenceConfig, SemGesPipeline, vqvae_folder
-from semges.rotations import flat_rot6d_to_matrix
-from training import loop
-from training.beat2_data import (ClipData, MotionWindows, channel_statistics, collate,
-                                 feature_dims, load_clips)
 from training.clip_features import ClipFeatureExtractor, default_extractor
-from training.config import GeneratorLossConfig, GeneratorTrainConfig
+from training.config import GeneratorLossConfig, GeneratorTrainConfig, config_from_command_line
+
+if TYPE_CHECKING:
+    import torch
+
+    from semges.models import MotionVQVAE, SemGesGenerator
+    from training.beat2_data import ClipData
+
+# torch and the torch-backed modules are imported inside the functions that use them, so
+# that ``--help`` and argument errors answer without loading torch
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ PIPELINE_DIR = "pipeline"
 def load_frozen_vqvaes(folder: str | Path, parts: tuple[str, ...], device: torch.device
                        ) -> dict[str, MotionVQVAE]:
     """Stage-1 VQ-VAEs in eval mode with gradients off (their codebooks must not move)."""
+    from semges.models import MotionVQVAE
+    from semges.pipeline import vqvae_folder
+
     vqvaes = {part: MotionVQVAE.from_pretrained(Path(folder) / vqvae_folder(part), device)
               for part in parts}
     for vqvae in vqvaes.values():
@@ -67,6 +70,11 @@ def generator_losses(
     latents, text_latents (B, T, C); code_logits (B, T, K); motion (B, T, D) real 6D
     rotations; word_mask (B, T) bool; semantic (B, T) in [0, 1].
     """
+    import torch
+    import torch.nn.functional as F
+
+    from semges.rotations import flat_rot6d_to_matrix
+
     with torch.no_grad():
         target = vqvae.encode(motion)  # (B, T, C)
         target_codes = vqvae.quantizer.snap(target)  # (B, T)
@@ -95,6 +103,9 @@ def generator_losses(
 def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
                     vqvaes: dict[str, MotionVQVAE]) -> SemGesGenerator:
     """The generator with dims from the data and the VQ-VAEs, audio normalisation set."""
+    from semges.models import SemGesGenerator
+    from training.beat2_data import channel_statistics, feature_dims
+
     audio_dim, text_dim = feature_dims(clips)
     latent_dims = {v.config.code_dim for v in vqvaes.values()}
     codebook_sizes = {v.config.codebook_size for v in vqvaes.values()}
@@ -114,6 +125,8 @@ def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
 
 def code_counts(vqvae: MotionVQVAE, motions: list[torch.Tensor]) -> torch.Tensor:
     """(K,) how often each code is the nearest to the frames of (T_i, D) motions."""
+    import torch
+
     counts = torch.zeros(vqvae.config.codebook_size)
     device = vqvae.mean.device
     with torch.no_grad():
@@ -125,6 +138,13 @@ def code_counts(vqvae: MotionVQVAE, motions: list[torch.Tensor]) -> torch.Tensor
 
 def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None = None) -> Path:
     """Run stage 2 to ``config.run.steps``; returns the pipeline folder it wrote."""
+    import torch
+    from torch.nn.parallel import DistributedDataParallel
+
+    from semges.pipeline import InferenceConfig, SemGesPipeline
+    from training import loop
+    from training.beat2_data import MotionWindows, collate, load_clips
+
     run = config.run
     out_dir = Path(run.out_dir)
     process = loop.setup_process(run)
@@ -187,7 +207,7 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(loop.config_from_command_line(
+    return train(config_from_command_line(
         GeneratorTrainConfig, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.", argv))
 
 

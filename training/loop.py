@@ -12,7 +12,6 @@ an uninterrupted run.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
@@ -27,7 +26,7 @@ import torch.distributed as dist
 from torch import nn
 
 from semges.atomic_files import atomic_output
-from training.config import OptimConfig, RunConfig, config_to_yaml, load_config
+from training.config import OptimConfig, RunConfig, config_to_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -211,13 +210,3 @@ def end_of_step(step: int, run: RunConfig, total: torch.Tensor, grad_norm: float
     if process.is_main and (step % run.checkpoint_every == 0 or step == run.steps or stopping):
         save()
     return stopping
-
-
-def config_from_command_line(config_class: type, description: str, argv: list[str] | None) -> Any:
-    """``--config PRESET.yaml key=value ...`` -> a typed training config; sets up logging."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--config", help="YAML preset (configs/*.yaml)")
-    parser.add_argument("overrides", nargs="*", help="key=value, e.g. run.steps=100")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return load_config(config_class, args.config, args.overrides)

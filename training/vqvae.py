@@ -15,19 +15,18 @@ import dataclasses
 import logging
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-import torch.nn.functional as F
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
+from training.config import VQVAELossConfig, VQVAETrainConfig, config_from_command_line
 
-from semges.models import MotionVQVAE
-from semges.pipeline import vqvae_folder
-from semges.rotations import flat_rot6d_to_matrix
-from semges.serialization import unwrap_module
-from training import loop
-from training.beat2_data import MotionWindows, channel_statistics, collate, load_clips
-from training.config import VQVAELossConfig, VQVAETrainConfig
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from semges.models import MotionVQVAE
+
+# torch and the torch-backed modules are imported inside the functions that use them, so
+# that ``--help`` and argument errors answer without loading torch
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +34,10 @@ logger = logging.getLogger(__name__)
 def motion_losses(prediction: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
     """(B, T, J * 6) predicted and real 6D rotations -> L1 losses on rotation matrices, their
     velocity and acceleration (each a scalar)."""
+    import torch.nn.functional as F
+
+    from semges.rotations import flat_rot6d_to_matrix
+
     pred, real = flat_rot6d_to_matrix(prediction), flat_rot6d_to_matrix(target)  # (B, T, J, 3, 3)
     pred_vel, real_vel = pred.diff(dim=1), real.diff(dim=1)
     return {
@@ -47,6 +50,8 @@ def motion_losses(prediction: torch.Tensor, target: torch.Tensor) -> dict[str, t
 def part_loss(model: nn.Module, motion: torch.Tensor, weights: VQVAELossConfig
               ) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted loss of one part's VQ-VAE on a (B, T, D) batch, and scalars to log."""
+    from semges.serialization import unwrap_module
+
     output = model(motion)
     losses = motion_losses(output.reconstruction, motion)
     losses["commitment"] = output.quantizer.commit_loss
@@ -60,6 +65,9 @@ def part_loss(model: nn.Module, motion: torch.Tensor, weights: VQVAELossConfig
 
 def build_models(config: VQVAETrainConfig, clips: list) -> dict[str, MotionVQVAE]:
     """One VQ-VAE per part, normalisation buffers set from the training motion."""
+    from semges.models import MotionVQVAE
+    from training.beat2_data import channel_statistics
+
     models = {}
     for part in config.parts:
         model = MotionVQVAE(dataclasses.replace(config.model, part=part))
@@ -71,6 +79,13 @@ def build_models(config: VQVAETrainConfig, clips: list) -> dict[str, MotionVQVAE
 
 def train(config: VQVAETrainConfig) -> Path:
     """Run stage 1 to ``config.run.steps``; returns the run folder."""
+    import torch
+    from torch.nn.parallel import DistributedDataParallel
+
+    from semges.pipeline import vqvae_folder
+    from training import loop
+    from training.beat2_data import MotionWindows, collate, load_clips
+
     run = config.run
     out_dir = Path(run.out_dir)
     process = loop.setup_process(run)
@@ -119,7 +134,7 @@ def train(config: VQVAETrainConfig) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(loop.config_from_command_line(
+    return train(config_from_command_line(
         VQVAETrainConfig, "Train the per-part motion VQ-VAEs (stage 1).", argv))
 
 

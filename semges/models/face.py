@@ -23,31 +23,9 @@ import torch
 from torch import nn
 
 from semges import layout
+from semges.models.configs import FaceConfig
 from semges.rotations import flat_rot6d_to_axis_angle
 from semges.serialization import PretrainedModel
-
-
-@dataclass(frozen=True)
-class FaceConfig:
-    audio_dim: int = 388  # Whisper tiny.en encoder states (384) + prosody channels
-    text_dim: int = 384  # all-MiniLM-L6-v2 token states
-    hidden_dim: int = 128  # channels of the temporal convolutions
-    text_hidden_dim: int = 32  # width of the projected word embedding
-    kernel_size: int = 5  # temporal kernel of each dilated convolution
-    dilations: tuple[int, ...] = (1, 2, 4, 8)  # one residual block per entry
-    input_dropout: float = 0.2  # on the normalised audio features, training only
-    dropout: float = 0.1  # inside the residual blocks, training only
-
-    def __post_init__(self) -> None:
-        if self.kernel_size % 2 == 0:
-            raise ValueError("kernel_size must be odd (centred, length-preserving convolutions)")
-        if not self.dilations or min(self.dilations) < 1:
-            raise ValueError("dilations must be a non-empty tuple of positive integers")
-
-    @property
-    def receptive_field(self) -> int:
-        """Frames of input that one output frame sees."""
-        return 1 + (self.kernel_size - 1) * sum(self.dilations)
 
 
 @dataclass

@@ -33,33 +33,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from semges import layout
+from semges.models.configs import GeneratorConfig
 from semges.serialization import PretrainedModel
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    audio_dim: int = 388  # Whisper tiny.en encoder states (384) + prosody channels
-    text_dim: int = 384  # all-MiniLM-L6-v2 token states
-    num_speakers: int = 30  # BEAT2 speaker ids 1..num_speakers
-    parts: tuple[str, ...] = tuple(layout.GENERATED_PARTS)
-    latent_dim: int = 512  # must equal the VQ-VAEs' code_dim
-    codebook_size: int = 256  # must equal the VQ-VAEs' codebook_size (K of the code logits)
-    d_model: int = 256  # SemGes: 256
-    num_heads: int = 8  # SemGes: 8
-    num_layers: int = 12  # SemGes: 12 blocks
-    ffn_dim: int = 384  # SemGes: 384
-    conv_kernel: int = 5  # temporal kernel of the audio fusion convolution
-    dropout: float = 0.1
-    window: int = 64  # training window length in frames; inference runs windows of this size
-    positional_base: float = 10000.0  # wavelength base of the sinusoidal positions
-
-    def __post_init__(self) -> None:
-        unknown = set(self.parts) - set(layout.GENERATED_PARTS)
-        if unknown:
-            raise ValueError(f"unknown parts {sorted(unknown)}; known: {list(layout.GENERATED_PARTS)}")
-        if self.d_model % self.num_heads:
-            raise ValueError("d_model must be divisible by num_heads")
 
 
 NUM_HANDEDNESS: int = 2  # 0: the recorded motion, 1: its left/right mirror image

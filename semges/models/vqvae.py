@@ -9,34 +9,12 @@ import torch
 from torch import nn
 
 from semges import layout
+from semges.models.configs import VQVAEConfig
 from semges.models.quantizer import CodebookQuantizer, QuantizerOutput
 from semges.rotations import axis_angle_to_rot6d
 from semges.serialization import PretrainedModel
 
 LEAKY_RELU_SLOPE = 0.2  # activation of every conv stack, as in the SemGes / EMAGE VQ-VAEs
-
-
-@dataclass(frozen=True)
-class VQVAEConfig:
-    part: str = layout.UPPER_BODY.name  # a key of semges.layout.GENERATED_PARTS
-    hidden_dim: int = 256  # channels of the convolutional encoder and decoder
-    num_res_blocks: int = 2  # residual blocks in the encoder and in the decoder
-    kernel_size: int = 3  # temporal kernel of every convolution
-    code_dim: int = 512  # size of a latent / code vector (SemGes: 512)
-    codebook_size: int = 256  # number of codes K (SemGes: 256)
-    ema_decay: float = 0.99  # codebook EMA decay
-    commitment_weight: float = 0.25  # weight of ||z - sg(q)||^2 in the quantizer loss
-    kmeans_init: bool = True  # initialise the codebook with k-means on the first batch
-    dead_code_threshold: int = 2  # codes used fewer times per batch (EMA) are re-seeded
-
-    def __post_init__(self) -> None:
-        if self.part not in layout.GENERATED_PARTS:
-            raise ValueError(f"part must be one of {list(layout.GENERATED_PARTS)}, got {self.part}")
-
-    @property
-    def input_dim(self) -> int:
-        """Size of one frame of this part: joints * 6 (6D rotations)."""
-        return layout.GENERATED_PARTS[self.part].rot6d_dim
 
 
 @dataclass
