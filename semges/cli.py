@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from semges.speech.audio import DEFAULT_MAX_DURATION_S, AudioError
+from semges.speech.audio import AudioError
 from semges.batch import AUDIO_SUFFIXES, BatchError, Clip, Shard
 from semges.batch_generate import EXPORTS, words_path_for, write_export, write_words
 from semges.beat2_layout import SPLITS, DatasetError
@@ -34,12 +34,18 @@ from semges.speakers import DEFAULT_SPEAKER
 from semges.speech import Word
 
 if TYPE_CHECKING:
+    from semges.speech.audio import Audio
     from semges.speech.frontend import FrontendConfig, SpeechFrontend
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoint"
 """The checkpoint shipped in the repository (``assets/checkpoint``)."""
+
+CLI_MAX_DURATION_S: float = 4 * 3600.0
+"""Default limit on speech length for the command line (4 hours): features and motion are
+computed in pieces, so length costs time, not much memory (see benchmarks/long_speech.md).
+The web app keeps its own, shorter limit."""
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
@@ -166,8 +172,8 @@ def _add_speech_options(parser: argparse.ArgumentParser, several: bool = False) 
         help="faster-whisper (CTranslate2) model folder (default: the bundled tiny.en)",
     )  # fmt: skip
     parser.add_argument(
-        "--max-duration", type=float, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
-        help=f"refuse longer speech (default {DEFAULT_MAX_DURATION_S:g} s)",
+        "--max-duration", type=float, default=CLI_MAX_DURATION_S, metavar="SECONDS",
+        help=f"refuse longer speech (default {CLI_MAX_DURATION_S:g} s)",
     )  # fmt: skip
     parser.add_argument(
         "--threads", type=int, default=0, metavar="N",
@@ -271,13 +277,13 @@ def _frontend(args: argparse.Namespace, saved: FrontendConfig | None = None) -> 
         raise CliError(str(error)) from error
 
 
-def _load_speech(args: argparse.Namespace) -> tuple:
-    """Decode the speech before any model loads, so bad input fails fast."""
-    from semges.speech.audio import SAMPLE_RATE, load_audio
+def _load_speech(args: argparse.Namespace) -> Audio:
+    """Decode the speech once, before any model loads, so bad input fails fast."""
+    from semges.speech.audio import decode_audio
 
     if args.max_duration <= 0:
         raise CliError("--max-duration must be positive")
-    return load_audio(args.speech, max_duration_s=args.max_duration), SAMPLE_RATE
+    return decode_audio(args.speech, max_duration_s=args.max_duration)
 
 
 def _transcribe(args: argparse.Namespace, text: str | None) -> int:

@@ -34,6 +34,7 @@ from semges.serialization import CheckpointError, config_from_dict, write_folder
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
+from semges.speech.audio import AudioInput
 from semges.speech.frontend import FrontendConfig
 
 if TYPE_CHECKING:
@@ -324,14 +325,15 @@ class SemGesPipeline:
 
     def __call__(
         self,
-        audio: str | os.PathLike | tuple[np.ndarray, int],
+        audio: AudioInput,
         text: str | None = None,
         speaker: int | str = DEFAULT_SPEAKER,
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
         progress: ProgressCallback | None = None,
     ) -> GenerationResult:
-        """Speech (a file path or (samples, sample_rate)) -> motion and the words used.
+        """Speech (a file path, (samples, sample_rate), or decoded
+        :class:`semges.speech.audio.Audio`) -> motion and the words used.
 
         ``speaker``: a BEAT2 speaker id (2) or name ("scott")."""
         speaker = speaker_id(speaker)  # refuse a bad speaker before the speech is transcribed

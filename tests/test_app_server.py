@@ -33,6 +33,8 @@ from test_app import (
     write_speech_clip,
 )
 
+pytestmark = pytest.mark.slow  # starts `python app.py` as a separate server process
+
 STARTUP_TIMEOUT_S = 180
 TEST_SIZE = "320x240"  # the smallest size the page offers
 

@@ -21,6 +21,7 @@ from webapp.settings import EXAMPLES_FOLDER
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: install the "
                        "Debian packages in packages-test.txt (make test does)"),
 ]

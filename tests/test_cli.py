@@ -22,10 +22,11 @@ def _run(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def shared_frontend(monkeypatch, speech_frontend):
     """In-process runs reuse the session's front-end instead of loading Whisper again."""
-    monkeypatch.setattr(cli, "_frontend", lambda args: speech_frontend)
+    monkeypatch.setattr(cli, "_frontend", lambda args, saved=None: speech_frontend)
     return speech_frontend
 
 
+@pytest.mark.slow
 def test_transcribe_end_to_end(tmp_path, speech_excerpt, speech_excerpt_words):
     output = tmp_path / "words.json"
     result = _run("transcribe", str(speech_excerpt), "-o", str(output))

@@ -106,14 +106,14 @@ def test_the_web_result_note_says_the_demo_understands_english_only(service, spe
 
 
 def test_the_status_line_shows_the_warning(service):
-    from test_app import RecordingProgress
+    from test_app import RecordingProgress, run_handler
 
     outcomes = Outcomes()
     handler, status = make_generate_handler(service, outcomes), make_status_handler(outcomes)
     tab = gr.Request(session_hash="french")
     with pytest.warns(UserWarning, match="English speech only"):  # gr.Warning outside a page
-        video, *_ = handler(str(FRENCH), size="160x120", variation=0.0,
-                            progress=RecordingProgress(), request=tab)  # fmt: skip
+        *_, (video, *_) = run_handler(handler, str(FRENCH), size="160x120", variation=0.0,
+                                      progress=RecordingProgress(), request=tab)  # fmt: skip
     assert Path(video).is_file()
     assert status(tab) == f"{DONE_MESSAGE} {NOT_ENGLISH}"
 
@@ -121,7 +121,7 @@ def test_the_status_line_shows_the_warning(service):
 @pytest.fixture
 def shared_frontend(monkeypatch, speech_frontend):
     """In-process CLI runs reuse the session's front-end instead of loading Whisper again."""
-    monkeypatch.setattr(cli, "_frontend", lambda args: speech_frontend)
+    monkeypatch.setattr(cli, "_frontend", lambda args, saved=None: speech_frontend)
     return speech_frontend
 
 

@@ -81,6 +81,7 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(corpus: Path, vq_
         torch.testing.assert_close(resumed[name], straight[name], rtol=0, atol=0, msg=name)
 
 
+@pytest.mark.slow
 def test_two_process_ddp_on_cpu(corpus: Path, tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",

@@ -20,6 +20,7 @@ from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 from webapp.handlers import BUSY_MESSAGE
 
+pytestmark = pytest.mark.slow  # serves the demo over HTTP
 WAIT_S = 60
 
 

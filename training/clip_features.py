@@ -73,7 +73,7 @@ class FrontendClipFeatures:
         return self.config.feature_fingerprint()
 
     def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
-        speech = self.frontend.load((samples, sample_rate))  # (N,) 16 kHz mono
+        speech = self.frontend.decode((samples, sample_rate))  # decoded once, 16 kHz mono
         return self.frontend.features(speech, words)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from semges.speech.audio import SAMPLE_RATE, AudioError, load_audio
+from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
 from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
 from semges.sampling import DEFAULT_TEMPERATURE
@@ -151,14 +151,14 @@ class GestureService:
         speaker_id = self._check_options(request)
         transcript = self._check_transcript(request.transcript)
         report("loading", 0.0)
-        samples = self._load_speech(request.audio_path)
+        speech = self._load_speech(request.audio_path)
         seconds: dict[str, float] = {}
 
         with self._model_lock:
             started = time.perf_counter()
             try:
                 result = self.pipeline(
-                    (samples, SAMPLE_RATE), text=transcript, speaker=speaker_id,
+                    speech, text=transcript, speaker=speaker_id,
                     seed=request.seed, temperature=request.temperature, progress=report,
                 )  # fmt: skip
             except AudioError as error:
@@ -193,7 +193,7 @@ class GestureService:
         seconds["rendering"] = time.perf_counter() - started
         logger.info(
             "served %s: %.1f s of speech, %d words, speaker %s, seed %d, temperature %.2f, "
-            "%s %s %dx%d; %s", folder.name, samples.shape[0] / SAMPLE_RATE, len(result.words),
+            "%s %s %dx%d; %s", folder.name, speech.duration_s, len(result.words),
             request.speaker, request.seed, request.temperature, request.body, request.view,
             *request.size, ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
         )  # fmt: skip
@@ -243,10 +243,11 @@ class GestureService:
             )
         return text or None
 
-    def _load_speech(self, audio_path: Path | None) -> np.ndarray:
-        """(N,) 16 kHz samples of the request's speech; UserFacingError says what is wrong.
+    def _load_speech(self, audio_path: Path | None) -> Audio:
+        """The request's speech, decoded once (16 kHz mono); UserFacingError says what is wrong.
 
-        The file's size is checked before anything decodes it.
+        The file's size is checked before anything decodes it; every later stage takes the
+        decoded :class:`Audio`.
         """
         if audio_path is None or not str(audio_path).strip():
             raise UserFacingError("Please record or upload some speech first.")
@@ -265,16 +266,16 @@ class GestureService:
                 f"{self.settings.max_audio_seconds} s: please upload a shorter clip."
             )
         try:
-            samples = load_audio(audio_path, max_duration_s=self.settings.max_audio_seconds)
+            speech = decode_audio(audio_path, max_duration_s=self.settings.max_audio_seconds)
         except AudioError as error:
             message = _audio_message(error, self.settings.max_audio_seconds)
             raise UserFacingError(message) from error
-        if is_silent(samples):
+        if is_silent(speech.samples):
             raise UserFacingError(
                 "The recording is silent: no speech was found. Check the microphone and try "
                 "again."
             )
-        return samples
+        return speech
 
 
 def _user_note(features: SpeechFeatures, request_name: str) -> str | None:

@@ -5,7 +5,8 @@ through the decoder; CTranslate2's ``Whisper.align`` runs dynamic time warping o
 cross-attention of the model's alignment heads, exactly as Whisper's own word timestamps do,
 so each word gets the time span its tokens attend to.
 
-Whisper sees 30 s at a time. A quick transcription first gives rough times for the words it
+Whisper sees 30 s at a time. A quick transcription (the front-end's, on its shared encoder
+windows, when it has one) first gives rough times for the words it
 recognises (matched to the user's words by sequence alignment of normalised spellings); the
 other words are placed by interpolation over characters. The audio is then cut into windows
 of at most 30 s at pauses between words, the last one ending shortly after the last word (so
@@ -68,12 +69,16 @@ def align_text(
     speech: np.ndarray,
     language: str | None = "en",
     refinement: TimingRefinement = TimingRefinement(),
+    rough_words: list[Word] | None = None,
+    mel: np.ndarray | None = None,
 ) -> AlignmentResult:
     """Time every whitespace-separated word of ``text`` in (N,) float32 16 kHz ``samples``.
 
     ``speech``: (K, 2) non-silent intervals in seconds (see
-    :func:`semges.speech.transcription.speech_intervals`). The returned words are exactly
-    ``text.split()``, in order, with times in seconds inside the audio.
+    :func:`semges.speech.transcription.speech_intervals`). ``rough_words``: Whisper's words
+    for the clip when already recognised (else they are recognised here); ``mel``: the clip's
+    log-mel (:func:`semges.speech.encoder.log_mel`) when already computed. The returned words
+    are exactly ``text.split()``, in order, with times in seconds inside the audio.
     """
     from faster_whisper.tokenizer import Tokenizer
 
@@ -86,10 +91,14 @@ def align_text(
         whisper.hf_tokenizer, multilingual, task="transcribe",
         language=(language or "en") if multilingual else None,
     )  # fmt: skip
-    mel = whisper.feature_extractor(samples)  # (n_mels, frames) at 100 frames/s, global scale
+    if mel is None:
+        from semges.speech.encoder import log_mel
+
+        mel = log_mel(whisper, samples)  # (n_mels, frames) at 100 frames/s, global scale
     frames_per_second = SAMPLE_RATE / whisper.feature_extractor.hop_length
 
-    rough = recognise(whisper, samples, language=language).words
+    rough = rough_words if rough_words is not None else recognise(whisper, samples,
+                                                                  language=language).words
     est_start, est_end = _rough_times(words, rough, speech, duration)
     plan = _plan_windows(est_start, est_end, duration)
 

@@ -17,6 +17,7 @@ import logging
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -35,10 +36,42 @@ MIN_DURATION_S: float = 0.3
 DEFAULT_MAX_DURATION_S: float = 600.0
 """Default upper bound on input length (10 minutes); configurable per call."""
 
-AudioInput = Union[str, os.PathLike, tuple]
-"""A file path, or an in-memory ``(samples, sample_rate)`` / ``(sample_rate, samples)`` pair."""
-
 _FFMPEG_TIMEOUT_S = 300.0
+
+
+@dataclass(frozen=True, eq=False)
+class Audio:
+    """One decoded recording: what every stage after decoding takes, so a file is decoded once.
+
+    ``samples``: (N,) float32 mono in [-1, 1] at ``sample_rate`` Hz (:data:`SAMPLE_RATE` when
+    made by :func:`decode_audio`). ``source``: the file it came from, or None for a recording
+    given in memory (then nothing can be read again from disk, e.g. to mux it into a video).
+    """
+
+    samples: np.ndarray
+    sample_rate: int = SAMPLE_RATE
+    source: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 1 or self.samples.dtype != np.float32:
+            raise ValueError(
+                f"Audio samples must be (N,) float32, got {self.samples.shape} {self.samples.dtype}"
+            )
+
+    @property
+    def duration_s(self) -> float:
+        """Length in seconds."""
+        return self.samples.shape[0] / self.sample_rate
+
+    @property
+    def num_motion_frames(self) -> int:
+        """Motion frames for this audio: exactly ``round(duration_s * FPS)``."""
+        return num_motion_frames(self.samples, self.sample_rate)
+
+
+AudioInput = Union[str, os.PathLike, tuple, Audio]
+"""A file path, an in-memory ``(samples, sample_rate)`` / ``(sample_rate, samples)`` pair, or
+an already decoded :class:`Audio`."""
 
 
 class AudioError(ValueError):
@@ -65,25 +98,38 @@ class UnreadableAudioError(AudioError):
     """The file is missing, cannot be opened, or is damaged so it cannot be decoded."""
 
 
-def load_audio(source: AudioInput, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> np.ndarray:
-    """Load ``source`` as (N,) float32 mono samples at :data:`SAMPLE_RATE`, values in [-1, 1].
+def decode_audio(source: AudioInput, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
+    """Decode ``source`` once into :class:`Audio` at :data:`SAMPLE_RATE` (an :class:`Audio`
+    already at that rate is checked and returned as it is).
 
     Raises a subclass of :class:`AudioError` when the input is not audio, empty, shorter than
     :data:`MIN_DURATION_S`, longer than ``max_duration_s`` seconds, or unreadable.
     """
-    if isinstance(source, tuple):
+    path = None
+    if isinstance(source, Audio):
+        samples, sample_rate, path = source.samples, source.sample_rate, source.source
+        name = path.name if path is not None else "the recording"
+    elif isinstance(source, tuple):
         samples, sample_rate = _split_pair(source)
         name = "the recording"
     elif isinstance(source, (str, os.PathLike)):
-        samples, sample_rate = _read_file(Path(source), max_duration_s)
-        name = Path(source).name
+        path = Path(source)
+        samples, sample_rate = _read_file(path, max_duration_s)
+        name = path.name
     else:
         raise TypeError(
             f"audio must be a file path or a (samples, sample_rate) pair, got {type(source)!r}"
         )
     mono = _to_float_mono(samples, name)
     _check_duration(mono.shape[0] / sample_rate, name, max_duration_s)
-    return resample(mono, sample_rate, SAMPLE_RATE)
+    if isinstance(source, Audio) and sample_rate == SAMPLE_RATE:
+        return source
+    return Audio(resample(mono, sample_rate, SAMPLE_RATE), SAMPLE_RATE, path)
+
+
+def load_audio(source: AudioInput, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> np.ndarray:
+    """(N,) float32 mono samples at :data:`SAMPLE_RATE` of ``source`` (see :func:`decode_audio`)."""
+    return decode_audio(source, max_duration_s).samples
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

@@ -4,7 +4,8 @@ Output per clip: (T, D + 4) float32 with T = ``round(duration_s * FPS)``; row i 
 audio around time ``i / FPS`` seconds, the time of motion frame i.
 
 - **Whisper encoder states** (D = 384 for tiny.en) from CTranslate2's ``encode`` on Whisper's
-  log-mel input. The encoder sees 30 s windows and gives 50 states per second. Long audio is
+  log-mel input (one pass per clip, shared with recognition: :mod:`semges.speech.encoder`).
+  The encoder sees 30 s windows and gives 50 states per second. Long audio is
   encoded in windows that overlap by 10 s; each window keeps its centre and neighbours are
   crossfaded over 1 s around the middle of the overlap, so there is no seam and no dropped
   tail. States are linearly interpolated to the frame times. They are left unnormalised
@@ -33,6 +34,8 @@ from semges.layout import FPS
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
 
+    from semges.speech.encoder import StateBlender
+
 logger = logging.getLogger(__name__)
 
 PROSODY_CHANNELS: tuple[str, ...] = ("energy", "onset", "log_f0", "voicing")
@@ -51,9 +54,11 @@ VOICED_THRESHOLD: float = 0.5
 ONSET_CLIP: float = 2.0
 PITCH_CLIP_OCTAVES: float = 1.0
 
-ENCODER_WINDOW_S: float = 30.0
-ENCODER_OVERLAP_S: float = 10.0
-ENCODER_CROSSFADE_S: float = 1.0
+PROSODY_CHUNK_FRAMES: int = 3600
+"""Motion frames (2 minutes) of prosody analysed per piece: bounds the memory of YIN and the
+STFTs on long speech. Frames are analysed independently, so pieces change nothing; the
+per-clip references are taken over the whole clip."""
+ONSET_N_FFT: int = 2048  # librosa's onset-strength STFT size (its default)
 
 
 def audio_features(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
@@ -68,60 +73,19 @@ def whisper_encoder_states(
     whisper: "WhisperModel", samples: np.ndarray, num_frames: int
 ) -> np.ndarray:
     """(num_frames, D) float32 Whisper encoder states at frame times ``i / FPS`` seconds."""
-    from faster_whisper.audio import pad_or_trim
+    from semges.speech.encoder import StateBlender, content_frames, encode_windows, log_mel
 
-    extractor = whisper.feature_extractor
-    mel = extractor(samples)  # (n_mels, M) at 100 frames/s; one global level normalisation
-    mel_rate = SAMPLE_RATE / extractor.hop_length  # 100 Hz
-    content = min(mel.shape[1], round(samples.shape[0] / extractor.hop_length))
-    window = extractor.nb_max_frames  # 3000 mel frames = 30 s
-    stride = round(window * (1.0 - ENCODER_OVERLAP_S / ENCODER_WINDOW_S))
-    starts = [0]
-    while starts[-1] + window < content:
-        starts.append(starts[-1] + stride)
-
-    state_rate = mel_rate * _states_per_window(whisper) / window  # 50 Hz for every Whisper
-    total_states = int(np.ceil(content * state_rate / mel_rate))
-    blended: np.ndarray | None = None
-    weight_sum = np.zeros(total_states, np.float32)
-    for k, start in enumerate(starts):
-        encoded = whisper.encode(pad_or_trim(mel[:, start : start + window]))
-        states = np.array(encoded)[0]  # copy: the StorageView owns its memory
-        offset = round(start * state_rate / mel_rate)
-        count = min(states.shape[0], total_states - offset)
-        weights = _window_weights(starts, k, window, offset, count, state_rate / mel_rate,
-                                  ENCODER_CROSSFADE_S * state_rate)  # fmt: skip
-        if blended is None:
-            blended = np.zeros((total_states, states.shape[1]), np.float32)
-        blended[offset : offset + count] += weights[:, None] * states[:count]
-        weight_sum[offset : offset + count] += weights
-    blended /= np.maximum(weight_sum, 1e-6)[:, None]
-    state_times = (np.arange(total_states) + 0.5) / state_rate  # state j covers 20 ms
-    return _interpolate_rows(blended, state_times, np.arange(num_frames) / FPS)
+    mel = log_mel(whisper, samples)  # (n_mels, M) at 100 frames/s; one global level reference
+    blender = StateBlender(whisper, content_frames(whisper, mel, samples.shape[0]))
+    for window in encode_windows(whisper, mel, samples.shape[0]):
+        blender.add(window)
+    return frame_states(blender, num_frames)
 
 
-def _states_per_window(whisper: "WhisperModel") -> int:
-    """Encoder states for one 30 s window (1500: the encoder's conv halves the mel rate)."""
-    return whisper.feature_extractor.nb_max_frames // 2
-
-
-def _window_weights(
-    starts: list[int], k: int, window: int, offset: int, count: int, scale: float, ramp: float
-) -> np.ndarray:
-    """(count,) weights of window k over its states: 1 in its centre, linear crossfades.
-
-    Adjacent windows' weights sum to one: window k hands over to window k + 1 over
-    ``ramp`` states centred on the middle of their overlap.
-    """
-    index = offset + np.arange(count, dtype=np.float64)
-    weights = np.ones(count)
-    if k > 0:
-        middle = 0.5 * (starts[k] + starts[k - 1] + window) * scale
-        weights *= np.clip((index - middle) / ramp + 0.5, 0.0, 1.0)
-    if k + 1 < len(starts):
-        middle = 0.5 * (starts[k + 1] + starts[k] + window) * scale
-        weights *= np.clip((middle - index) / ramp + 0.5, 0.0, 1.0)
-    return weights.astype(np.float32)
+def frame_states(blender: "StateBlender", num_frames: int) -> np.ndarray:
+    """(num_frames, D) float32: the blended encoder states interpolated to frame times."""
+    states, times = blender.states()
+    return _interpolate_rows(states, times, np.arange(num_frames) / FPS)
 
 
 def _interpolate_rows(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> np.ndarray:
@@ -139,18 +103,36 @@ def prosody_features(samples: np.ndarray, num_frames: int) -> np.ndarray:
 
     audio = resample(samples, SAMPLE_RATE, PROSODY_SAMPLE_RATE)
     rate, hop, length = PROSODY_SAMPLE_RATE, PROSODY_HOP, PROSODY_FRAME_LENGTH
-    rms = librosa.feature.rms(y=audio, frame_length=length, hop_length=hop)[0]
+    total = 1 + audio.shape[0] // hop  # librosa's frame count for centred frames
+    rms = np.empty(total, np.float32)  # the dtypes librosa gives for float32 audio
+    f0, periodicity = np.empty(total, np.float64), np.empty(total, np.float64)
+    mel_power: np.ndarray | None = None
+    for first in range(0, total, PROSODY_CHUNK_FRAMES):
+        last = min(total, first + PROSODY_CHUNK_FRAMES)
+        piece = _centred_piece(audio, first, last, hop, length)
+        rms[first:last] = librosa.feature.rms(y=piece, frame_length=length, hop_length=hop,
+                                              center=False)[0]  # fmt: skip
+        f0[first:last] = librosa.yin(piece, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=rate,
+                                     frame_length=length, hop_length=hop, center=False)
+        periodicity[first:last] = _periodicity(piece, f0[first:last], rate, length, hop)
+        mel = librosa.feature.melspectrogram(
+            y=_centred_piece(audio, first, last, hop, ONSET_N_FFT), sr=rate, n_fft=ONSET_N_FFT,
+            hop_length=hop, center=False,
+        )  # fmt: skip
+        if mel_power is None:
+            mel_power = np.empty((mel.shape[0], total), np.float32)
+        mel_power[:, first:last] = mel
+
     level_db = librosa.amplitude_to_db(rms, amin=1e-5, top_db=None)
     loud_db = np.percentile(level_db, LOUD_PERCENTILE)
     energy = np.clip(1.0 + (level_db - loud_db) / ENERGY_RANGE_DB, 0.0, 1.0)
     sounding = level_db > loud_db - SILENCE_DB
 
-    onset = librosa.onset.onset_strength(y=audio, sr=rate, hop_length=hop)
+    onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel_power), sr=rate,
+                                         n_fft=ONSET_N_FFT, hop_length=hop)  # fmt: skip
     onset = np.clip(onset / max(np.percentile(onset, LOUD_PERCENTILE), 1e-6), 0.0, ONSET_CLIP)
 
-    f0 = librosa.yin(audio, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=rate, frame_length=length,
-                     hop_length=hop)  # fmt: skip
-    voicing = _periodicity(audio, f0, rate, length, hop) * sounding[: f0.shape[0]]
+    voicing = periodicity * sounding
     voiced = voicing > VOICED_THRESHOLD
     log_f0 = np.zeros_like(f0)
     if voiced.any():
@@ -161,13 +143,22 @@ def prosody_features(samples: np.ndarray, num_frames: int) -> np.ndarray:
     return np.stack([_fit_length(c, num_frames) for c in channels], axis=1).astype(np.float32)
 
 
+def _centred_piece(audio: np.ndarray, first: int, last: int, hop: int, length: int) -> np.ndarray:
+    """The samples under centred frames ``first..last-1`` (frame i centred on sample
+    ``i * hop``), zero outside the clip, as librosa's ``center=True`` pads them."""
+    begin, end = first * hop - length // 2, (last - 1) * hop + length - length // 2
+    piece = audio[max(begin, 0) : min(end, audio.shape[0])]
+    return np.pad(piece, (max(-begin, 0), max(end - audio.shape[0], 0)))
+
+
 def _periodicity(
-    audio: np.ndarray, f0: np.ndarray, rate: int, length: int, hop: int
+    frames_audio: np.ndarray, f0: np.ndarray, rate: int, length: int, hop: int
 ) -> np.ndarray:
-    """(F,) normalised autocorrelation of each centred frame at the YIN period, in [0, 1]."""
+    """(F,) normalised autocorrelation at the YIN period of each frame of ``frames_audio``
+    (already centre-padded, see :func:`_centred_piece`), in [0, 1]."""
     import librosa
 
-    frames = librosa.util.frame(np.pad(audio, length // 2), frame_length=length, hop_length=hop)
+    frames = librosa.util.frame(frames_audio, frame_length=length, hop_length=hop)
     frames = frames[:, : f0.shape[0]]
     autocorrelation = librosa.autocorrelate(frames, axis=0)  # (length, F)
     lag = np.clip(np.round(rate / f0).astype(np.int64), 1, length - 1)

@@ -4,12 +4,15 @@
 input into :class:`semges.speech.SpeechFeatures` at the motion frame rate, with exactly
 ``round(duration_s * FPS)`` frames:
 
-1. load: decode and resample to 16 kHz mono (:mod:`semges.speech.audio`);
-2. transcribe: Whisper words with times, or, when a transcript is given, that transcript
-   force-aligned to the audio with the same model (:mod:`semges.speech.alignment`); recognised
-   words that do not sound like English get :data:`NOT_ENGLISH_NOTE`;
-3. features: Whisper encoder states + prosody (:mod:`semges.speech.audio_features`) and per-frame
-   contextual word embeddings (:mod:`semges.speech.text_features`).
+1. load: decode and resample to 16 kHz mono, once, into :class:`semges.speech.audio.Audio`
+   (an :class:`~semges.speech.audio.Audio` given is used as it is);
+2. transcribe: one Whisper encoder pass over fixed 30 s windows (:mod:`semges.speech.encoder`)
+   that both recognition (:mod:`semges.speech.recognition`) and the audio features use;
+   when a transcript is given, it is force-aligned to the audio with the same model
+   (:mod:`semges.speech.alignment`), planned from those recognised words; recognised words
+   that do not sound like English get :data:`NOT_ENGLISH_NOTE`;
+3. features: the blended encoder states + prosody (:mod:`semges.speech.audio_features`) and
+   per-frame contextual word embeddings (:mod:`semges.speech.text_features`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from semges.speech.audio import DEFAULT_MAX_DURATION_S, SAMPLE_RATE, AudioInput, load_audio
+from semges.speech.audio import (
+    DEFAULT_MAX_DURATION_S,
+    SAMPLE_RATE,
+    Audio,
+    AudioInput,
+    decode_audio,
+)
+from semges.layout import FPS
 from semges.speech.types import SpeechFeatures, Word
 from semges.speech.transcription import TimingRefinement
 
@@ -57,8 +67,8 @@ class FrontendConfig:
     ``cpu_threads``: Whisper's CPU threads; 0 takes half the cores (see
     :func:`semges.speech.transcription.default_whisper_threads`). ``beam_size``: 1 is greedy decoding; beam
     search with 5 lowered tiny.en's WER on three BEAT2 clips from 8.5/6.0/4.8 % to
-    8.5/3.0/4.3 % for about 1.5x the decoding time. ``vad_filter``: skip non-speech with
-    Silero VAD before recognising. ``max_duration_s``: longer input is refused. ``timing``:
+    8.5/3.0/4.3 % for about 1.5x the decoding time. ``vad_filter``: drop recognised words
+    that lie in silence (where Whisper invents text; see :mod:`semges.speech.recognition`). ``max_duration_s``: longer input is refused. ``timing``:
     how raw Whisper word times are corrected (:class:`semges.speech.transcription.TimingRefinement`).
     """
 
@@ -134,10 +144,13 @@ class SpeechFrontend:
         # One short run loads the lazily loaded parts (Silero VAD, librosa's compiled YIN, the
         # first MiniLM pass) so the first request is as fast as the next, and finds the sizes.
         warmup = np.random.default_rng(0).normal(0.0, 0.1, round(_WARMUP_S * SAMPLE_RATE))
-        warmup = warmup.astype(np.float32)
-        self._timed_words(warmup, None)
+        warmup = Audio(warmup.astype(np.float32))
+        from semges.speech.audio_features import prosody_features
+
+        states = self._analyse(warmup, None, True)[1]
+        prosody = prosody_features(warmup.samples, states.shape[0])  # compiles librosa's YIN
+        self._audio_dim = int(states.shape[1] + prosody.shape[1])
         self.word_encoder.embed([Word("hello", 0.0, _WARMUP_S)])
-        self._audio_dim = int(self.audio_features(warmup).shape[1])
 
     @property
     def audio_dim(self) -> int:
@@ -149,15 +162,19 @@ class SpeechFrontend:
         """Word embedding width (384 for all-MiniLM-L6-v2)."""
         return self.word_encoder.dim
 
-    def audio_features(self, samples: np.ndarray) -> np.ndarray:
-        """(T, audio_dim) Whisper states + prosody at the motion frame rate, for 16 kHz samples."""
+    def audio_features(self, audio: Audio | np.ndarray) -> np.ndarray:
+        """(T, audio_dim) Whisper states + prosody at the motion frame rate, for 16 kHz audio."""
         from semges.speech.audio_features import audio_features
 
-        return audio_features(self.whisper, samples)
+        return audio_features(self.whisper, _samples(audio))
+
+    def decode(self, audio: AudioInput) -> Audio:
+        """The input decoded once to 16 kHz mono; raises :class:`semges.speech.audio.AudioError`."""
+        return decode_audio(audio, max_duration_s=self.config.max_duration_s)
 
     def load(self, audio: AudioInput) -> np.ndarray:
-        """(N,) float32 16 kHz mono samples; raises :class:`semges.speech.audio.AudioError`."""
-        return load_audio(audio, max_duration_s=self.config.max_duration_s)
+        """(N,) float32 16 kHz mono samples of :meth:`decode`."""
+        return self.decode(audio).samples
 
     def transcribe(self, audio: AudioInput, text: str | None = None) -> list[Word]:
         """Timed words: recognised by Whisper, or ``text`` aligned to the audio if given."""
@@ -165,7 +182,7 @@ class SpeechFrontend:
 
     def timed_words(self, audio: AudioInput, text: str | None = None) -> TimedWords:
         """Like :meth:`transcribe`, with the notes for the user about those words."""
-        return self._timed_words(self.load(audio), text)
+        return self._analyse(self.decode(audio), text, False)[0]
 
     def extract(
         self,
@@ -179,51 +196,86 @@ class SpeechFrontend:
         """
         report = progress or (lambda stage, fraction: None)
         report(STAGE_LOADING, 0.0)
-        samples = self.load(audio)
+        decoded = self.decode(audio)
         report(STAGE_LOADING, 1.0)
         report(STAGE_TRANSCRIBING, 0.0)
-        timed = self._timed_words(samples, text)
+        timed, states = self._analyse(decoded, text, True)
         report(STAGE_TRANSCRIBING, 1.0)
         report(STAGE_FEATURES, 0.0)
-        features = self.features(samples, timed.words, timed.alignment_note)
+        features = self._features(decoded.samples, states, timed.words, timed.alignment_note)
         features.language_note = timed.language_note
         report(STAGE_FEATURES, 1.0)
         return features
 
-    def features(self, samples: np.ndarray, words: list[Word],
+    def features(self, audio: Audio | np.ndarray, words: list[Word],
                  note: str | None = None) -> SpeechFeatures:
-        """Features of 16 kHz samples whose timed words are already known (recognised,
+        """Features of 16 kHz audio whose timed words are already known (recognised,
         aligned, or read from a dataset's TextGrid): the one recipe training and inference
         share."""
+        from semges.speech.audio_features import whisper_encoder_states
+
+        samples = _samples(audio)
+        num_frames = round(samples.shape[0] * FPS / SAMPLE_RATE)
+        states = whisper_encoder_states(self.whisper, samples, num_frames)
+        return self._features(samples, states, words, note)
+
+    def _features(self, samples: np.ndarray, states: np.ndarray, words: list[Word],
+                  note: str | None) -> SpeechFeatures:
+        """SpeechFeatures from (T, D) encoder states at the frame rate, prosody and words."""
+        from semges.speech.audio_features import prosody_features
         from semges.speech.text_features import frame_word_features
 
-        audio_matrix = self.audio_features(samples)  # (T, audio_dim)
+        prosody = prosody_features(samples, states.shape[0])  # (T, 4)
+        audio_matrix = np.concatenate([states, prosody], axis=1)  # (T, audio_dim)
+        del prosody
         embeddings = self.word_encoder.embed(words)  # (W, text_dim)
         text_matrix, mask = frame_word_features(words, embeddings, audio_matrix.shape[0])
         return SpeechFeatures(audio_matrix, text_matrix, mask, words, note)
 
-    def _timed_words(self, samples: np.ndarray, text: str | None) -> TimedWords:
-        """Words with refined times, and notes when the times are a fallback or the speech
-        does not sound like English."""
+    def _analyse(self, audio: Audio, text: str | None,
+                 with_states: bool) -> tuple[TimedWords, np.ndarray | None]:
+        """Timed words (recognised, or ``text`` aligned) and, if ``with_states``, the (T, D)
+        encoder states at the frame rate: one encoder pass serves both."""
         from semges.speech.alignment import align_text
-        from semges.speech.transcription import recognise, refine_word_times, speech_intervals
+        from semges.speech.audio_features import frame_states
+        from semges.speech.encoder import StateBlender, content_frames, encode_windows, log_mel
+        from semges.speech.recognition import WindowRecogniser
+        from semges.speech.transcription import refine_word_times, speech_intervals
 
-        config = self.config
+        config, samples = self.config, audio.samples
+        mel = log_mel(self.whisper, samples)  # (n_mels, M) 100 frames/s
+        blender = (StateBlender(self.whisper, content_frames(self.whisper, mel, samples.shape[0]))
+                   if with_states else None)  # fmt: skip
+        recogniser = WindowRecogniser(self.whisper, mel, config.language, config.beam_size)
+        for window in encode_windows(self.whisper, mel, samples.shape[0]):
+            if blender is not None:
+                blender.add(window)
+            recogniser.add(window)
+        states = frame_states(blender, audio.num_motion_frames) if blender is not None else None
         speech = speech_intervals(samples, config.timing.silence_top_db)
+        everywhere = np.array([[0.0, audio.duration_s]])
+        recognition = recogniser.finish(speech if config.vad_filter else everywhere,
+                                        audio.duration_s)  # fmt: skip
         if text is not None and text.strip():
             result = align_text(self.whisper, samples, text, speech, config.language,
-                                config.timing)  # fmt: skip
+                                config.timing, rough_words=recognition.words, mel=mel)
             if result.note:
                 logger.warning("%s", result.note)
-            return TimedWords(result.words, alignment_note=result.note)
-        recognition = recognise(self.whisper, samples, config.language, config.beam_size,
-                                config.vad_filter)  # fmt: skip
-        duration = samples.shape[0] / SAMPLE_RATE
-        words = refine_word_times(recognition.words, speech, duration, config.timing)
+            return TimedWords(result.words, alignment_note=result.note), states
+        words = refine_word_times(recognition.words, speech, audio.duration_s, config.timing)
         language_note = None
         if not recognition.sounds_like_english:
             logger.info("not English? mean token log-probability %.2f over %d tokens",
                         recognition.mean_logprob, recognition.num_tokens)  # fmt: skip
             language_note = NOT_ENGLISH_NOTE
-        return TimedWords(words, language_note=language_note)
+        return TimedWords(words, language_note=language_note), states
+
+
+def _samples(audio: Audio | np.ndarray) -> np.ndarray:
+    """(N,) float32 16 kHz samples of decoded audio or of a bare sample array."""
+    if isinstance(audio, Audio):
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"audio must be at {SAMPLE_RATE} Hz, got {audio.sample_rate}")
+        return audio.samples
+    return audio
 

@@ -200,7 +200,7 @@ def recognise(
         word_timestamps=True,
         vad_filter=vad_filter,
         condition_on_previous_text=False,  # keeps a misheard phrase from looping
-        temperature=_FALLBACK_TEMPERATURES if temperature_fallback else 0.0,
+        temperature=FALLBACK_TEMPERATURES if temperature_fallback else 0.0,
     )
     segments = list(segments)
     words = [
@@ -214,7 +214,7 @@ def recognise(
     return Recognition(words, mean_logprob, num_tokens, not multilingual or language == "en")
 
 
-_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's default
+FALLBACK_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
 
 
 def speech_intervals(samples: np.ndarray, top_db: float) -> np.ndarray:
