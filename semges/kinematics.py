@@ -18,6 +18,9 @@ import torch
 from semges import layout, skeleton
 from semges.rotations import axis_angle_to_matrix
 
+KINEMATICS_CHUNK_FRAMES: int = 4096
+"""Frames posed at once by :func:`joint_positions` (about 40 MB of rotation matrices)."""
+
 
 @functools.lru_cache(maxsize=1)
 def rest_joint_positions() -> np.ndarray:
@@ -57,5 +60,10 @@ def joint_positions(poses: np.ndarray) -> np.ndarray:
     of the body as drawn (relaxed hands added), neutral skeleton, model coordinates, no
     translation (``forward_kinematics`` without autograd)."""
     drawn = skeleton.with_relaxed_hands(np.asarray(poses, np.float32))
+    positions = np.empty((drawn.shape[0], layout.NUM_JOINTS, 3), np.float32)
+    # Frames are independent: chunks bound the rotation matrices held at once, whatever T.
     with torch.no_grad():
-        return forward_kinematics(torch.from_numpy(drawn)).numpy()
+        for start in range(0, drawn.shape[0], KINEMATICS_CHUNK_FRAMES):
+            chunk = torch.from_numpy(drawn[start : start + KINEMATICS_CHUNK_FRAMES])
+            positions[start : start + chunk.shape[0]] = forward_kinematics(chunk).numpy()
+    return positions

@@ -21,6 +21,9 @@ from semges.atomic_files import atomic_output
 if TYPE_CHECKING:
     import torch
 
+ROTATION_CHUNK_FRAMES: int = 4096
+"""Frames converted between rotation representations at once (bounds the temporaries)."""
+
 
 class MotionFileError(ValueError):
     """A motion file is missing, unreadable or not in the BEAT2 SMPL-X layout."""
@@ -86,7 +89,11 @@ class MotionClip:
         from semges.rotations import flat_rot6d_to_axis_angle
 
         poses = self.poses.copy()
-        poses[:, list(part.pose_columns)] = flat_rot6d_to_axis_angle(rot6d.float()).cpu().numpy()
+        columns = list(part.pose_columns)
+        for start in range(0, self.num_frames, ROTATION_CHUNK_FRAMES):
+            chunk = rot6d[start : start + ROTATION_CHUNK_FRAMES].float()
+            poses[start : start + chunk.shape[0], columns] = \
+                flat_rot6d_to_axis_angle(chunk).cpu().numpy()
         return MotionClip(poses, self.trans.copy(), self.betas.copy(), self.expressions.copy(),
                           self.fps)
 

@@ -59,6 +59,19 @@ def test_any_length_gives_one_face_per_frame(num_frames: int) -> None:
     assert np.isfinite(face.jaw).all() and np.isfinite(face.expressions).all()
 
 
+def test_long_clips_run_in_chunks_that_give_the_one_pass_face(monkeypatch) -> None:
+    """Chunks read half a receptive field of context each side: the face of a clip computed
+    in chunks of 7 frames equals the face computed in one pass."""
+    import semges.models.face as face_module
+
+    model, features = tiny_face(), random_features(50)
+    whole = predict(model, features)
+    monkeypatch.setattr(face_module, "FACE_CHUNK_FRAMES", 7)
+    chunked = predict(model, features)
+    np.testing.assert_allclose(chunked.expressions, whole.expressions, atol=1e-6)
+    np.testing.assert_allclose(chunked.jaw, whole.jaw, atol=1e-6)
+
+
 def test_a_frame_sees_only_its_receptive_field() -> None:
     """Changing the speech far after frame 0 leaves frame 0's face unchanged; within the
     receptive field it changes it."""

@@ -27,6 +27,9 @@ from semges.models.configs import FaceConfig
 from semges.rotations import flat_rot6d_to_axis_angle
 from semges.serialization import PretrainedModel
 
+FACE_CHUNK_FRAMES: int = 8192
+"""Output frames (4.6 minutes) the face model computes at once in :meth:`FaceModel.predict`."""
+
 
 @dataclass
 class FaceFrames:
@@ -123,10 +126,7 @@ class FaceModel(PretrainedModel):
         Deterministic: call it in eval mode."""
         if self.training:
             raise RuntimeError("FaceModel.predict needs eval mode (dropout off)")
-        device = self.audio_mean.device
-        normalized = self(torch.from_numpy(audio).float()[None].to(device),
-                          torch.from_numpy(text).float()[None].to(device),
-                          torch.from_numpy(word_mask).bool()[None].to(device))[0]
+        normalized = self._predict_in_chunks(audio, text, word_mask)  # (T, F)
         face = (gain * normalized * self.face_std + self.face_mean).float().cpu()  # (T, F)
         if envelope is not None:
             rest = self.rest_face.float().cpu()
@@ -134,3 +134,22 @@ class FaceModel(PretrainedModel):
         jaw_dim = layout.FACE_JAW.rot6d_dim
         return FaceFrames(jaw=flat_rot6d_to_axis_angle(face[:, :jaw_dim]).numpy(),
                           expressions=face[:, jaw_dim:].numpy())
+
+    def _predict_in_chunks(self, audio: np.ndarray, text: np.ndarray,
+                           word_mask: np.ndarray) -> torch.Tensor:
+        """(T, FACE_DIM) normalised face, computed over chunks of at most
+        :data:`FACE_CHUNK_FRAMES` output frames, each read with half a receptive field of
+        context on both sides: the same frames as one pass over the clip, with activations
+        bounded at any length (one pass over an hour held gigabytes)."""
+        device = self.audio_mean.device
+        margin = self.config.receptive_field // 2
+        num_frames = audio.shape[0]
+        chunks = []
+        for start in range(0, num_frames, FACE_CHUNK_FRAMES):
+            stop = min(start + FACE_CHUNK_FRAMES, num_frames)
+            read = slice(max(0, start - margin), min(num_frames, stop + margin))
+            output = self(torch.from_numpy(audio[read]).float()[None].to(device),
+                          torch.from_numpy(text[read]).float()[None].to(device),
+                          torch.from_numpy(word_mask[read]).bool()[None].to(device))[0]
+            chunks.append(output[start - read.start : stop - read.start])
+        return torch.cat(chunks)
