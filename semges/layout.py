@@ -43,6 +43,13 @@ JOINT_NAMES: tuple[str, ...] = (
 NUM_JOINTS: int = len(JOINT_NAMES)  # 55
 POSE_DIM: int = NUM_JOINTS * AXIS_ANGLE_DIM  # 165
 
+
+def num_motion_frames(num_samples: int, sample_rate: int) -> int:
+    """Motion frames for ``num_samples`` of audio at ``sample_rate`` Hz: exactly
+    ``round(duration_s * FPS)``, no frame dropped at the tail. The one frame-count rule: the
+    front-end, training data and every output follow it."""
+    return round(num_samples * FPS / sample_rate)
+
 # Kinematic tree: parent index per joint (-1 for the root), as in the SMPL-X model file.
 PARENTS: tuple[int, ...] = (
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 15, 15, 15,

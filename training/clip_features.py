@@ -44,8 +44,8 @@ class ClipFeatureExtractor(Protocol):
 
 
 def num_frames_for(num_samples: int, sample_rate: int) -> int:
-    """Frames of a clip: round(duration_s * fps), as everywhere in semges."""
-    return round(num_samples / sample_rate * layout.FPS)
+    """Frames of a clip: :func:`semges.layout.num_motion_frames`, as everywhere in semges."""
+    return layout.num_motion_frames(num_samples, sample_rate)
 
 
 class FrontendClipFeatures:

@@ -178,7 +178,7 @@ def make_clip(index: int, rng: np.random.Generator, synth: SpeechSynth,
         pieces.append(np.zeros(int(pause * SAMPLE_RATE), np.float32))
         cursor += int(pause * SAMPLE_RATE) / SAMPLE_RATE
     audio = np.concatenate(pieces)
-    num_frames = round(audio.size / SAMPLE_RATE * layout.FPS)
+    num_frames = layout.num_motion_frames(audio.size, SAMPLE_RATE)
 
     poses = np.tile(_pose_vector(REST_POSE), (num_frames, 1))
     envelope = rms_envelope(audio, num_frames)

@@ -23,7 +23,7 @@ from typing import Union
 
 import numpy as np
 
-from semges.layout import FPS
+from semges import layout
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def duration_s(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
 
 def num_motion_frames(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> int:
     """Motion frames for this audio: exactly ``round(duration_s * FPS)``."""
-    return round(samples.shape[0] * FPS / sample_rate)
+    return layout.num_motion_frames(samples.shape[0], sample_rate)
 
 
 def _split_pair(pair: tuple) -> tuple[np.ndarray, int]:

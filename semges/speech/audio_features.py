@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semges.speech.audio import SAMPLE_RATE, resample
+from semges import layout
 from semges.layout import FPS
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ ONSET_N_FFT: int = 2048  # librosa's onset-strength STFT size (its default)
 
 def audio_features(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
     """(T, D + 4) float32 Whisper states then prosody, for (N,) float32 16 kHz ``samples``."""
-    num_frames = round(samples.shape[0] * FPS / SAMPLE_RATE)
+    num_frames = layout.num_motion_frames(samples.shape[0], SAMPLE_RATE)
     states = whisper_encoder_states(whisper, samples, num_frames)
     prosody = prosody_features(samples, num_frames)
     return np.concatenate([states, prosody], axis=1)

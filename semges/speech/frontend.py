@@ -32,7 +32,7 @@ from semges.speech.audio import (
     AudioInput,
     decode_audio,
 )
-from semges.layout import FPS
+from semges import layout
 from semges.speech.types import SpeechFeatures, Word
 from semges.speech.transcription import TimingRefinement
 
@@ -215,7 +215,7 @@ class SpeechFrontend:
         from semges.speech.audio_features import whisper_encoder_states
 
         samples = _samples(audio)
-        num_frames = round(samples.shape[0] * FPS / SAMPLE_RATE)
+        num_frames = layout.num_motion_frames(samples.shape[0], SAMPLE_RATE)
         states = whisper_encoder_states(self.whisper, samples, num_frames)
         return self._features(samples, states, words, note)
 
