@@ -155,12 +155,9 @@ def train(config: FaceTrainConfig, extractor: ClipFeatureExtractor | None = None
 
     run = config.run
     out_dir = Path(run.out_dir)
-    process = loop.setup_process(run)
-    if process.is_main:
-        loop.write_resolved_config(out_dir, config)
-    loop.seed_everything(run.seed)
-    clips = load_face_clips(config.data, extractor if extractor is not None
-                            else default_extractor())
+    process = loop.start_run(run, config)
+    extractor = extractor if extractor is not None else default_extractor()
+    clips = load_face_clips(config.data, extractor)
     starts = window_starts(clips, config.data.window, config.data.stride)
     model = build_face_model(config, clips).to(process.device).train()
     params = list(model.parameters())

@@ -147,10 +147,7 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
 
     run = config.run
     out_dir = Path(run.out_dir)
-    process = loop.setup_process(run)
-    if process.is_main:
-        loop.write_resolved_config(out_dir, config)
-    loop.seed_everything(run.seed)
+    process = loop.start_run(run, config)
     extractor = extractor if extractor is not None else default_extractor()
     clips = load_clips(config.data, extractor)
     dataset = MotionWindows(clips, config.data.window, config.data.stride)

@@ -63,6 +63,16 @@ def setup_process(run: RunConfig) -> Process:
     return Process(rank, world_size, device)
 
 
+def start_run(run: RunConfig, config: Any) -> Process:
+    """A trainer's first steps: join the process group, write the resolved ``config`` into
+    ``run.out_dir`` (main process only), seed every generator with ``run.seed``."""
+    process = setup_process(run)
+    if process.is_main:
+        write_resolved_config(Path(run.out_dir), config)
+    seed_everything(run.seed)
+    return process
+
+
 def teardown_process(process: Process) -> None:
     if process.distributed and dist.is_initialized():
         dist.barrier()

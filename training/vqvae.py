@@ -88,10 +88,7 @@ def train(config: VQVAETrainConfig) -> Path:
 
     run = config.run
     out_dir = Path(run.out_dir)
-    process = loop.setup_process(run)
-    if process.is_main:
-        loop.write_resolved_config(out_dir, config)
-    loop.seed_everything(run.seed)
+    process = loop.start_run(run, config)
     clips = load_clips(config.data, extractor=None)
     dataset = MotionWindows(clips, config.data.window, config.data.stride)
     models = build_models(config, clips)
