@@ -90,12 +90,7 @@ def main() -> None:
 
     from semges.speech.audio import SAMPLE_RATE
     from semges.speech.frontend import SpeechFrontend
-    from semges.speech.transcription import (
-        TimingRefinement,
-        recognise,
-        refine_word_times,
-        speech_intervals,
-    )
+    from semges.speech.transcription import TimingRefinement, refine_word_times, speech_intervals
 
     frontend = SpeechFrontend()
     config = frontend.config
@@ -114,8 +109,7 @@ def main() -> None:
         align_s = time.perf_counter() - started
         assert [w.word for w in aligned] == text.split()
 
-        raw = recognise(frontend.whisper, samples, config.language, config.beam_size,
-                        config.vad_filter).words  # fmt: skip
+        raw = frontend.recognise((samples, SAMPLE_RATE)).words  # what transcription refines
         speech = speech_intervals(samples, config.timing.silence_top_db)
         clips[clip] = {
             "duration_s": round(duration, 2),

@@ -81,3 +81,17 @@ def test_words_in_silence_are_dropped():
 def test_a_word_decoded_by_two_windows_is_recognised():
     assert _same_word(Word("weekends,", 10.0, 10.4), Word("weekends", 10.02, 10.38))
     assert not _same_word(Word("the", 10.0, 10.2), Word("first", 10.2, 10.5))
+
+
+def test_transcription_refines_the_raw_recognition(speech_frontend, speech_excerpt):
+    """``recognise`` gives the raw words that ``transcribe`` refines: one recogniser for the
+    product and for measuring it."""
+    from semges.speech.transcription import refine_word_times, speech_intervals
+
+    audio = decode_audio(speech_excerpt)
+    raw = speech_frontend.recognise(audio)
+    assert raw.words and raw.sounds_like_english
+    timing = speech_frontend.config.timing
+    speech = speech_intervals(audio.samples, timing.silence_top_db)
+    assert speech_frontend.transcribe(audio) == refine_word_times(
+        raw.words, speech, audio.duration_s, timing)

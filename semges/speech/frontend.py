@@ -34,7 +34,7 @@ from semges.speech.audio import (
 )
 from semges import layout
 from semges.speech.types import SpeechFeatures, Word
-from semges.speech.transcription import TimingRefinement
+from semges.speech.transcription import Recognition, TimingRefinement
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +141,9 @@ class SpeechFrontend:
             self.config.cpu_threads,
         )  # fmt: skip
         self.word_encoder = WordEncoder(self.config.text_model)
-        # One short run loads the lazily loaded parts (Silero VAD, librosa's compiled YIN, the
-        # first MiniLM pass) so the first request is as fast as the next, and finds the sizes.
+        # One short run loads the lazily loaded parts (the first encoder and decoder pass,
+        # librosa's compiled YIN, the first MiniLM pass) so the first request is as fast as the
+        # next, and finds the sizes.
         warmup = np.random.default_rng(0).normal(0.0, 0.1, round(_WARMUP_S * SAMPLE_RATE))
         warmup = Audio(warmup.astype(np.float32))
         from semges.speech.audio_features import prosody_features
@@ -232,15 +233,18 @@ class SpeechFrontend:
         text_matrix, mask = frame_word_features(words, embeddings, audio_matrix.shape[0])
         return SpeechFeatures(audio_matrix, text_matrix, mask, words, note)
 
-    def _analyse(self, audio: Audio, text: str | None,
-                 with_states: bool) -> tuple[TimedWords, np.ndarray | None]:
-        """Timed words (recognised, or ``text`` aligned) and, if ``with_states``, the (T, D)
-        encoder states at the frame rate: one encoder pass serves both."""
-        from semges.speech.alignment import align_text
+    def recognise(self, audio: AudioInput) -> Recognition:
+        """Whisper's raw words (times as decoded, not refined) and its confidence: what
+        :meth:`transcribe` refines, from the same shared-encoder recognition."""
+        return self._recognise(self.decode(audio), with_states=False).recognition
+
+    def _recognise(self, audio: Audio, with_states: bool) -> _Recognised:
+        """One encoder pass over the clip, decoded into words and, if ``with_states``,
+        crossfaded into (T, D) encoder states at the frame rate."""
         from semges.speech.audio_features import frame_states
         from semges.speech.encoder import StateBlender, content_frames, encode_windows, log_mel
         from semges.speech.recognition import WindowRecogniser
-        from semges.speech.transcription import refine_word_times, speech_intervals
+        from semges.speech.transcription import speech_intervals
 
         config, samples = self.config, audio.samples
         mel = log_mel(self.whisper, samples)  # (n_mels, M) 100 frames/s
@@ -256,9 +260,22 @@ class SpeechFrontend:
         everywhere = np.array([[0.0, audio.duration_s]])
         recognition = recogniser.finish(speech if config.vad_filter else everywhere,
                                         audio.duration_s)  # fmt: skip
+        return _Recognised(recognition, states, speech, mel)
+
+    def _analyse(self, audio: Audio, text: str | None,
+                 with_states: bool) -> tuple[TimedWords, np.ndarray | None]:
+        """Timed words (recognised, or ``text`` aligned) and, if ``with_states``, the (T, D)
+        encoder states at the frame rate: one encoder pass serves both."""
+        from semges.speech.alignment import align_text
+        from semges.speech.transcription import refine_word_times
+
+        config = self.config
+        recognised = self._recognise(audio, with_states)
+        recognition, states, speech = recognised.recognition, recognised.states, recognised.speech
         if text is not None and text.strip():
-            result = align_text(self.whisper, samples, text, speech, config.language,
-                                config.timing, rough_words=recognition.words, mel=mel)
+            result = align_text(self.whisper, audio.samples, text, speech, config.language,
+                                config.timing, rough_words=recognition.words,
+                                mel=recognised.mel)  # fmt: skip
             if result.note:
                 logger.warning("%s", result.note)
             return TimedWords(result.words, alignment_note=result.note), states
@@ -269,6 +286,17 @@ class SpeechFrontend:
                         recognition.mean_logprob, recognition.num_tokens)  # fmt: skip
             language_note = NOT_ENGLISH_NOTE
         return TimedWords(words, language_note=language_note), states
+
+
+@dataclass(frozen=True)
+class _Recognised:
+    """One clip's recognition with what was computed on the way: (T, D) encoder states at the
+    frame rate (None when not asked for), (K, 2) speech intervals (s), the (n_mels, M) log-mel."""
+
+    recognition: Recognition
+    states: np.ndarray | None
+    speech: np.ndarray
+    mel: np.ndarray
 
 
 def _samples(audio: Audio | np.ndarray) -> np.ndarray:
