@@ -4,8 +4,11 @@ resume, two-process DDP on CPU (gloo), and the pipeline folder a run ends with."
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -83,11 +86,36 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(corpus: Path, vq_
 
 @pytest.mark.slow
 def test_two_process_ddp_on_cpu(corpus: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-               "--standalone", "-m", "training.vqvae", "--config", VQ_TINY,
-               f"data.root={corpus}", f"run.out_dir={tmp_path}"]
-    # the timeout only guards against a hung rendezvous: 20 s alone, minutes on a loaded machine
-    subprocess.run(command, check=True, cwd=REPO, env=env, timeout=600, capture_output=True)
+    """Two ranks started as torchrun starts them (env:// rendezvous), each with Python's fault
+    handler on: a rank still running at the deadline is made to print every thread's stack
+    before it is killed, so a hang fails with where it hung."""
+    port = _free_port()
+    command = [sys.executable, "-X", "faulthandler", "-m", "training.vqvae", "--config", VQ_TINY,
+               f"data.root={corpus}", f"run.out_dir={tmp_path}", "run.collective_timeout_s=120"]
+    ranks = []
+    for rank in range(2):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "RANK": str(rank), "LOCAL_RANK": str(rank),
+               "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        log = (tmp_path / f"rank{rank}.log").open("w")
+        ranks.append((subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
+                                       stderr=subprocess.STDOUT), log))
+    deadline = time.monotonic() + 300  # about 20 s alone, minutes on a loaded machine
+    for process, _ in ranks:
+        try:
+            process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # the fault handler prints the stacks
+            process.wait(timeout=30)
+    for _, log in ranks:
+        log.close()
+    logs = "\n".join(f"--- rank {r} ---\n" + (tmp_path / f"rank{r}.log").read_text()[-4000:]
+                      for r in range(2))
+    assert all(process.returncode == 0 for process, _ in ranks), logs
     for part in layout.GENERATED_PARTS:
         assert (tmp_path / f"vqvae_{part}" / "model.safetensors").is_file()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

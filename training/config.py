@@ -48,6 +48,7 @@ class RunConfig:
     resume: bool = True  # continue from the latest checkpoint in out_dir if there is one
     progress: bool = True  # tqdm progress bar on rank 0
     stop_at: int = 0  # leave after this step (checkpointed) as if preempted; 0: run to `steps`
+    collective_timeout_s: float = 1800.0  # a process that waits this long on the others fails
 
 
 @dataclass

@@ -17,6 +17,7 @@ import math
 import os
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ class Process:
     rank: int
     world_size: int
     device: torch.device
+    collective_timeout: timedelta  # how long a collective waits for the other processes
 
     @property
     def is_main(self) -> bool:
@@ -58,9 +60,10 @@ def setup_process(run: RunConfig) -> Process:
     device = torch.device(run.device)
     if device.type == "cuda" and world_size > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    timeout = timedelta(seconds=run.collective_timeout_s)
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Process(rank, world_size, device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", timeout=timeout)
+    return Process(rank, world_size, device, timeout)
 
 
 def start_run(run: RunConfig, config: Any) -> Process:
@@ -74,8 +77,13 @@ def start_run(run: RunConfig, config: Any) -> Process:
 
 
 def teardown_process(process: Process) -> None:
+    """Wait for every process to finish, then leave the group. On gloo the wait names a
+    process that never arrives (within ``process.collective_timeout``) instead of hanging."""
     if process.distributed and dist.is_initialized():
-        dist.barrier()
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=process.collective_timeout)
+        else:
+            dist.barrier()
         dist.destroy_process_group()
 
 
