@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -31,24 +30,23 @@ logger = logging.getLogger("render")
 
 EXIT_FAILURE: int = 1
 EXIT_USAGE: int = 2
-_SIZE_PATTERN = re.compile(r"^(\d+)[xX](\d+)$")
 _PROGRESS_STEPS: int = 10  # log progress about this many times per video
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """'720x480' -> (720, 480); both even and positive (H.264 with yuv420p needs even)."""
-    match = _SIZE_PATTERN.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"size must look like 720x480, got {text!r}")
-    width, height = int(match.group(1)), int(match.group(2))
-    if width <= 0 or height <= 0 or width % 2 or height % 2:
-        raise argparse.ArgumentTypeError(f"width and height must be even and positive: {text}")
-    return width, height
+    """``--size`` -> (width, height), by the renderer's one size rule."""
+    from render.video import parse_frame_size
+
+    try:
+        return parse_frame_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def build_parser() -> argparse.ArgumentParser:
     from render.bodies.smplx_body import SMPLX_DOWNLOAD_URL, SMPLX_FILE_NAME, SMPLX_MODEL_ENV
-    from render.framing import VIEWS
+    from render.framing import DEFAULT_VIEW, VIEWS
+    from render.video import DEFAULT_SIZE
 
     parser = argparse.ArgumentParser(
         prog="python -m render",
@@ -77,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="speech to mux (wav, mp3, flac, ...: anything ffmpeg reads); padded "
                              "with silence or cut to the motion's duration. For a batch, a "
                              "folder holding NAME.wav (or .mp3, ...) per motion NAME.npz")
-    parser.add_argument("--size", type=parse_size, default=(720, 480), metavar="WxH",
-                        help="picture size in pixels, even numbers (default: 720x480)")
-    parser.add_argument("--view", choices=sorted(VIEWS), default="upper",
+    parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, metavar="WxH",
+                        help="picture size in pixels, even numbers (default: {}x{})".format(
+                            *DEFAULT_SIZE))
+    parser.add_argument("--view", choices=sorted(VIEWS), default=DEFAULT_VIEW,
                         help="upper: head to hips, hands always in frame; full: whole body "
                              "on a floor (default: upper)")
     parser.add_argument("--smplx-model", type=Path, metavar="PATH",

@@ -41,6 +41,15 @@ VIEWS: dict[str, View] = {
                  show_floor=True),
 }
 
+DEFAULT_VIEW: str = "upper"
+
+
+def check_view(view: str) -> str:
+    """``view`` if it names one of :data:`VIEWS`; ValueError naming the choices otherwise."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
+    return view
+
 
 @dataclass(frozen=True)
 class CameraSetup:

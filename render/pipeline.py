@@ -33,16 +33,18 @@ import numpy as np
 
 from render.bodies import BodyModel, BodySpec, load_body
 from render.framing import (
+    DEFAULT_VIEW,
     VIEWS,
     CameraFit,
     CameraSetup,
     View,
     camera_rotation,
+    check_view,
     facing_direction,
 )
 from render.gl_platform import configure_headless_gl
 from render.offscreen import RawFormat
-from render.video import EncoderSettings, VideoWriter, check_frame_size
+from render.video import DEFAULT_SIZE, EncoderSettings, VideoWriter, check_frame_size
 from semges import layout
 
 if TYPE_CHECKING:
@@ -50,8 +52,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SIZE: tuple[int, int] = (720, 480)  # width, height in pixels
-DEFAULT_VIEW: str = "upper"
 FRAMING_CHUNK_FRAMES: int = 256  # frames per posing call in the framing pass
 POSE_CHUNK_FRAMES: int = 16  # frames per posing call while drawing
 PREFETCH_CHUNKS: int = 2  # posed chunks waiting for the drawing thread
@@ -108,12 +108,6 @@ def check_motion(motion: MotionClip) -> None:
         raise ValueError("the motion has no frames")
     if motion.fps != layout.FPS:
         raise ValueError(f"motion is at {motion.fps} fps; the renderer works at {layout.FPS} fps")
-
-
-def check_view(view: str) -> str:
-    if view not in VIEWS:
-        raise ValueError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
-    return view
 
 
 class VideoRenderer:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import subprocess
 import tempfile
 import uuid
@@ -27,6 +28,10 @@ VIDEO_CODEC: str = "libx264"
 PIXEL_FORMAT: str = "yuv420p"
 AUDIO_CODEC: str = "aac"
 INPUT_CHANNELS: dict[str, int] = {"rgb24": 3, "rgba": 4}
+DEFAULT_SIZE: tuple[int, int] = (720, 480)  # width, height: faster than real time on 2 cores
+MIN_FRAME_SIDE: int = 16
+MAX_FRAME_SIDE: int = 4096  # H.264 level 5.1's widest picture
+_SIZE_PATTERN = re.compile(r"^(\d+)\s*[xX×]\s*(\d+)$")
 _STDERR_TAIL_CHARS: int = 2000
 
 
@@ -51,12 +56,25 @@ def ffmpeg_executable() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def check_frame_size(size: tuple[int, int]) -> tuple[int, int]:
-    """Validate (width, height) in pixels: positive and even, as yuv420p needs."""
+def check_frame_size(size: tuple[int, int], max_side: int = MAX_FRAME_SIDE) -> tuple[int, int]:
+    """Validate (width, height) in pixels: even (yuv420p needs it) and MIN_FRAME_SIDE to
+    ``max_side`` a side. Raises ValueError with words a user can act on."""
     width, height = size
-    if width <= 0 or height <= 0 or width % 2 or height % 2:
-        raise ValueError(f"video size must be positive even numbers, got {width}x{height}")
+    if not (MIN_FRAME_SIDE <= width <= max_side and MIN_FRAME_SIDE <= height <= max_side):
+        raise ValueError(f"video size must be between {MIN_FRAME_SIDE} and {max_side} pixels a "
+                         f"side, got {width}x{height}")
+    if width % 2 or height % 2:
+        raise ValueError(f"video width and height must be even numbers (H.264 needs it), got "
+                         f"{width}x{height}")
     return int(width), int(height)
+
+
+def parse_frame_size(text: str, max_side: int = MAX_FRAME_SIDE) -> tuple[int, int]:
+    """``"720x480"`` (or ``720×480``) -> (720, 480), checked by :func:`check_frame_size`."""
+    match = _SIZE_PATTERN.match(text.strip())
+    if not match:
+        raise ValueError(f"video size must look like 720x480, got {text!r}")
+    return check_frame_size((int(match.group(1)), int(match.group(2))), max_side)
 
 
 def build_ffmpeg_command(output: Path, size: tuple[int, int], fps: int, num_frames: int,

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from semges.atomic_files import atomic_output
 from semges.batch import Clip
 from semges.speech.frontend import FrontendConfig, SpeechFrontend
-from semges.sampling import DEFAULT_TEMPERATURE
-from semges.speakers import DEFAULT_SPEAKER
+from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import Word
 
 if TYPE_CHECKING:
@@ -70,9 +70,14 @@ class GenerateJob:
     """Speech file -> motion, words and exports in ``settings.out_dir`` (a ``ClipJob``)."""
 
     def __init__(self, settings: GenerateSettings) -> None:
+        """Raises ValueError for settings no clip could be generated with."""
         unknown = set(settings.exports) - set(EXPORTS)
         if unknown:
             raise ValueError(f"unknown exports {sorted(unknown)}; known: {', '.join(EXPORTS)}")
+        if settings.speaker is not None:
+            speaker_id(settings.speaker)
+        check_seed(settings.seed)
+        check_temperature(settings.temperature)
         self.settings = settings
         self._pipeline: SemGesPipeline | None = None
         self._renderer: Any = None  # render.VideoRenderer, built for the first mp4

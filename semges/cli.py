@@ -29,8 +29,8 @@ from semges.speech.audio import AudioError
 from semges.batch import AUDIO_SUFFIXES, BatchError, Clip, Shard
 from semges.batch_generate import EXPORTS, words_path_for, write_export, write_words
 from semges.beat2_layout import SPLITS, DatasetError
-from semges.sampling import DEFAULT_TEMPERATURE
-from semges.speakers import DEFAULT_SPEAKER
+from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import Word
 
 if TYPE_CHECKING:
@@ -88,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "inputs, --data or --shard, the output folder",
     )  # fmt: skip
     generate.add_argument(
-        "--speaker", type=int, default=None, metavar="N",
-        help=f"BEAT2 speaker id whose style to use, 1-30 (default {DEFAULT_SPEAKER}, scott; "
-        "with --data, each clip's own speaker)",
+        "--speaker", type=_speaker_argument, default=None, metavar="ID|NAME",
+        help=f"BEAT2 speaker whose style to use: an id 1-30 or a name such as scott (default "
+        f"{DEFAULT_SPEAKER}, scott; with --data, each clip's own speaker)",
     )  # fmt: skip
     generate.add_argument(
         "--seed", type=int, default=0, metavar="N",
@@ -149,6 +149,14 @@ def _shard(text: str) -> Shard:
     try:
         return Shard.parse(text)
     except BatchError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
+def _speaker_argument(text: str) -> int:
+    """``--speaker``: a BEAT2 id ("2") or name ("scott") -> the id."""
+    try:
+        return speaker_id(int(text) if text.strip().isdigit() else text.strip())
+    except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
@@ -307,10 +315,10 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
         pipeline = SemGesPipeline.from_pretrained(args.checkpoint, frontend=frontend)
     except (CheckpointError, OSError) as error:
         raise CliError(f"cannot load the checkpoint {args.checkpoint}: {error}") from error
-    num_speakers = pipeline.generator.config.num_speakers
-    speaker = DEFAULT_SPEAKER if args.speaker is None else args.speaker
-    if not 1 <= speaker <= num_speakers:
-        raise CliError(f"--speaker must be a BEAT2 speaker id in 1..{num_speakers}")
+    try:
+        speaker = pipeline.check_speaker(DEFAULT_SPEAKER if args.speaker is None else args.speaker)
+    except ValueError as error:
+        raise CliError(f"--speaker: {error}") from error
     try:
         result = pipeline(
             speech, text=text, speaker=speaker, seed=args.seed,
@@ -342,9 +350,12 @@ def _exports(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def _check_generation_settings(args: argparse.Namespace) -> None:
-    """What can be checked before any model loads: the temperature and the checkpoint."""
-    if args.temperature < 0:
-        raise CliError("--temperature must be >= 0")
+    """What can be checked before any model loads: the sampling settings and the checkpoint."""
+    try:
+        check_temperature(args.temperature)
+        check_seed(args.seed)
+    except ValueError as error:
+        raise CliError(str(error)) from error
     if not (args.checkpoint / "pipeline.json").is_file():
         raise CliError(
             f"no semges checkpoint in {args.checkpoint}. Train the demo checkpoint with "

@@ -18,7 +18,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -30,9 +30,10 @@ from semges.models import MotionVQVAE, SemGesGenerator
 from semges.models.code_sampling import sample_codes
 from semges.models.face import FaceModel
 from semges.motion import MotionClip
+from semges.progress import Stage, StageCallback, ignore_progress
 from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
-from semges.sampling import DEFAULT_TEMPERATURE
-from semges.speakers import DEFAULT_SPEAKER, speaker_id
+from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
 from semges.speech.audio import AudioInput
 from semges.speech.frontend import FrontendConfig
@@ -46,9 +47,6 @@ PIPELINE_FORMAT_VERSION = 2  # 2: code heads, the lower part, sampling settings
 GENERATOR_FOLDER = "generator"
 FACE_FOLDER = "face"
 FACE_COMPONENT = "face"  # key in pipeline.json components; optional (older folders lack it)
-
-ProgressCallback = Callable[[str, float], None]
-"""Called with a stage name and the fraction of that stage done (0..1)."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +245,29 @@ class SemGesPipeline:
 
     # -- generation ------------------------------------------------------------------------
 
+    def speaker_names(self) -> list[str]:
+        """BEAT2 names of the speakers the generator learned from, by id (every speaker it has
+        an embedding for when the checkpoint does not record them)."""
+        return [BEAT2_SPEAKERS[sid] for sid in self._offered_speakers()]
+
+    def check_speaker(self, speaker: int | str, trained_only: bool = False) -> int:
+        """The BEAT2 id of ``speaker`` (an id, 2, or a name, "scott") if this checkpoint can
+        imitate it; ValueError saying what it takes otherwise. ``trained_only`` also refuses
+        the speakers training never saw (the others run on untrained embeddings)."""
+        sid = speaker_id(speaker)
+        known = self.generator.config.num_speakers
+        if sid > known:
+            raise ValueError(f"this checkpoint knows speaker ids 1..{known}")
+        if trained_only and sid not in self._offered_speakers():
+            raise ValueError(f"this model was not trained on {BEAT2_SPEAKERS[sid]}; choose one of "
+                             f"{', '.join(self.speaker_names())}")
+        return sid
+
+    def _offered_speakers(self) -> tuple[int, ...]:
+        if self.trained_speakers:
+            return self.trained_speakers
+        return tuple(range(1, self.generator.config.num_speakers + 1))
+
     def generate_motion(
         self,
         features: SpeechFeatures,
@@ -271,11 +292,9 @@ class SemGesPipeline:
                 f"features have audio {features.audio.shape[1]} / text {features.text.shape[1]} "
                 f"dims; this checkpoint expects {config.audio_dim} / {config.text_dim}"
             )
-        speaker = speaker_id(speaker)
-        if speaker > config.num_speakers:
-            raise ValueError(f"this checkpoint knows speaker ids 1..{config.num_speakers}")
-        if temperature < 0:
-            raise ValueError("temperature must be >= 0")
+        speaker = self.check_speaker(speaker)
+        check_temperature(temperature)
+        check_seed(seed)
         settings = self.inference
         device = self.generator.audio_mean.device
         plan = plan_windows(features.num_frames, config.window, settings.overlap)
@@ -330,17 +349,18 @@ class SemGesPipeline:
         speaker: int | str = DEFAULT_SPEAKER,
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
-        progress: ProgressCallback | None = None,
+        progress: StageCallback = ignore_progress,
     ) -> GenerationResult:
         """Speech (a file path, (samples, sample_rate), or decoded
         :class:`semges.speech.audio.Audio`) -> motion and the words used.
 
         ``speaker``: a BEAT2 speaker id (2) or name ("scott")."""
-        speaker = speaker_id(speaker)  # refuse a bad speaker before the speech is transcribed
+        # refuse bad settings before the speech is transcribed
+        speaker = self.check_speaker(speaker)
+        check_temperature(temperature)
+        check_seed(seed)
         features = self.frontend.extract(audio, text, progress=progress)
-        if progress is not None:
-            progress("generating", 0.0)
+        progress(Stage.GENERATING, 0.0)
         motion = self.generate_motion(features, speaker=speaker, seed=seed, temperature=temperature)
-        if progress is not None:
-            progress("generating", 1.0)
+        progress(Stage.GENERATING, 1.0)
         return GenerationResult(motion=motion, words=features.words, features=features)

@@ -1,8 +1,33 @@
-"""The sampling temperature users get unless they choose one (light: no torch import, so
-command lines can show it in ``--help`` at once)."""
+"""The sampling settings a user chooses, their defaults and their one check (light: no torch
+import, so command lines can show them in ``--help`` and check them at once)."""
+
+import math
+from numbers import Real
 
 DEFAULT_TEMPERATURE: float = 1.0
 """Codes are sampled as the model learned them, and the seed picks the variation. At 0 (the
 most likely code at every frame) the shipped model, trained on a minute, moves both arms
 together on speech it has not heard (left/right wrist-height correlation 0.88 against 0.60
 real; 0.73 at 1) with less range (``benchmarks/motion_quality.md``)."""
+
+MAX_TEMPERATURE: float = 2.0
+"""The demo's slider ends here: higher flattens the code probabilities towards uniform, motion
+that follows the speech less and less."""
+MAX_SEED: int = 2**64 - 1  # the largest seed a torch generator takes
+
+
+def check_temperature(temperature: float) -> float:
+    """``temperature`` if it is within 0..:data:`MAX_TEMPERATURE`; ValueError otherwise."""
+    if not (math.isfinite(temperature) and 0.0 <= temperature <= MAX_TEMPERATURE):
+        raise ValueError(f"the temperature (the demo's Variation) must be between 0 and "
+                         f"{MAX_TEMPERATURE:g}, got {temperature:g}")
+    return float(temperature)
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it is a whole number in 0..:data:`MAX_SEED`; ValueError otherwise."""
+    whole = (isinstance(seed, Real) and not isinstance(seed, bool) and math.isfinite(seed)
+             and seed == int(seed))
+    if not whole or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"the seed must be zero or a positive whole number, got {seed!r}")
+    return int(seed)

@@ -20,8 +20,9 @@ import soundfile
 
 from semges.motion import load_motion
 from semges.pipeline import SemGesPipeline
+from semges.progress import Stage
 from webapp.handlers import make_generate_handler, parse_size
-from webapp.progress import StageProgress
+from webapp.progress import STAGE_SLICES, StageProgress
 from webapp.service import GenerateRequest, GestureService, UserFacingError, is_silent
 from webapp.settings import EXAMPLES_FOLDER, AppSettings, SettingsError
 from webapp.startup import StartupError, load_service
@@ -227,14 +228,23 @@ def test_a_bug_is_logged_but_the_user_sees_no_trace(service, speech_clip, monkey
 def test_stage_progress_maps_stages_onto_one_bar():
     calls: list[tuple[float, str]] = []
     progress = StageProgress(lambda fraction, words: calls.append((fraction, words)))
-    for stage, fraction in [("loading", 0), ("transcribing", 0.5), ("features", 1),
-                            ("transcribing", 0.0), ("generating", 1), ("rendering", 0.5),
-                            ("saving", 1), ("encoding", 1)]:  # fmt: skip
+    for stage, fraction in [(Stage.LOADING, 0), (Stage.TRANSCRIBING, 0.5), (Stage.FEATURES, 1),
+                            (Stage.TRANSCRIBING, 0.0), (Stage.GENERATING, 1),
+                            (Stage.RENDERING, 0.5), (Stage.SAVING, 1),
+                            (Stage.ENCODING, 1)]:  # fmt: skip
         progress(stage, fraction)
     fractions = [fraction for fraction, _ in calls]
     assert fractions == sorted(fractions)  # a late report never moves the bar back
     assert fractions[0] == 0 and fractions[-1] == 1
     assert calls[1][1] == "Transcribing speech"
+
+
+def test_every_stage_has_its_own_slice_of_the_bar_in_order():
+    assert list(STAGE_SLICES) == list(Stage)
+    slices = list(STAGE_SLICES.values())
+    assert slices[0][0] == 0.0 and slices[-1][1] == 1.0
+    assert all(start < end for start, end in slices)
+    assert all(end == next_start for (_, end), (next_start, _) in zip(slices, slices[1:]))
 
 
 def test_silence_detection():

@@ -12,6 +12,8 @@ import pytest
 from semges import cli
 from semges.speech.audio import load_audio, num_motion_frames
 from semges.motion import load_motion
+from semges.sampling import check_temperature
+from semges.speakers import speaker_id
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
@@ -67,15 +69,19 @@ def test_generate_with_a_tiny_pipeline(tmp_path, speech_excerpt, shared_frontend
     assert words and set(words[0]) == {"word", "start", "end"}
 
 
-def test_generate_refuses_a_bad_speaker(tmp_path, speech_excerpt, shared_frontend, capsys):
-    from tiny_pipeline import tiny_pipeline
-
-    checkpoint = tmp_path / "checkpoint"
-    tiny_pipeline(audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
-                  ).save_pretrained(checkpoint)  # fmt: skip
-    status = cli.main(["generate", str(speech_excerpt), "--checkpoint", str(checkpoint),
-                       "--speaker", "99", "-o", str(tmp_path / "m.npz")])  # fmt: skip
-    assert status == 1 and "--speaker" in capsys.readouterr().err
+def test_generate_refuses_bad_settings_by_the_pipelines_rules(tmp_path, speech_excerpt, capsys):
+    command = ["generate", str(speech_excerpt), "-o", str(tmp_path / "m.npz")]
+    with pytest.raises(SystemExit) as usage:
+        cli.main([*command, "--speaker", "99"])
+    assert usage.value.code == 2
+    with pytest.raises(ValueError) as rule:
+        speaker_id(99)
+    assert str(rule.value) in capsys.readouterr().err
+    assert cli.main([*command, "--temperature", "3"]) == 1
+    with pytest.raises(ValueError) as rule:
+        check_temperature(3.0)
+    assert str(rule.value) in capsys.readouterr().err
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_generate_without_checkpoint_says_how_to_get_one(tmp_path, speech_excerpt, capsys):

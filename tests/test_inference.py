@@ -5,6 +5,8 @@ import torch
 from semges import layout
 from semges.inference import crossfade_weights, gaussian_smooth, plan_windows, run_windowed
 from semges.motion import MotionClip
+from semges.pipeline import SemGesPipeline
+from semges.sampling import MAX_SEED, MAX_TEMPERATURE, check_seed, check_temperature
 from tiny_pipeline import TINY_WINDOW, random_features, smooth_features, tiny_pipeline
 
 W = TINY_WINDOW
@@ -120,6 +122,32 @@ def test_gaussian_smoothing_keeps_length_and_constants_and_damps_jitter() -> Non
     assert torch.equal(gaussian_smooth(jitter, 0.0), jitter)
     ramp = torch.arange(40, dtype=torch.float32)[:, None]
     torch.testing.assert_close(gaussian_smooth(ramp, 1.5)[10:30], ramp[10:30])  # lines stay
+
+
+def test_speakers_are_checked_by_the_checkpoint() -> None:
+    pipeline = tiny_pipeline()
+    assert pipeline.check_speaker("Scott") == pipeline.check_speaker(2) == 2
+    assert len(pipeline.speaker_names()) == 30  # no trained speakers recorded: all it embeds
+    trained = SemGesPipeline(pipeline.generator, pipeline.vqvaes, pipeline.inference,
+                             trained_speakers=(2,))  # fmt: skip
+    assert trained.speaker_names() == ["scott"]
+    assert trained.check_speaker("wayne") == 1  # runs, on an embedding training never updated
+    with pytest.raises(ValueError, match="not trained on wayne; choose one of scott"):
+        trained.check_speaker("wayne", trained_only=True)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3", float("nan"), MAX_SEED + 1])
+def test_a_seed_is_a_whole_number_a_torch_generator_takes(seed) -> None:
+    with pytest.raises(ValueError, match="seed"):
+        tiny_pipeline().generate_motion(random_features(10), seed=seed)
+    assert check_seed(3.0) == 3 and check_seed(MAX_SEED) == MAX_SEED
+
+
+@pytest.mark.parametrize("temperature", [-0.1, MAX_TEMPERATURE + 0.1, float("inf"), float("nan")])
+def test_a_temperature_is_within_the_demos_range(temperature) -> None:
+    with pytest.raises(ValueError, match="temperature"):
+        tiny_pipeline().generate_motion(random_features(10), temperature=temperature)
+    assert check_temperature(MAX_TEMPERATURE) == MAX_TEMPERATURE
 
 
 def test_a_speaker_can_be_named() -> None:

@@ -13,7 +13,8 @@ import pytest
 import soundfile
 
 from render import VideoEncodeError, VideoRenderer
-from render.framing import VIEWS, project
+from render.framing import VIEWS, check_view, project
+from render.video import check_frame_size, parse_frame_size
 from semges.motion import MotionClip, load_motion
 
 DATA = Path(__file__).parent / "data"
@@ -156,6 +157,25 @@ def test_bad_requests_are_refused(renderer, clip, tmp_path):
         renderer.render_video(clip, tmp_path / "x.mp4", audio_path=tmp_path / "missing.wav")
     with pytest.raises(ValueError, match="even"):
         VideoRenderer("mannequin", size=(191, 128))
+
+
+@pytest.mark.parametrize("text, words", [("720x480", None), ("720 × 480", None), ("big", "look like"),
+                                         ("14x480", "between 16"), ("5000x480", "between 16"),
+                                         ("721x480", "even")])  # fmt: skip
+def test_one_size_rule_for_every_caller(text, words):
+    if words is None:
+        assert parse_frame_size(text) == (720, 480) == check_frame_size((720, 480))
+    else:
+        with pytest.raises(ValueError, match=words):
+            parse_frame_size(text)
+    with pytest.raises(ValueError, match="between 16 and 1280"):
+        check_frame_size((1920, 1080), max_side=1280)  # a caller's own limit, the same rule
+
+
+def test_views_are_checked_by_name():
+    assert [check_view(view) for view in VIEWS] == list(VIEWS)
+    with pytest.raises(ValueError, match="choose one of upper, full"):
+        check_view("sideways")
 
 
 def test_default_size_video(clip, tmp_path):

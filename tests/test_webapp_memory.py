@@ -19,7 +19,8 @@ import pytest
 
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 from webapp.memory import return_freed_memory
-from webapp.rendering import MAX_RENDERERS_PER_BODY, VIEWS
+from render.framing import VIEWS
+from webapp.rendering import MAX_RENDERERS_PER_BODY
 from webapp.service import GenerateRequest
 
 WARM_UP_ROUNDS = 2

@@ -15,10 +15,17 @@ from typing import Callable
 
 import gradio as gr
 
+from render.video import DEFAULT_SIZE, parse_frame_size
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
-from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE
-from webapp.service import GenerateRequest, GenerateResult, GestureService, UserFacingError
+from webapp.rendering import BODY_MANNEQUIN
+from webapp.service import (
+    MAX_VIDEO_SIDE,
+    GenerateRequest,
+    GenerateResult,
+    GestureService,
+    UserFacingError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +41,12 @@ video is None in the first outputs, which come as soon as the motion exists."""
 
 
 def parse_size(size: str) -> tuple[int, int]:
-    """``"640x480"`` -> (640, 480); raises UserFacingError for anything else."""
-    width, sep, height = size.lower().replace("×", "x").partition("x")
-    if not sep or not width.strip().isdigit() or not height.strip().isdigit():
-        raise UserFacingError(f"video size must look like 640x480, got {size!r}")
-    return int(width), int(height)
+    """``"640x480"`` -> (640, 480), by the renderer's size rule within the demo's limit;
+    raises UserFacingError for anything else."""
+    try:
+        return parse_frame_size(size, max_side=MAX_VIDEO_SIDE)
+    except ValueError as error:
+        raise UserFacingError(str(error)) from error
 
 
 class Outcomes:

@@ -1,27 +1,29 @@
 """Per-stage progress: the pipeline's and renderer's stage callbacks -> one overall fraction.
 
-The pipeline reports ``(stage, fraction of that stage)``; the page shows one bar. Each stage
-owns a slice of the bar, sized roughly by how long it takes on a CPU for a short clip.
+The pipeline reports ``(stage, fraction of that stage)`` (:data:`semges.progress.StageCallback`);
+the page shows one bar. Each stage owns a slice of the bar, sized roughly by how long it takes
+on a CPU for a short clip.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
+from semges.progress import Stage
+
 OverallProgress = Callable[[float, str], None]
 """Called with the overall fraction done (0..1) and a short description for the user."""
 
-# stage -> (start, end) of its slice of the bar, and the words shown while it runs
-STAGES: dict[str, tuple[float, float, str]] = {
-    "loading": (0.00, 0.05, "Loading audio"),
-    "transcribing": (0.05, 0.30, "Transcribing speech"),
-    "features": (0.30, 0.40, "Extracting speech features"),
-    "generating": (0.40, 0.48, "Generating gestures"),
-    "saving": (0.48, 0.50, "Saving motion files"),  # then the page plays the motion
-    "rendering": (0.50, 0.92, "Rendering video"),
-    "encoding": (0.92, 1.00, "Encoding video"),
+STAGE_SLICES: dict[Stage, tuple[float, float]] = {
+    Stage.LOADING: (0.00, 0.05),
+    Stage.TRANSCRIBING: (0.05, 0.30),
+    Stage.FEATURES: (0.30, 0.40),
+    Stage.GENERATING: (0.40, 0.48),
+    Stage.SAVING: (0.48, 0.50),  # then the page plays the motion
+    Stage.RENDERING: (0.50, 0.92),
+    Stage.ENCODING: (0.92, 1.00),
 }
-_UNKNOWN_STAGE = (0.30, 0.40)  # a stage a newer front-end adds: shown between the known ones
+"""Each stage's (start, end) slice of the bar, in :class:`Stage` order."""
 
 
 class StageProgress:
@@ -38,9 +40,9 @@ class StageProgress:
         self._done = 0.0
         self._sent: tuple[float, str] | None = None
 
-    def __call__(self, stage: str, fraction: float) -> None:
-        default = (*_UNKNOWN_STAGE, stage.replace("_", " ").capitalize())
-        start, end, words = STAGES.get(stage, default)
+    def __call__(self, stage: Stage, fraction: float) -> None:
+        start, end = STAGE_SLICES[stage]
+        words = stage.label
         overall = start + (end - start) * min(max(float(fraction), 0.0), 1.0)
         self._done = max(self._done, overall)
         if (

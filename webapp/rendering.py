@@ -14,19 +14,15 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable
 
 from semges.motion import MotionClip
+from semges.progress import Stage, StageCallback, ignore_progress
 
 logger = logging.getLogger(__name__)
 
 BODY_MANNEQUIN = "mannequin"
 BODY_SMPLX = "smplx"
-VIEWS: tuple[str, ...] = ("upper", "full")
-DEFAULT_SIZE: tuple[int, int] = (720, 480)  # width, height: the product default, faster than real time on 2 cores
 MAX_RENDERERS_PER_BODY = 4  # GL contexts kept alive per body; the least recently used goes
-
-StageCallback = Callable[[str, float], None]
 
 
 class Renderers:
@@ -90,20 +86,19 @@ class Renderers:
         size: tuple[int, int],
         view: str,
         body: str,
-        progress: StageCallback | None = None,
+        progress: StageCallback = ignore_progress,
     ) -> Path:
         """Render ``motion`` to an H.264 mp4 at ``out_path`` with the speech muxed in."""
-        report = progress or (lambda stage, fraction: None)
 
         def frames_done(done: int, total: int) -> None:
-            report("rendering", done / total)
+            progress(Stage.RENDERING, done / total)
 
         with self._locks[body]:
             renderer = self._renderer(body, size)
-            report("rendering", 0.0)
+            progress(Stage.RENDERING, 0.0)
             path = renderer.render_video(motion, out_path, audio_path=audio_path, view=view,
                                          progress=frames_done)  # fmt: skip
-        report("encoding", 1.0)  # ffmpeg encodes while frames are drawn; done when we return
+        progress(Stage.ENCODING, 1.0)  # ffmpeg encodes while frames are drawn; done when we return
         return Path(path)
 
     def write_bvh(self, motion: MotionClip, path: Path) -> Path:

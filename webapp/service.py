@@ -21,15 +21,17 @@ from pathlib import Path
 
 import numpy as np
 
+from render.framing import check_view
+from render.video import DEFAULT_SIZE, check_frame_size
 from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
 from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
-from semges.sampling import DEFAULT_TEMPERATURE
-from semges.speakers import BEAT2_SPEAKERS, speaker_id_from_name
+from semges.progress import Stage
+from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.speech import SpeechFeatures, Word
 from webapp.memory import return_freed_memory
 from webapp.progress import OverallProgress, StageProgress
-from webapp.rendering import BODY_MANNEQUIN, DEFAULT_SIZE, VIEWS, Renderers
+from webapp.rendering import BODY_MANNEQUIN, Renderers
 from webapp.settings import BYTES_PER_MB, AppSettings
 from webapp.workspace import Workspace
 
@@ -37,8 +39,7 @@ logger = logging.getLogger(__name__)
 
 SILENCE_RMS = 1e-3  # loudest 30 ms window quieter than -60 dBFS: nothing was recorded
 _RMS_WINDOW = int(0.03 * SAMPLE_RATE)
-MAX_TEMPERATURE = 2.0
-MAX_VIDEO_SIDE = 1920
+MAX_VIDEO_SIDE = 1920  # bounds a request's rendering work; the renderer itself takes 4096
 MAX_CHARS_PER_WORD = 30  # a transcript's character limit: its word limit times this
 TIMINGS_ESTIMATED = "The transcript does not match the speech; word timings were estimated."
 NOT_ENGLISH = (
@@ -121,16 +122,9 @@ class GestureService:
         path = self.settings.output_root / IDLE_FOLDER / IDLE_FILE
         return self.renderers.write_glb(idle_motion(), path, BODY_MANNEQUIN)
 
-    @property
-    def num_speakers(self) -> int:
-        return self.pipeline.generator.config.num_speakers
-
     def speaker_names(self) -> list[str]:
-        """BEAT2 names of the speakers the checkpoint was trained on, by id (every speaker it
-        has an embedding for when the checkpoint does not record them)."""
-        trained = self.pipeline.trained_speakers
-        return [name for sid, name in BEAT2_SPEAKERS.items()
-                if (sid in trained if trained else sid <= self.num_speakers)]
+        """The speakers the page offers: those the checkpoint was trained on."""
+        return self.pipeline.speaker_names()
 
     def generate(
         self, request: GenerateRequest, progress: OverallProgress | None = None
@@ -150,7 +144,7 @@ class GestureService:
         report = StageProgress(progress or (lambda fraction, words: None))
         speaker_id = self._check_options(request)
         transcript = self._check_transcript(request.transcript)
-        report("loading", 0.0)
+        report(Stage.LOADING, 0.0)
         speech = self._load_speech(request.audio_path)
         seconds: dict[str, float] = {}
 
@@ -174,11 +168,11 @@ class GestureService:
         stem = f"{safe_stem(request.audio_path)}_{request.speaker.lower()}_seed{request.seed}"
 
         started = time.perf_counter()
-        report("saving", 0.0)
+        report(Stage.SAVING, 0.0)
         motion_path = save_motion(result.motion, folder / f"{stem}.npz")
         bvh_path = self.renderers.write_bvh(result.motion, folder / f"{stem}.bvh")
         glb_path = self.renderers.write_glb(result.motion, folder / f"{stem}.glb", request.body)
-        report("saving", 1.0)
+        report(Stage.SAVING, 1.0)
         seconds["motion_files"] = time.perf_counter() - started
         note = _user_note(result.features, folder.name)
         served = GenerateResult(None, motion_path, bvh_path, glb_path, result.words, note,
@@ -201,34 +195,19 @@ class GestureService:
         yield replace(served, video=video, seconds=dict(seconds))
 
     def _check_options(self, request: GenerateRequest) -> int:
-        """Validate everything but the audio; returns the speaker id."""
-        try:
-            speaker_id = speaker_id_from_name(request.speaker)
-        except ValueError as error:
-            raise UserFacingError(str(error)) from error
-        if speaker_id > self.num_speakers:
-            raise UserFacingError(f"this model knows speakers 1..{self.num_speakers} only")
-        if request.speaker.lower() not in self.speaker_names():
-            raise UserFacingError(
-                f"this model was not trained on {request.speaker}; choose one of "
-                f"{', '.join(self.speaker_names())}"
-            )
-        if request.seed < 0:
-            raise UserFacingError("the seed must be zero or a positive whole number")
-        if not 0.0 <= request.temperature <= MAX_TEMPERATURE:
-            raise UserFacingError(f"variation must be between 0 and {MAX_TEMPERATURE:g}")
-        if request.view not in VIEWS:
-            raise UserFacingError(f"view must be one of {', '.join(VIEWS)}")
+        """Validate everything but the audio, by the rules ``semges`` and ``render`` keep for
+        every caller; returns the speaker id."""
         if request.body not in self.renderers.bodies:
             raise UserFacingError(self.renderers.why_unavailable(request.body))
-        width, height = request.size
-        if not (16 <= width <= MAX_VIDEO_SIDE and 16 <= height <= MAX_VIDEO_SIDE):
-            raise UserFacingError(
-                f"video size must be between 16 and {MAX_VIDEO_SIDE} pixels a side"
-            )
-        if width % 2 or height % 2:
-            raise UserFacingError("video width and height must be even numbers (H.264 needs it)")
-        return speaker_id
+        try:
+            speaker = self.pipeline.check_speaker(request.speaker, trained_only=True)
+            check_seed(request.seed)
+            check_temperature(request.temperature)
+            check_view(request.view)
+            check_frame_size(request.size, max_side=MAX_VIDEO_SIDE)
+        except ValueError as error:
+            raise UserFacingError(str(error)) from error
+        return speaker
 
     def _check_transcript(self, transcript: str | None) -> str | None:
         """The typed transcript, stripped (None when blank); refuses one above the word limit."""

@@ -41,7 +41,8 @@ def load_service(settings: AppSettings) -> "GestureService":
 
     from semges.pipeline import SemGesPipeline
     from semges.serialization import CheckpointError
-    from webapp.rendering import DEFAULT_SIZE, Renderers
+    from render.video import DEFAULT_SIZE
+    from webapp.rendering import Renderers
     from webapp.service import GestureService
 
     started = time.perf_counter()

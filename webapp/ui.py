@@ -18,7 +18,8 @@ from typing import Callable
 
 import gradio as gr
 
-from semges.sampling import DEFAULT_TEMPERATURE
+from render.framing import VIEWS
+from semges.sampling import DEFAULT_TEMPERATURE, MAX_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp import motion_view
 from webapp.handlers import (
@@ -30,8 +31,8 @@ from webapp.handlers import (
     make_generate_handler,
     make_status_handler,
 )
-from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX, VIEWS
-from webapp.service import MAX_TEMPERATURE, GestureService
+from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX
+from webapp.service import GestureService
 from webapp.settings import EXAMPLES_FOLDER
 
 TITLE = "semges: co-speech gestures from your voice"

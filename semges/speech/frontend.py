@@ -21,7 +21,7 @@ import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,19 +33,11 @@ from semges.speech.audio import (
     decode_audio,
 )
 from semges import layout
+from semges.progress import Stage, StageCallback, ignore_progress
 from semges.speech.types import SpeechFeatures, Word
 from semges.speech.transcription import Recognition, TimingRefinement
 
 logger = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[str, float], None]
-"""Called as ``progress(stage, fraction)``: a stage name and the fraction of that stage done
-(0..1). Stages, in order: :data:`STAGE_LOADING`, :data:`STAGE_TRANSCRIBING`,
-:data:`STAGE_FEATURES`."""
-
-STAGE_LOADING = "loading"
-STAGE_TRANSCRIBING = "transcribing"
-STAGE_FEATURES = "features"
 
 NOT_ENGLISH_NOTE = (
     "The speech model understands English only, and this recording does not sound like "
@@ -189,23 +181,22 @@ class SpeechFrontend:
         self,
         audio: AudioInput,
         text: str | None = None,
-        progress: ProgressCallback | None = None,
+        progress: StageCallback = ignore_progress,
     ) -> SpeechFeatures:
         """Features of one clip; ``text`` (if not blank) is used instead of recognition.
 
         Raises :class:`semges.speech.audio.AudioError` for unusable audio.
         """
-        report = progress or (lambda stage, fraction: None)
-        report(STAGE_LOADING, 0.0)
+        progress(Stage.LOADING, 0.0)
         decoded = self.decode(audio)
-        report(STAGE_LOADING, 1.0)
-        report(STAGE_TRANSCRIBING, 0.0)
+        progress(Stage.LOADING, 1.0)
+        progress(Stage.TRANSCRIBING, 0.0)
         timed, states = self._analyse(decoded, text, True)
-        report(STAGE_TRANSCRIBING, 1.0)
-        report(STAGE_FEATURES, 0.0)
+        progress(Stage.TRANSCRIBING, 1.0)
+        progress(Stage.FEATURES, 0.0)
         features = self._features(decoded.samples, states, timed.words, timed.alignment_note)
         features.language_note = timed.language_note
-        report(STAGE_FEATURES, 1.0)
+        progress(Stage.FEATURES, 1.0)
         return features
 
     def features(self, audio: Audio | np.ndarray, words: list[Word],
