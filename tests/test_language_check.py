@@ -13,7 +13,6 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from faster_whisper.transcribe import Segment
 
 from semges import cli
 from semges.speech.frontend import NOT_ENGLISH_NOTE
@@ -33,21 +32,15 @@ SYNTHETIC_ENGLISH = DATA / "espeak_en_harbour.wav"  # "Yesterday I walked down t
 TEST_SIZE = (160, 120)
 
 
-def _segment(avg_logprob: float, num_tokens: int) -> Segment:
-    """A faster-whisper segment carrying only what the language check reads."""
-    return Segment(id=0, seek=0, start=0.0, end=1.0, text="", tokens=list(range(num_tokens)),
-                   avg_logprob=avg_logprob, compression_ratio=1.0, no_speech_prob=0.0,
-                   words=None, temperature=0.0)  # fmt: skip
-
-
 # -- the statistic and the rule ------------------------------------------------------------
 
 
-def test_mean_token_logprob_weights_segments_by_their_tokens():
-    mean, count = mean_token_logprob([_segment(-0.2, 30), _segment(-1.0, 10)])
+def test_mean_token_logprob_weights_windows_by_their_tokens():
+    mean, count = mean_token_logprob([-0.2, -1.0], [30, 10])
     assert count == 40
     assert mean == pytest.approx((-0.2 * 30 - 1.0 * 10) / 40)  # -0.4
-    assert mean_token_logprob([]) == (None, 0)
+    assert mean_token_logprob([], []) == (None, 0)
+    assert mean_token_logprob([-3.0], [0]) == (None, 0)  # a window that decoded nothing
 
 
 def test_only_confident_or_unjudgeable_decodes_sound_like_english():

@@ -8,7 +8,7 @@ import soundfile
 
 import espeak_speech
 from semges.speech.alignment import match_words, normalize_word, spread_over_speech
-from semges.speech.audio import SAMPLE_RATE, load_audio
+from semges.speech.audio import SAMPLE_RATE
 from semges.speech import Word
 from semges.speech.transcription import TimingRefinement, refine_word_times
 

@@ -5,14 +5,13 @@ through the decoder; CTranslate2's ``Whisper.align`` runs dynamic time warping o
 cross-attention of the model's alignment heads, exactly as Whisper's own word timestamps do,
 so each word gets the time span its tokens attend to.
 
-Whisper sees 30 s at a time. A quick transcription (the front-end's, on its shared encoder
-windows, when it has one) first gives rough times for the words it
-recognises (matched to the user's words by sequence alignment of normalised spellings); the
-other words are placed by interpolation over characters. The audio is then cut into windows
-of at most 30 s at pauses between words, the last one ending shortly after the last word (so
-a transcript of only part of the speech is not stretched over all of it), and each window is
-aligned on its own. A window whose
-alignment fails (tokens the decoder finds implausible, or more text than audio) falls back to
+Whisper sees 30 s at a time. The front-end's recognition (on its shared encoder windows) first
+gives rough times for the words it recognises (matched to the user's words by sequence
+alignment of normalised spellings); the other words are placed by interpolation over
+characters. The audio is then cut into windows of at most 30 s at pauses between words, the
+last one ending shortly after the last word (so a transcript of only part of the speech is not
+stretched over all of it), and each window is aligned on its own. A window whose alignment
+fails (tokens the decoder finds implausible, or more text than audio) falls back to
 spreading its words over the voiced parts of that window; the result says so.
 """
 
@@ -28,7 +27,7 @@ import numpy as np
 
 from semges.speech.audio import SAMPLE_RATE
 from semges.speech.types import Word
-from semges.speech.transcription import TimingRefinement, recognise, refine_word_times
+from semges.speech.transcription import TimingRefinement, refine_word_times
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -67,16 +66,16 @@ def align_text(
     samples: np.ndarray,
     text: str,
     speech: np.ndarray,
+    rough_words: list[Word],
     language: str | None = "en",
     refinement: TimingRefinement = TimingRefinement(),
-    rough_words: list[Word] | None = None,
     mel: np.ndarray | None = None,
 ) -> AlignmentResult:
     """Time every whitespace-separated word of ``text`` in (N,) float32 16 kHz ``samples``.
 
     ``speech``: (K, 2) non-silent intervals in seconds (see
     :func:`semges.speech.transcription.speech_intervals`). ``rough_words``: Whisper's words
-    for the clip when already recognised (else they are recognised here); ``mel``: the clip's
+    for the clip (:mod:`semges.speech.recognition`), which place the windows; ``mel``: the clip's
     log-mel (:func:`semges.speech.encoder.log_mel`) when already computed. The returned words
     are exactly ``text.split()``, in order, with times in seconds inside the audio.
     """
@@ -97,9 +96,7 @@ def align_text(
         mel = log_mel(whisper, samples)  # (n_mels, frames) at 100 frames/s, global scale
     frames_per_second = SAMPLE_RATE / whisper.feature_extractor.hop_length
 
-    rough = rough_words if rough_words is not None else recognise(whisper, samples,
-                                                                  language=language).words
-    est_start, est_end = _rough_times(words, rough, speech, duration)
+    est_start, est_end = _rough_times(words, rough_words, speech, duration)
     plan = _plan_windows(est_start, est_end, duration)
 
     timed: list[Word] = []

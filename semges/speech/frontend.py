@@ -264,9 +264,8 @@ class SpeechFrontend:
         recognised = self._recognise(audio, with_states)
         recognition, states, speech = recognised.recognition, recognised.states, recognised.speech
         if text is not None and text.strip():
-            result = align_text(self.whisper, audio.samples, text, speech, config.language,
-                                config.timing, rough_words=recognition.words,
-                                mel=recognised.mel)  # fmt: skip
+            result = align_text(self.whisper, audio.samples, text, speech, recognition.words,
+                                config.language, config.timing, mel=recognised.mel)
             if result.note:
                 logger.warning("%s", result.note)
             return TimedWords(result.words, alignment_note=result.note), states

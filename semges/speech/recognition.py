@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semges.speech.encoder import ENCODER_OVERLAP_S, EncodedWindow
-from semges.speech.transcription import FALLBACK_TEMPERATURES, Recognition
+from semges.speech.transcription import Recognition, mean_token_logprob
 from semges.speech.types import Word
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ the shorter one is the same word decoded twice."""
 SILENCE_TOLERANCE_S: float = 0.1
 """A word is dropped as invented when it lies this far or more from any speech."""
 
+FALLBACK_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
 _NO_SPEECH_THRESHOLD = 0.6  # faster-whisper's defaults for the no-speech and fallback tests
 _LOG_PROB_THRESHOLD = -1.0
 _COMPRESSION_RATIO_THRESHOLD = 2.4
@@ -120,13 +121,10 @@ class WindowRecogniser:
             used.append(window)
             cursor = cut
         words = [w for w in words if _near_speech(w, speech)]
-        counts = np.array([w.num_tokens for w in used], np.float64)
-        mean = None
-        if counts.sum() > 0:
-            logprobs = np.array([w.avg_logprob for w in used], np.float64)
-            mean = float((logprobs * counts).sum() / counts.sum())
+        mean, num_tokens = mean_token_logprob([w.avg_logprob for w in used],
+                                              [w.num_tokens for w in used])
         english_only = not self.multilingual or self.language == "en"
-        return Recognition(words, mean, int(counts.sum()), english_only)
+        return Recognition(words, mean, num_tokens, english_only)
 
     def _extra_window(self, start_s: float) -> EncodedWindow:
         from faster_whisper.audio import pad_or_trim

@@ -11,9 +11,9 @@ for a word that follows a pause (the warping path runs through the silence).
 a word boundary that falls in silence onto the speech next to it.
 
 The bundled model knows English only: other languages come out as invented English words.
-:func:`recognise` also returns Whisper's confidence in what it decoded, and
-:attr:`Recognition.sounds_like_english` says when that confidence is too low for English speech
-(calibrated on real and synthetic speech, see :data:`ENGLISH_MIN_MEAN_LOGPROB`).
+Recognition (:mod:`semges.speech.recognition`) also returns Whisper's confidence in what it
+decoded, and :attr:`Recognition.sounds_like_english` says when that confidence is too low for
+English speech (calibrated on real and synthetic speech, see :data:`ENGLISH_MIN_MEAN_LOGPROB`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -31,7 +31,6 @@ from semges.speech.types import Word
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
-    from faster_whisper.transcribe import Segment
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +131,10 @@ Measured with the bundled tiny.en (greedy, VAD, temperature fallback; see
   end in temperature-fallback sampling, so their values vary by about 0.1 between runs.
 
 -0.85 sits half-way between the lowest English (-0.76) and the highest non-English (-0.94).
-Re-measure it for another Whisper model.
+Those values came from faster-whisper's own ``transcribe``; the shared-encoder recognition
+that replaced it (:mod:`semges.speech.recognition`: the same decoding on fixed windows) gives,
+on the clips in ``tests/data`` and ``assets/examples``: English -0.20 to -0.45, espeak-ng German
+-1.03, French -1.08 (2026-11-30). Re-measure it for another Whisper model.
 """
 
 MIN_CHECKED_TOKENS = 5  # fewer decoded tokens say too little about the language to judge it
@@ -164,57 +166,20 @@ class Recognition:
         return self.mean_logprob >= ENGLISH_MIN_MEAN_LOGPROB
 
 
-def mean_token_logprob(segments: list["Segment"]) -> tuple[float | None, int]:
-    """Mean log-probability per decoded token over faster-whisper ``segments``, and the count.
+def mean_token_logprob(avg_logprobs: Sequence[float], num_tokens: Sequence[int]
+                       ) -> tuple[float | None, int]:
+    """Mean log-probability per decoded token over decoding windows, and the token count.
 
-    Each segment carries its decoding window's ``avg_logprob``; weighting by the segment's
+    Whisper reports each window's ``avg_logprob`` over its tokens; weighting by the window's
     token count gives the mean over every token of the clip. (None, 0) without tokens.
     """
-    counts = np.array([len(segment.tokens) for segment in segments], np.float64)
+    counts = np.asarray(num_tokens, np.float64)
     if counts.sum() == 0:
         return None, 0
-    logprobs = np.array([segment.avg_logprob for segment in segments], np.float64)
+    logprobs = np.asarray(avg_logprobs, np.float64)
     return float((logprobs * counts).sum() / counts.sum()), int(counts.sum())
 
 
-def recognise(
-    whisper: "WhisperModel",
-    samples: np.ndarray,
-    language: str | None = "en",
-    beam_size: int = 1,
-    vad_filter: bool = True,
-    temperature_fallback: bool = True,
-) -> Recognition:
-    """Recognise (N,) float32 16 kHz ``samples``: raw Whisper words and Whisper's confidence.
-
-    Words keep their punctuation (``"weekends,"``) and lose surrounding whitespace.
-    ``temperature_fallback``: re-decode a window at higher temperatures when the first pass
-    looks like a loop (Whisper's default); False decodes once, which bounds the time taken.
-    """
-    multilingual = whisper.model.is_multilingual
-    language = language if multilingual else None
-    segments, _ = whisper.transcribe(
-        samples,
-        language=language,
-        beam_size=beam_size,
-        word_timestamps=True,
-        vad_filter=vad_filter,
-        condition_on_previous_text=False,  # keeps a misheard phrase from looping
-        temperature=FALLBACK_TEMPERATURES if temperature_fallback else 0.0,
-    )
-    segments = list(segments)
-    words = [
-        Word(w.word.strip(), float(w.start), float(w.end))
-        for segment in segments
-        for w in (segment.words or [])
-        if w.word.strip()
-    ]
-    mean_logprob, num_tokens = mean_token_logprob(segments)
-    logger.debug("transcribed %d words, mean token log-probability %s", len(words), mean_logprob)
-    return Recognition(words, mean_logprob, num_tokens, not multilingual or language == "en")
-
-
-FALLBACK_TEMPERATURES: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's
 
 
 def speech_intervals(samples: np.ndarray, top_db: float) -> np.ndarray:
