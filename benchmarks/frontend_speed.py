@@ -21,8 +21,6 @@ import platform
 import time
 from pathlib import Path
 
-import numpy as np
-
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
