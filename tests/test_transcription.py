@@ -144,3 +144,18 @@ def test_excerpt_is_real_16k_speech(speech_excerpt):
     info = soundfile.info(speech_excerpt)
     assert (info.samplerate, info.channels) == (SAMPLE_RATE, 1)
     assert 5.0 <= info.duration <= 8.0
+
+
+def test_each_word_is_aligned_by_the_window_that_hears_it_in_its_middle():
+    from semges.speech.alignment import _owned_span, _owning_windows
+    from semges.speech.encoder import EncodedWindow
+
+    # a 65 s clip: encoder windows at 0, 20 and 40 s (the last one 25 s long)
+    windows = [EncodedWindow(0, 0, 3000, None), EncodedWindow(1, 2000, 3000, None),
+               EncodedWindow(2, 4000, 2500, None)]  # fmt: skip
+    centres = np.array([0.5, 24.9, 25.1, 44.9, 45.1, 64.9])
+    assert _owning_windows(centres, windows).tolist() == [0, 0, 1, 1, 2, 2]
+    spans = [_owned_span(i, windows, 65.0) for i in range(3)]
+    assert spans == [(0.0, 25.0), (25.0, 45.0), (45.0, 65.0)]  # the clip, shared without gaps
+    for (start, end), window in zip(spans, windows):  # every share lies 5 s inside its window
+        assert window.start_s <= max(0.0, start - 5.0) and window.end_s >= min(65.0, end + 5.0)

@@ -5,14 +5,18 @@ through the decoder; CTranslate2's ``Whisper.align`` runs dynamic time warping o
 cross-attention of the model's alignment heads, exactly as Whisper's own word timestamps do,
 so each word gets the time span its tokens attend to.
 
-Whisper sees 30 s at a time. The front-end's recognition (on its shared encoder windows) first
-gives rough times for the words it recognises (matched to the user's words by sequence
-alignment of normalised spellings); the other words are placed by interpolation over
-characters. The audio is then cut into windows of at most 30 s at pauses between words, the
-last one ending shortly after the last word (so a transcript of only part of the speech is not
-stretched over all of it), and each window is aligned on its own. A window whose alignment
-fails (tokens the decoder finds implausible, or more text than audio) falls back to
-spreading its words over the voiced parts of that window; the result says so.
+Whisper sees 30 s at a time, and alignment reuses the front-end's one encoder pass: the
+fixed windows of :mod:`semges.speech.encoder` (30 s every 20 s). The front-end's recognition
+on those windows first gives rough times for the words it recognises (matched to the user's
+words by sequence alignment of normalised spellings); the other words are placed by
+interpolation over characters. Each window owns the words whose rough centre lies in its
+middle (up to half the overlap from either neighbour), and aligns them together with every
+word around them that it hears, so the warping path's forced start (the window's first frame)
+and end fall on words another window owns. The last window's path ends shortly after the last
+word, so a transcript of only part of the speech is not stretched over all of it. A window
+whose alignment fails (tokens the decoder finds implausible, or more text than audio) falls
+back to spreading its words over the voiced parts of its share of the audio; the result says
+so.
 """
 
 from __future__ import annotations
@@ -21,11 +25,12 @@ import difflib
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from semges.speech.audio import SAMPLE_RATE
+from semges.speech.encoder import ENCODER_WINDOW_S, EncodedWindow
 from semges.speech.types import Word
 from semges.speech.transcription import TimingRefinement, refine_word_times
 
@@ -34,9 +39,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WINDOW_S: float = 30.0
-"""Whisper's input window (seconds)."""
-
 MAX_TEXT_TOKENS: int = 440
 """Whisper's decoder holds 448 positions; a few go to the start sequence and end token."""
 
@@ -44,8 +46,6 @@ MIN_TOKEN_PROBABILITY: float = 0.05
 """Below this median decoder probability of the forced tokens, the text does not match the
 speech (measured on BEAT2 speech: about 0.99 for the right text, under 0.01 for unrelated)."""
 
-_LEAD_S = 1.0  # a window starts this long before its first word when it follows silence
-_SAFETY_S = 1.0  # room left at a window's end for errors in the rough word times
 _TAIL_S = 2.0  # audio kept after the last word's rough end
 
 
@@ -63,60 +63,65 @@ class _AlignmentFailed(Exception):
 
 def align_text(
     whisper: "WhisperModel",
-    samples: np.ndarray,
+    windows: Sequence[EncodedWindow],
     text: str,
     speech: np.ndarray,
     rough_words: list[Word],
+    duration_s: float,
     language: str | None = "en",
     refinement: TimingRefinement = TimingRefinement(),
-    mel: np.ndarray | None = None,
 ) -> AlignmentResult:
-    """Time every whitespace-separated word of ``text`` in (N,) float32 16 kHz ``samples``.
+    """Time every whitespace-separated word of ``text`` in a clip of ``duration_s`` seconds.
 
+    ``windows``: the clip's encoder windows (:func:`semges.speech.encoder.encode_windows`).
     ``speech``: (K, 2) non-silent intervals in seconds (see
     :func:`semges.speech.transcription.speech_intervals`). ``rough_words``: Whisper's words
-    for the clip (:mod:`semges.speech.recognition`), which place the windows; ``mel``: the clip's
-    log-mel (:func:`semges.speech.encoder.log_mel`) when already computed. The returned words
-    are exactly ``text.split()``, in order, with times in seconds inside the audio.
+    for the clip (:mod:`semges.speech.recognition`), which place the user's words in the
+    windows. The returned words are exactly ``text.split()``, in order, with times in seconds
+    inside the audio.
     """
     from faster_whisper.tokenizer import Tokenizer
 
     words = text.split()
     if not words:
         return AlignmentResult([])
-    duration = samples.shape[0] / SAMPLE_RATE
     multilingual = whisper.model.is_multilingual
     tokenizer = Tokenizer(
         whisper.hf_tokenizer, multilingual, task="transcribe",
         language=(language or "en") if multilingual else None,
     )  # fmt: skip
-    if mel is None:
-        from semges.speech.encoder import log_mel
-
-        mel = log_mel(whisper, samples)  # (n_mels, frames) at 100 frames/s, global scale
     frames_per_second = SAMPLE_RATE / whisper.feature_extractor.hop_length
-
-    est_start, est_end = _rough_times(words, rough_words, speech, duration)
-    plan = _plan_windows(est_start, est_end, duration)
+    est_start, est_end = _rough_times(words, rough_words, speech, duration_s)
+    owners = _owning_windows(0.5 * (est_start + est_end), windows)
 
     timed: list[Word] = []
     failed = 0
     reasons: set[str] = set()
-    for first, last, start_s, end_s in plan:
-        chunk_words = words[first:last]
-        segment = mel[:, round(start_s * frames_per_second) : round(end_s * frames_per_second)]
-        try:
-            starts, ends = _align_window(whisper, tokenizer, segment, chunk_words)
-        except _AlignmentFailed as error:
-            logger.info("alignment failed for words %d-%d: %s", first, last, error)
-            failed += len(chunk_words)
-            reasons.add(str(error))
-            timed.extend(spread_over_speech(chunk_words, start_s, end_s, speech))
+    for index, window in enumerate(windows):
+        owned = np.flatnonzero(owners == index)
+        if owned.size == 0:
             continue
-        raw = [Word(w, start_s + s, start_s + e) for w, s, e in zip(chunk_words, starts, ends)]
-        timed.extend(refine_word_times(raw, speech, duration, refinement))
+        heard = np.flatnonzero((est_end > window.start_s) & (est_start < window.end_s))
+        first = int(min(owned[0], heard[0] if heard.size else owned[0]))
+        last = int(max(owned[-1], heard[-1] if heard.size else owned[-1])) + 1
+        end_s = min(window.end_s, max(float(est_end[last - 1]) + _TAIL_S,
+                                      window.start_s + _TAIL_S))
+        num_frames = round((end_s - window.start_s) * frames_per_second)
+        owned_words = [words[i] for i in owned]
+        try:
+            starts, ends = _align_window(whisper, tokenizer, window, num_frames, words[first:last])
+        except _AlignmentFailed as error:
+            logger.info("alignment failed for words %d-%d: %s", owned[0], owned[-1] + 1, error)
+            failed += owned.size
+            reasons.add(str(error))
+            share = _owned_span(index, windows, duration_s)
+            timed.extend(spread_over_speech(owned_words, share[0], min(share[1], end_s), speech))
+            continue
+        raw = [Word(word, window.start_s + starts[i - first], window.start_s + ends[i - first])
+               for word, i in zip(owned_words, owned)]
+        timed.extend(refine_word_times(raw, speech, duration_s, refinement))
 
-    timed = _ordered(timed, duration)
+    timed = _ordered(timed, duration_s)
     note = None
     if failed:
         note = (
@@ -127,22 +132,38 @@ def align_text(
     return AlignmentResult(timed, note)
 
 
-def _align_window(
-    whisper: "WhisperModel", tokenizer, segment: np.ndarray, words: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Align ``words`` to one window of log-mel frames; (W,) start and end seconds in it."""
-    from faster_whisper.audio import pad_or_trim
+def _owning_windows(centres: np.ndarray, windows: Sequence[EncodedWindow]) -> np.ndarray:
+    """(W,) index of the window that owns each word: the one whose middle holds its centre."""
+    return np.searchsorted(_share_boundaries(windows), centres, side="right")
 
-    num_frames = segment.shape[1]
-    if num_frames == 0:
+
+def _share_boundaries(windows: Sequence[EncodedWindow]) -> np.ndarray:
+    """Seconds where one window's share of the clip ends and the next one's begins: the middle
+    of their overlap."""
+    return np.array([0.5 * (later.start_s + earlier.start_s + ENCODER_WINDOW_S)
+                     for earlier, later in zip(windows, windows[1:])])
+
+
+def _owned_span(index: int, windows: Sequence[EncodedWindow], duration_s: float
+                ) -> tuple[float, float]:
+    """(start, end) seconds of window ``index``'s share of the clip."""
+    edges = [0.0, *_share_boundaries(windows).tolist(), duration_s]
+    return edges[index], edges[index + 1]
+
+
+def _align_window(
+    whisper: "WhisperModel", tokenizer, window: EncodedWindow, num_frames: int, words: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Align ``words`` to the first ``num_frames`` log-mel frames of an encoded window;
+    (W,) start and end seconds in it."""
+    if num_frames <= 0:
         raise _AlignmentFailed("no audio in the window")
     word_tokens = [tokenizer.encode(" " + word) for word in words]
     text_tokens = [token for tokens in word_tokens for token in tokens]
     if len(text_tokens) > MAX_TEXT_TOKENS:
         raise _AlignmentFailed("more text than the speech can hold")
-    encoder_output = whisper.encode(pad_or_trim(segment))
     result = whisper.model.align(
-        encoder_output, tokenizer.sot_sequence, [text_tokens], num_frames
+        window.output, tokenizer.sot_sequence, [text_tokens], num_frames
     )[0]
     probability = float(np.median(result.text_token_probs)) if text_tokens else 0.0
     if probability < MIN_TOKEN_PROBABILITY:
@@ -205,45 +226,6 @@ def _rough_times(
         ts.append(min(last, ts[-1] + rate * (char_end[-1] - xs[-1])))
         xs.append(float(char_end[-1]))
     return np.interp(char_start, xs, ts), np.interp(char_end, xs, ts)
-
-
-def _plan_windows(
-    est_start: np.ndarray, est_end: np.ndarray, duration: float
-) -> list[tuple[int, int, float, float]]:
-    """Cut the audio into windows of at most :data:`WINDOW_S` at pauses between words.
-
-    Returns (first word, end word (exclusive), start s, end s) per window; every word is in
-    exactly one window. Within a window's second half the cut goes at the longest pause.
-    """
-    plan: list[tuple[int, int, float, float]] = []
-    num_words = len(est_start)
-    first, window_start = 0, 0.0
-    while first < num_words:
-        window_start = max(window_start, float(est_start[first]) - _LEAD_S)
-        window_end = min(duration, window_start + WINDOW_S)
-        limit = window_end - _SAFETY_S
-        if est_end[-1] <= limit or window_end >= duration:
-            # the last window ends shortly after the last word: warping must not stretch the
-            # words over trailing audio they do not cover
-            tail_end = min(window_end, float(est_end[-1]) + _TAIL_S)
-            end = min(duration, max(tail_end, window_start + _TAIL_S))
-            plan.append((first, num_words, window_start, end))
-            break
-        best, best_score = first, -np.inf
-        for j in range(first, num_words - 1):
-            cut = 0.5 * (est_end[j] + est_start[j + 1])
-            if cut > limit:
-                break
-            late = cut - window_start >= WINDOW_S / 2
-            score = (est_start[j + 1] - est_end[j]) + (WINDOW_S if late else 0.0) + 1e-3 * cut
-            if score > best_score:
-                best, best_score = j, score
-        cut = float(np.clip(0.5 * (est_end[best] + est_start[best + 1]), window_start, limit))
-        if cut <= window_start:  # the first word alone overruns the window: cut it hard
-            cut = window_end
-        plan.append((first, best + 1, window_start, cut))
-        first, window_start = best + 1, cut
-    return plan
 
 
 def spread_over_speech(

@@ -34,6 +34,7 @@ from semges.speech.audio import (
 )
 from semges import layout
 from semges.progress import Stage, StageCallback, ignore_progress
+from semges.speech.encoder import EncodedWindow
 from semges.speech.types import SpeechFeatures, Word
 from semges.speech.transcription import Recognition, TimingRefinement
 
@@ -229,9 +230,11 @@ class SpeechFrontend:
         :meth:`transcribe` refines, from the same shared-encoder recognition."""
         return self._recognise(self.decode(audio), with_states=False).recognition
 
-    def _recognise(self, audio: Audio, with_states: bool) -> _Recognised:
+    def _recognise(self, audio: Audio, with_states: bool, keep_windows: bool = False
+                   ) -> _Recognised:
         """One encoder pass over the clip, decoded into words and, if ``with_states``,
-        crossfaded into (T, D) encoder states at the frame rate."""
+        crossfaded into (T, D) encoder states at the frame rate; ``keep_windows`` keeps the
+        encoder windows too (for aligning a transcript: 2.3 MB per 20 s with tiny.en)."""
         from semges.speech.audio_features import frame_states
         from semges.speech.encoder import StateBlender, content_frames, encode_windows, log_mel
         from semges.speech.recognition import WindowRecogniser
@@ -242,16 +245,19 @@ class SpeechFrontend:
         blender = (StateBlender(self.whisper, content_frames(self.whisper, mel, samples.shape[0]))
                    if with_states else None)  # fmt: skip
         recogniser = WindowRecogniser(self.whisper, mel, config.language, config.beam_size)
+        windows: list[EncodedWindow] = []
         for window in encode_windows(self.whisper, mel, samples.shape[0]):
             if blender is not None:
                 blender.add(window)
             recogniser.add(window)
+            if keep_windows:
+                windows.append(window)
         states = frame_states(blender, audio.num_motion_frames) if blender is not None else None
         speech = speech_intervals(samples, config.timing.silence_top_db)
         everywhere = np.array([[0.0, audio.duration_s]])
         recognition = recogniser.finish(speech if config.vad_filter else everywhere,
                                         audio.duration_s)  # fmt: skip
-        return _Recognised(recognition, states, speech, mel)
+        return _Recognised(recognition, states, speech, windows)
 
     def _analyse(self, audio: Audio, text: str | None,
                  with_states: bool) -> tuple[TimedWords, np.ndarray | None]:
@@ -261,11 +267,12 @@ class SpeechFrontend:
         from semges.speech.transcription import refine_word_times
 
         config = self.config
-        recognised = self._recognise(audio, with_states)
+        aligning = text is not None and bool(text.strip())
+        recognised = self._recognise(audio, with_states, keep_windows=aligning)
         recognition, states, speech = recognised.recognition, recognised.states, recognised.speech
-        if text is not None and text.strip():
-            result = align_text(self.whisper, audio.samples, text, speech, recognition.words,
-                                config.language, config.timing, mel=recognised.mel)
+        if aligning:
+            result = align_text(self.whisper, recognised.windows, text, speech, recognition.words,
+                                audio.duration_s, config.language, config.timing)
             if result.note:
                 logger.warning("%s", result.note)
             return TimedWords(result.words, alignment_note=result.note), states
@@ -281,12 +288,13 @@ class SpeechFrontend:
 @dataclass(frozen=True)
 class _Recognised:
     """One clip's recognition with what was computed on the way: (T, D) encoder states at the
-    frame rate (None when not asked for), (K, 2) speech intervals (s), the (n_mels, M) log-mel."""
+    frame rate (None when not asked for), (K, 2) speech intervals (s), and the encoder windows
+    when asked to keep them (else empty)."""
 
     recognition: Recognition
     states: np.ndarray | None
     speech: np.ndarray
-    mel: np.ndarray
+    windows: list[EncodedWindow]
 
 
 def _samples(audio: Audio | np.ndarray) -> np.ndarray:
