@@ -112,10 +112,10 @@ def laptop_and_phone(url: str, wav: Path, folder: Path) -> dict:
             for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
                 page = browser.new_page(viewport=viewport)
                 page.goto(url, wait_until="networkidle")
-                seen[name] = {
-                    target: page.evaluate(IN_VIEW, target)
-                    for target in ("#generate-button", "#examples", "#result-video")
-                }  # fmt: skip
+                targets = ("#generate-button", "#examples", "#result-video")
+                for target in targets:  # the page builds itself after the network goes idle
+                    page.locator(target).wait_for(state="visible")
+                seen[name] = {target: page.evaluate(IN_VIEW, target) for target in targets}
                 seen[name]["example labels"] = all(
                     page.get_by_text(label, exact=True).is_visible()
                     for label in ("scott dream job", "scott hobbies", "scott missing home"))
