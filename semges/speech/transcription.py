@@ -77,6 +77,10 @@ def default_whisper_threads() -> int:
     return max(1, available_cpu_threads() // 2)
 
 
+SAMPLING_SEED: int = 0
+"""Seeds Whisper's temperature-fallback sampling when a model loads (see :func:`load_whisper`)."""
+
+
 def load_whisper(
     model: str | os.PathLike | None = None,
     device: str = "cpu",
@@ -89,8 +93,14 @@ def load_whisper(
     the bundled tiny.en. ``cpu_threads``: 0 picks :func:`default_whisper_threads`.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub from library code
+    import ctranslate2
     import torch
     from faster_whisper import WhisperModel
+
+    # Whisper's temperature fallback samples. CTranslate2 seeds each of the model's threads
+    # once, at its first draw, from this global seed: a new process then decodes the same audio
+    # the same way (later calls continue the sequence, so repeats may still differ).
+    ctranslate2.set_random_seed(SAMPLING_SEED)
 
     source = str(model) if model is not None else str(bundled_whisper_path())
     threads = cpu_threads if cpu_threads > 0 else default_whisper_threads()
