@@ -162,10 +162,7 @@ def train(config: FaceTrainConfig, extractor: ClipFeatureExtractor | None = None
     model = build_face_model(config, clips).to(process.device).train()
     params = list(model.parameters())
     optimizer, scheduler = loop.make_optimizer(params, config.optim, run.steps)
-    step = 0
-    checkpoint = loop.latest_checkpoint(out_dir) if run.resume else None
-    if checkpoint is not None:
-        step = loop.load_checkpoint(checkpoint, {"face": model}, optimizer, scheduler)
+    step = loop.resume(run, {"face": model}, optimizer, scheduler)
     log = loop.ScalarLog(out_dir, process)
     bar = loop.progress_bar(run.steps, step, run.progress and process.is_main)
     while step < run.steps:

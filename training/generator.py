@@ -155,10 +155,7 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
     generator = build_generator(config, clips, vqvaes).to(process.device).train()
     optimizer, scheduler = loop.make_optimizer(list(generator.parameters()), config.optim,
                                                run.steps)
-    step = 0
-    checkpoint = loop.latest_checkpoint(out_dir) if run.resume else None
-    if checkpoint is not None:
-        step = loop.load_checkpoint(checkpoint, {"generator": generator}, optimizer, scheduler)
+    step = loop.resume(run, {"generator": generator}, optimizer, scheduler)
     model = generator
     if process.distributed:
         # text_to_latent / the code heads are unused when their loss is off

@@ -165,6 +165,16 @@ def load_checkpoint(path: Path, modules: dict[str, nn.Module], optimizer: torch.
     return int(state["step"])
 
 
+def resume(run: RunConfig, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer,
+           scheduler: Any) -> int:
+    """The step a run starts from: after the latest checkpoint in ``run.out_dir``, restored
+    into ``modules``, optimizer and scheduler when ``run.resume``; else 0."""
+    checkpoint = latest_checkpoint(Path(run.out_dir)) if run.resume else None
+    if checkpoint is None:
+        return 0
+    return load_checkpoint(checkpoint, modules, optimizer, scheduler)
+
+
 class ScalarLog:
     """TensorBoard scalars on the main process; a no-op elsewhere."""
 

@@ -96,10 +96,7 @@ def train(config: VQVAETrainConfig) -> Path:
         model.to(process.device).train()
     params = [p for m in models.values() for p in m.parameters()]
     optimizer, scheduler = loop.make_optimizer(params, config.optim, run.steps)
-    step = 0
-    checkpoint = loop.latest_checkpoint(out_dir) if run.resume else None
-    if checkpoint is not None:
-        step = loop.load_checkpoint(checkpoint, models, optimizer, scheduler)
+    step = loop.resume(run, models, optimizer, scheduler)
     wrapped: dict[str, nn.Module] = dict(models)
     if process.distributed:
         wrapped = {p: DistributedDataParallel(m) for p, m in models.items()}
