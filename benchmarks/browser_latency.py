@@ -5,8 +5,8 @@
 
 The demo is served from this process around the shipped checkpoint (``load_service``, as
 ``app.py`` does), and Debian's chromium (headless, WebGL on the CPU through SwiftShader)
-opens the page at 1280x800, uploads real BEAT2 speech (the clips of ``../shared/data/beat2``,
-or the shipped examples, end to end: ``benchmarks.run.build_input``) and clicks Generate.
+opens the page at 1280x800, uploads real BEAT2 speech (the sample clips of ``data/beat2``, end
+to end: ``benchmarks.run.build_input``) and clicks Generate.
 The page is opened and ready (the body stands at rest in the 3D view) before the speech is
 uploaded, as for a visitor who opens it and then records. Times are read from the page's own
 clock (``performance.now()``), from the click to:
@@ -37,11 +37,10 @@ import time
 from pathlib import Path
 
 from benchmarks.run import build_input, machine_description
+from training.sample_data import BEAT2_SAMPLE_DIR
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SHARED_SPEECH = REPO.parent / "shared" / "data" / "beat2"
-EXAMPLES = REPO / "assets" / "examples"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
@@ -88,8 +87,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--lengths", type=int, nargs="+", default=[10, 60], metavar="S")
     parser.add_argument("--repeats", type=int, default=3, help="runs per length")
     parser.add_argument("--checkpoint", type=Path, default=REPO / "assets" / "checkpoint")
-    parser.add_argument("--speech-dir", type=Path,
-                        default=SHARED_SPEECH if SHARED_SPEECH.is_dir() else EXAMPLES)
+    parser.add_argument("--speech-dir", type=Path, default=BEAT2_SAMPLE_DIR)
     parser.add_argument("--out", type=Path, default=HERE / "browser_latency.json")
     parser.add_argument("--screenshot", type=Path, help="save the page mid-gesture (10 s clip)")
     return parser.parse_args()

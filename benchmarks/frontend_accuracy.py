@@ -10,7 +10,7 @@ The default timing shift (``TimingRefinement.shift_s``) was derived from clip 2_
 alone: the calibration rows report that clip's median signed onset error with no shift.
 2_scott_0_2_2 and 2_scott_0_3_3 are held out.
 
-    python benchmarks/frontend_accuracy.py [--data ../shared/data/beat2]
+    .venv/bin/python -m benchmarks.frontend_accuracy [--data data/beat2]
 
 writes benchmarks/frontend_accuracy.json and .md.
 """

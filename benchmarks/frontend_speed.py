@@ -6,7 +6,7 @@ feature stage split into its parts; the median run gives the real-time factor. A
 extraction with a given transcript (forced alignment instead of recognition). The machine
 may be shared: the load average before each run is recorded.
 
-    python benchmarks/frontend_speed.py [--speech ../shared/data/beat2/2_scott_0_1_1.wav]
+    .venv/bin/python -m benchmarks.frontend_speed [--speech data/beat2/2_scott_0_1_1.wav]
 
 writes benchmarks/frontend_speed.json and .md.
 """

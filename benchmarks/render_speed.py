@@ -5,7 +5,7 @@ mesh, wrap it in a new ``pyrender.Mesh`` (PBR shader), render colour and depth, 
 file; then run ffmpeg over the PNG files. Both sides get the same posed vertices (our batched
 posing), the same camera and the same audio, so the difference is the rendering and encoding.
 
-    .venv/bin/python benchmarks/render_speed.py [--frames 300] [--size 720x480]
+    .venv/bin/python -m benchmarks.render_speed [--frames 300] [--size 720x480]
 
 Writes ``benchmarks/render_speed.json`` and ``benchmarks/render_speed.md``. The machine may be
 shared: the load average before and after is recorded, and both sides are measured in the

@@ -2,7 +2,7 @@
 
     python -m benchmarks [--lengths 10 60 600] [--checkpoint assets/checkpoint]
 
-For each length, real BEAT2 speech (the clips in ``../shared/data/beat2``, concatenated and
+For each length, real BEAT2 speech (the sample clips in ``data/beat2``, concatenated and
 repeated as needed) is written to ``benchmarks/inputs/`` (ignored by git) and run in a fresh
 process, stage by stage, the way the app runs it: load, transcribe, text features, audio
 features, generation, then posing + rendering + encoding + muxing (overlapped inside

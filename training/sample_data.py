@@ -1,4 +1,4 @@
-"""Where the BEAT2 sample material lives: ``shared/data/beat2`` beside the repository.
+"""Where the BEAT2 sample material lives: ``data/beat2`` in this repository (see its README).
 
 ``$SEMGES_BEAT2_SAMPLE`` overrides it (a folder of flat ``<clip>.npz/.wav/.TextGrid`` files).
 """
@@ -9,5 +9,4 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-BEAT2_SAMPLE_DIR = Path(os.environ.get("SEMGES_BEAT2_SAMPLE",
-                                       REPO_ROOT.parent / "shared" / "data" / "beat2"))
+BEAT2_SAMPLE_DIR = Path(os.environ.get("SEMGES_BEAT2_SAMPLE", REPO_ROOT / "data" / "beat2"))
