@@ -65,9 +65,12 @@ demo: setup
 test: setup-dev
 	$(PY) -m pytest -q
 
-# Retrain the shipped default checkpoint (assets/checkpoint) from the BEAT2 clip in ../shared.
+# Retrain the shipped default checkpoint (assets/checkpoint) from the BEAT2 sample in data/beat2.
+# make checkpoint BEAT2=PATH/beat_english_v2.0.0: the same recipe on a full BEAT2 download
+# (train split; evaluated on its test split), into runs/beat2_checkpoint/pipeline.
+BEAT2 ?=
 checkpoint: setup-dev
-	$(PY) -m training.default_checkpoint
+	$(PY) -m training.default_checkpoint $(if $(BEAT2),--beat2 "$(BEAT2)")
 
 # The same recipe on the first 75 % of the clip: the time split of benchmarks/motion_quality.py.
 checkpoint-split: setup-dev

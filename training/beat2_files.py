@@ -15,6 +15,7 @@ File ids look like ``2_scott_0_1_1``: the leading number is the speaker id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,10 @@ MOTION_DIR = "smplxflame_30"
 TEXTGRID_DIR = "textgrid"
 SEM_DIR = "sem"
 WORD_TIER = "words"
+CLIP_FILES = {MOTION_DIR: ".npz", WAVE_DIR: ".wav", TEXTGRID_DIR: ".TextGrid"}  # sub-folder: suffix
+DOWNLOAD_URL = "https://huggingface.co/datasets/H-Liu1997/BEAT2"
+LANGUAGE_FOLDER = ("a BEAT2 language folder like beat_english_v2.0.0/ ("
+                   + ", ".join(f"{sub}/" for sub in CLIP_FILES) + f", {SPLIT_FILE})")
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,7 @@ def list_clips(root: str | Path, speakers: tuple[int, ...] | list[int] | None,
         speaker = speaker_id_from_clip_name(clip_id)
         if speakers is not None and speaker not in speakers:
             continue
-        motion = root / MOTION_DIR / f"{clip_id}.npz"
-        wav = root / WAVE_DIR / f"{clip_id}.wav"
-        textgrid = root / TEXTGRID_DIR / f"{clip_id}.TextGrid"
+        motion, wav, textgrid = (clip_file(root, sub, clip_id) for sub in CLIP_FILES)
         missing = [p.name for p in (motion, wav, textgrid) if not p.is_file()]
         if missing:
             logger.warning("skipping %s: missing %s", clip_id, missing)
@@ -89,6 +92,46 @@ def list_clips(root: str | Path, speakers: tuple[int, ...] | list[int] | None,
     if not records:
         raise DatasetError(f"no clips in {root} for speakers {speakers} and splits {splits}")
     return records
+
+
+def clip_file(root: Path, sub: str, clip_id: str) -> Path:
+    """``<root>/<sub>/<clip id><suffix>`` for a sub-folder of :data:`CLIP_FILES`."""
+    return root / sub / f"{clip_id}{CLIP_FILES[sub]}"
+
+
+def dataset_error(folder: Path, expected: str, problem: str) -> DatasetError:
+    """A missing or incomplete dataset in one line: the folder, what was expected in it, what
+    is wrong, and where BEAT2 is downloaded."""
+    return DatasetError(f"{folder}: expected {expected}, but {problem}. "
+                        f"BEAT2 can be downloaded from {DOWNLOAD_URL}")
+
+
+def require_files(folder: Path, expected: str, names: Iterable[str]) -> None:
+    """Raise :func:`dataset_error` unless ``folder`` holds every relative path of ``names``."""
+    if not folder.is_dir():
+        raise dataset_error(folder, expected, "the folder does not exist")
+    missing = [name for name in names if not (folder / name).exists()]
+    if missing:
+        raise dataset_error(folder, expected, f"it lacks {', '.join(missing)}")
+
+
+def require_clips(root: Path, speakers: list[int] | None, splits: list[str],
+                  subs: Iterable[str] = tuple(CLIP_FILES)) -> None:
+    """Raise :func:`dataset_error` unless ``root`` is a BEAT2 language folder whose split file
+    lists a clip of ``speakers`` (None: any) in ``splits`` with its file in every sub-folder of
+    ``subs``. Only looks for files, so it answers at once, before any training."""
+    require_files(root, LANGUAGE_FOLDER, [*(f"{sub}/" for sub in CLIP_FILES), SPLIT_FILE])
+    subs = list(subs)
+    listed = [clip for clip, split in read_split(root).items() if split in splits
+              and (speakers is None or speaker_id_from_clip_name(clip) in speakers)]
+    who = "any speaker" if speakers is None else "speaker " + ", ".join(map(str, speakers))
+    expected = (f"a clip of {who} in split {', '.join(splits)} with its "
+                + ", ".join(f"{sub}/<id>{CLIP_FILES[sub]}" for sub in subs))
+    if not listed:
+        raise dataset_error(root, expected, f"{SPLIT_FILE} lists none")
+    if not any(all(clip_file(root, sub, clip).is_file() for sub in subs) for clip in listed):
+        raise dataset_error(root, expected, f"none of the {len(listed)} listed in {SPLIT_FILE} "
+                            "has them all")
 
 
 def read_words(path: str | Path, tier: str = WORD_TIER) -> list[Word]:

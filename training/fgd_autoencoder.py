@@ -5,11 +5,12 @@
     python -m training.fgd_autoencoder --beat2-root DIR --out DIR [--splits train] [--speakers 2]
 
 By default it trains on the real BEAT2 sample clip ``2_scott_0_1_1`` (flat files in
-``--source``); ``--beat2-root`` trains on every clip with motion of the chosen splits and
-speakers of a BEAT2 language folder instead. The folder gets ``config.json`` +
-``model.safetensors`` (what evaluation loads) and ``training.json`` (the recipe and the clips).
-Training is seeded and single-threaded, so the same command on the same data and torch version
-reproduces the weights. An autoencoder trained on other data measures a different FGD: bump
+``--source``, by default ``data/beat2``); ``--beat2-root`` trains on every clip with motion of
+the chosen splits and speakers of a BEAT2 language folder instead. The folder gets
+``config.json`` + ``model.safetensors`` (what evaluation loads) and ``training.json`` (the
+recipe and the clips). Training is seeded and single-threaded, so the same command on the same
+data and torch version reproduces the weights. Missing data is named in one line (no
+traceback) before training. An autoencoder trained on other data measures a different FGD: bump
 ``FGD_FEATURE_VERSION`` before shipping one.
 
 Torch is imported only once the arguments are parsed, so ``--help`` answers at once.
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from training import beat2_files as files
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 if TYPE_CHECKING:
@@ -97,19 +99,16 @@ def train_fgd_autoencoder(sequences: list[torch.Tensor], config: FGDAutoencoderC
 
 
 def sample_clips(source: Path, clips: tuple[str, ...]) -> dict[str, Path]:
-    """{clip id: motion file} of flat sample files ``<source>/<clip>.npz``."""
-    paths = {clip: source / f"{clip}.npz" for clip in clips}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"no BEAT2 motion at {', '.join(missing)} (set --source or "
-                                "$SEMGES_BEAT2_SAMPLE to the folder of the BEAT2 sample files)")
-    return paths
+    """{clip id: motion file} of flat sample files ``<source>/<clip>.npz``; a
+    :class:`files.DatasetError` names the missing ones."""
+    names = {clip: f"{clip}.npz" for clip in clips}
+    files.require_files(source, "flat BEAT2 sample motion files (<clip id>.npz)", names.values())
+    return {clip: source / name for clip, name in names.items()}
 
 
 def beat2_clips(root: Path, splits: list[str], speakers: list[int] | None) -> dict[str, Path]:
     """{clip id: motion file} of every complete clip of ``splits`` (and ``speakers``)."""
-    from training import beat2_files as files
-
+    files.require_clips(root, speakers, splits)  # list_clips keeps clips with all three files
     return {r.clip_id: r.motion for r in files.list_clips(root, speakers, splits)}
 
 
@@ -146,11 +145,15 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--speakers", type=int, nargs="*", default=None, help="with --beat2-root")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        motion_files = (beat2_clips(args.beat2_root, args.splits, args.speakers)
+                        if args.beat2_root is not None
+                        else sample_clips(args.source, tuple(args.clips)))
+    except files.DatasetError as error:
+        raise SystemExit(f"error: {error}") from None
     import torch
 
     torch.set_num_threads(TRAINING_THREADS)
-    motion_files = (beat2_clips(args.beat2_root, args.splits, args.speakers)
-                    if args.beat2_root is not None else sample_clips(args.source, tuple(args.clips)))
     return build(motion_files, args.out)
 
 
