@@ -21,9 +21,17 @@ import soundfile
 from semges.motion import load_motion
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
-from webapp.handlers import make_generate_handler, parse_size
+from semges.sampling import MAX_SEED
+from webapp.handlers import make_generate_handler, parse_seed, parse_size
 from webapp.progress import STAGE_SLICES, StageProgress
-from webapp.service import GenerateRequest, GestureService, UserFacingError, is_silent
+from webapp.service import (
+    MAX_FRESH_SEED,
+    GenerateRequest,
+    GestureService,
+    UserFacingError,
+    fresh_seed,
+    is_silent,
+)
 from webapp.settings import EXAMPLES_FOLDER, AppSettings, SettingsError
 from webapp.startup import StartupError, load_service
 from webapp.workspace import Workspace
@@ -139,8 +147,9 @@ def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
         handler, str(speech_clip), "", "scott", 3, 0.0, "mannequin", "upper", TEST_SIZE,
         progress=progress,
     )  # fmt: skip
-    video, transcript, rows, npz, bvh, glb = last
+    video, transcript, rows, npz, bvh, glb, seed = last
     assert first[0] is None and first[1:] == last[1:]  # the motion first, the video after
+    assert seed == "3"  # the seed asked for, given back (as digits, like the page shows it)
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert [row[0] for row in rows] == transcript.split()
@@ -171,7 +180,7 @@ def test_a_typed_transcript_is_aligned_and_shown_back(service, speech_clip):
 
 
 def test_each_request_has_its_own_folder_and_old_ones_are_removed(service, speech_clip):
-    request = GenerateRequest(speech_clip, size=parse_size(TEST_SIZE), view="full")
+    request = GenerateRequest(speech_clip, size=parse_size(TEST_SIZE), view="full", seed=7)
     first = service.generate(request)
     first_poses = load_motion(first.motion).poses
     old = first.video.parent
@@ -180,7 +189,8 @@ def test_each_request_has_its_own_folder_and_old_ones_are_removed(service, speec
     second = service.generate(request)
     assert second.video.parent != old
     assert not old.exists()  # cleaned up when the next request started
-    # same input, same seed, temperature 0: the same motion
+    # same input, same seed: the same motion
+    assert first.seed == second.seed == 7
     assert np.array_equal(load_motion(second.motion).poses, first_poses)
 
 
@@ -196,10 +206,48 @@ def test_bad_input_gets_a_friendly_message(service, tmp_path):
     assert set(service.settings.output_root.iterdir()) == folders_before  # nothing left behind
 
 
+def first_update(handler, *args, **kwargs) -> tuple:
+    """The handler's first outputs (the motion, before any video is rendered)."""
+    steps = handler(*args, progress=RecordingProgress(), **kwargs)
+    try:
+        return next(steps)
+    finally:
+        steps.close()
+
+
+def test_every_request_gets_a_fresh_seed_unless_one_is_given(service, speech_clip):
+    """No seed (the page's empty box, the API's default): a new seed each time, given back
+    with the result and in the file names; that seed given back makes the same motion."""
+    handler = make_generate_handler(service)
+    fresh = [first_update(handler, str(speech_clip), size=TEST_SIZE) for _ in range(2)]
+    seeds = [outputs[-1] for outputs in fresh]
+    assert seeds[0] != seeds[1]
+    for outputs, seed in zip(fresh, seeds):
+        assert seed.isdecimal() and 0 <= int(seed) <= MAX_FRESH_SEED
+        assert Path(outputs[3]).name.endswith(f"_seed{seed}.npz")
+    poses = [load_motion(outputs[3]).poses for outputs in fresh]
+    assert not np.allclose(poses[0], poses[1])  # at variation 1 the seeds give variations
+    again = first_update(handler, str(speech_clip), seed=seeds[0], size=TEST_SIZE)
+    assert again[-1] == seeds[0]
+    assert np.array_equal(load_motion(again[3]).poses, poses[0])
+
+
+def test_fresh_seeds_are_short_and_seeds_are_read_as_typed():
+    seeds = {fresh_seed() for _ in range(1000)}
+    assert len(seeds) >= 998 and all(0 <= seed <= MAX_FRESH_SEED for seed in seeds)
+    assert len(str(MAX_FRESH_SEED)) == 10  # a person retypes it
+    assert parse_seed(None) is None and parse_seed("") is None and parse_seed("  ") is None
+    assert parse_seed(" 1382746855 ") == 1382746855 and parse_seed(7) == 7 and parse_seed(7.0) == 7
+    assert parse_seed(str(MAX_SEED)) == MAX_SEED  # text keeps every digit of a 64-bit seed
+    for bad in ("-1", "2.5", "abc", -1, 2.5, str(MAX_SEED + 1)):
+        with pytest.raises(UserFacingError, match="seed must be zero or a positive whole number"):
+            parse_seed(bad)
+
+
 @pytest.mark.parametrize(
     "field, value, words",
     [("speaker", "nobody", "unknown beat2 speaker"), ("seed", -1, "seed"),
-     ("temperature", 5.0, "variation"), ("view", "side", "view"),
+     ("seed", 2.5, "whole number"), ("temperature", 5.0, "variation"), ("view", "side", "view"),
      ("body", "smplx", "smpl-x model file")],
 )  # fmt: skip
 def test_bad_options_are_refused_before_any_work(service, speech_clip, field, value, words):

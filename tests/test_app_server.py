@@ -32,6 +32,7 @@ from test_app import (
     write_bad_inputs,
     write_speech_clip,
 )
+from webapp.service import MAX_FRESH_SEED
 
 pytestmark = pytest.mark.slow  # starts `python app.py` as a separate server process
 
@@ -117,7 +118,8 @@ def speech_clip(tmp_path_factory) -> Path:
     return write_speech_clip(tmp_path_factory.mktemp("speech") / "speech.wav")
 
 
-def generate(url: str, audio: Path | None, seed: int = 0, temperature: float = 0.0) -> tuple:
+def generate(url: str, audio: Path | None, seed: int | str | None = 0,
+             temperature: float = 0.0) -> tuple:
     client = Client(url, verbose=False)
     return client.predict(
         None if audio is None else handle_file(str(audio)), "", "scott", seed, temperature,
@@ -126,7 +128,8 @@ def generate(url: str, audio: Path | None, seed: int = 0, temperature: float = 0
 
 
 def test_wav_in_video_and_motion_out(server, speech_clip):
-    video, transcript, words, npz, bvh, glb = generate(server, speech_clip)
+    video, transcript, words, npz, bvh, glb, seed = generate(server, speech_clip)
+    assert seed == "0"  # the seed asked for, as digits
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert words["headers"] == ["word", "start (s)", "end (s)"] and len(words["data"]) >= 3
@@ -142,7 +145,8 @@ def test_four_clients_at_once_each_get_their_own_result(server, speech_clip, che
         results = list(pool.map(lambda s: generate(server, speech_clip, s, 1.0), seeds))
     # the same checkpoint in this process gives the reference motion for each seed
     reference = SemGesPipeline.from_pretrained(checkpoint, frontend=speech_frontend)
-    for seed, (video, _, _, npz, _, _) in zip(seeds, results):
+    for seed, (video, _, _, npz, _, _, seed_used) in zip(seeds, results):
+        assert seed_used == str(seed)
         check_video(Path(video), CLIP_SECONDS)
         expected = reference(str(speech_clip), seed=seed, temperature=1.0).motion.poses
         np.testing.assert_allclose(load_motion(npz).poses, expected, atol=1e-4)
@@ -156,7 +160,7 @@ def test_bad_input_gets_its_message_and_the_server_keeps_serving(server, speech_
             generate(server, path)
         assert words in str(caught.value).lower(), (name, str(caught.value))
         assert "Traceback" not in str(caught.value)
-    _, transcript, _, npz, _, _ = generate(server, speech_clip)
+    _, transcript, _, npz, *_ = generate(server, speech_clip)
     assert "opinion" in transcript.lower()
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
 
@@ -172,8 +176,26 @@ def test_the_audio_alone_is_enough(server, speech_clip):
     parameters = client.view_api(return_format="dict", print_info=False)[
         "named_endpoints"]["/generate"]["parameters"]  # fmt: skip
     assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["audio"]
-    video, transcript, _, npz, _, _ = client.predict(audio=handle_file(str(speech_clip)),
-                                                     api_name="/generate")  # fmt: skip
+    seed_parameter = next(p for p in parameters if p["parameter_name"] == "seed")
+    assert seed_parameter["parameter_default"] == ""  # the empty seed box: a fresh seed
+    video, transcript, _, npz, _, _, seed = client.predict(audio=handle_file(str(speech_clip)),
+                                                           api_name="/generate")  # fmt: skip
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
+    assert seed.isdecimal() and 0 <= int(seed) <= MAX_FRESH_SEED  # a fresh one, given back
+
+
+def test_a_returned_seed_makes_the_same_motion_again(server, speech_clip):
+    """A visitor liked a result: its seed, sent back, gives the same motion; asking for no
+    seed gives a new one every time (variation 1, where the seed picks the gestures)."""
+    fresh = [generate(server, speech_clip, None, 1.0) for _ in range(2)]
+    seeds = [outputs[-1] for outputs in fresh]
+    assert seeds[0] != seeds[1]
+    # sent back as the API gave it (digits) and as a number: both are that seed
+    first, again = (generate(server, speech_clip, seed, 1.0) for seed in (seeds[0], int(seeds[0])))
+    assert first[-1] == again[-1] == seeds[0]
+    poses = load_motion(first[3]).poses
+    np.testing.assert_array_equal(load_motion(again[3]).poses, poses)
+    np.testing.assert_array_equal(load_motion(fresh[0][3]).poses, poses)
+    assert not np.allclose(load_motion(fresh[1][3]).poses, poses)

@@ -8,12 +8,14 @@ around a tiny random pipeline, with the real front-end and renderer. WebGL runs 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 
+from semges.motion import load_motion
 from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 from webapp.settings import EXAMPLES_FOLDER
@@ -49,6 +51,7 @@ SHOWN = """() => {
             status: document.querySelector('#status').innerText};
 }"""
 STATUS_DONE = "() => document.querySelector('#status').innerText.includes('Done')"
+STATUS_WORKING = "() => document.querySelector('#status').innerText.includes('Working')"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 IN_VIEW = """(selector) => {
@@ -252,6 +255,68 @@ def test_a_laptop_shows_generate_and_the_examples_and_a_phone_scrolls_to_the_res
     assert not phone["video before"] and phone["video after"] and phone["scrolled"]
     for shot in ("screenshot_laptop.png", "screenshot.png", "screenshot_phone.png"):
         assert (tmp_path / "shots" / shot).stat().st_size > 10_000
+
+
+SEED_USED = "() => document.querySelector('#seed-used :is(input, textarea)').value"
+SEED_BOX = "() => document.querySelector('#seed-input :is(input, textarea)').value"
+
+
+def motion_poses(service, seed: str) -> np.ndarray:
+    """The poses of the newest motion file the demo wrote for ``seed`` (the page's upload)."""
+    found = service.settings.output_root.glob(f"*/speech_scott_seed{seed}.npz")
+    return load_motion(max(found, key=lambda path: path.stat().st_mtime)).poses
+
+
+def test_the_page_shows_the_seed_used_and_keeps_it_on_request(served, tmp_path):
+    """Empty seed box: a fresh seed, shown beside the result and in the download names.
+    "Use this seed again" puts it in the seed box (its accordion opens), and the next
+    Generate makes the same motion with it."""
+    from playwright.sync_api import sync_playwright
+
+    url, _, service = served
+    wav = write_speech_clip(tmp_path / "speech.wav")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=LAPTOP)
+            page.goto(url, wait_until="networkidle")
+            page.locator("#speech-input input[type=file]").set_input_files(str(wav))
+            reuse = page.locator("#reuse-seed")
+            style = page.get_by_text("Gesture style", exact=True)
+            style.click()  # open, look, close: it is folded by default
+            page.locator("#seed-input :is(input, textarea)").wait_for(state="visible")
+            before = {"box": page.evaluate(SEED_BOX), "used": page.evaluate(SEED_USED),
+                      "reuse enabled": reuse.is_enabled()}  # fmt: skip
+            style.click()
+            page.locator("#seed-input :is(input, textarea)").wait_for(state="hidden")
+            page.locator("#generate-button").click()
+            page.wait_for_function(STATUS_DONE, timeout=GENERATE_TIMEOUT_MS)
+            first = page.evaluate(SEED_USED)
+            first_glb = page.inner_text("#glb-file")
+            poses = [motion_poses(service, first)]  # read now: other tests clean folders at once
+            reuse.click()
+            page.locator("#seed-input :is(input, textarea)").wait_for(state="visible")
+            kept = page.evaluate(SEED_BOX)
+            page.locator("#generate-button").click()
+            page.wait_for_function(STATUS_WORKING, timeout=10_000)
+            page.wait_for_function(STATUS_DONE, timeout=GENERATE_TIMEOUT_MS)
+            second = page.evaluate(SEED_USED)
+            poses.append(motion_poses(service, second))
+            page.screenshot(path=str(tmp_path / "seed.png"), full_page=True)
+            page.locator("#seed-input :is(input, textarea)").fill("-1")
+            page.locator("#generate-button").click()
+            page.wait_for_function(
+                "() => document.querySelector('#status').innerText.includes('seed')",
+                timeout=GENERATE_TIMEOUT_MS)  # fmt: skip
+            refused = page.inner_text("#status")
+        finally:
+            browser.close()
+    assert before == {"box": "", "used": "", "reuse enabled": False}
+    assert first.isdigit() and re.search(rf"_seed{first}\b", first_glb)  # the download's name
+    assert first != "0"  # opening the accordion left the box empty: a fresh seed, not 0
+    assert kept == first and second == first
+    np.testing.assert_array_equal(*poses)  # the same motion
+    assert "seed must be zero or a positive whole number, got '-1'" in refused
 
 
 # -- the live 3D view --------------------------------------------------------------------------

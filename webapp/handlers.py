@@ -16,7 +16,7 @@ from typing import Callable
 import gradio as gr
 
 from render.video import DEFAULT_SIZE, parse_frame_size
-from semges.sampling import DEFAULT_TEMPERATURE
+from semges.sampling import DEFAULT_TEMPERATURE, check_seed
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp.rendering import BODY_MANNEQUIN
 from webapp.service import (
@@ -35,9 +35,10 @@ BUSY_MESSAGE = "The demo is busy, try again in a minute."
 DONE_MESSAGE = "Done."
 WORKING_MESSAGE = "Working…"
 
-HandlerOutputs = tuple[str | None, str, list[list[str | float]], str, str, str]
-"""(video path, transcript used, word timing rows, .npz path, .bvh path, .glb path); the
-video is None in the first outputs, which come as soon as the motion exists."""
+HandlerOutputs = tuple[str | None, str, list[list[str | float]], str, str, str, str]
+"""(video path, transcript used, word timing rows, .npz path, .bvh path, .glb path, seed
+used, in digits); the video is None in the first outputs, which come as soon as the motion
+exists."""
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -45,6 +46,21 @@ def parse_size(size: str) -> tuple[int, int]:
     raises UserFacingError for anything else."""
     try:
         return parse_frame_size(size, max_side=MAX_VIDEO_SIDE)
+    except ValueError as error:
+        raise UserFacingError(str(error)) from error
+
+
+def parse_seed(seed: str | float | None) -> int | None:
+    """The seed box's text (or an API caller's number) -> a seed; None when empty: a fresh
+    seed for this request. Raises UserFacingError, in the words of the seed rule, for
+    anything but a whole number in range."""
+    text = "" if seed is None else str(seed).strip()
+    if not text:
+        return None
+    if isinstance(seed, str):
+        seed = int(text) if text.isdecimal() else text  # text check_seed refuses, quoted
+    try:
+        return check_seed(seed)
     except ValueError as error:
         raise UserFacingError(str(error)) from error
 
@@ -96,7 +112,7 @@ def make_generate_handler(
         audio: str | None,
         transcript: str | None = None,
         speaker: str = default_speaker,
-        seed: float | int | None = 0,
+        seed: str | float | None = None,
         variation: float = DEFAULT_TEMPERATURE,
         body: str = BODY_MANNEQUIN,
         view: str = "upper",
@@ -104,14 +120,18 @@ def make_generate_handler(
         progress: gr.Progress = gr.Progress(),
         request: gr.Request | None = None,
     ) -> Iterator[HandlerOutputs]:
-        """Speech -> (video, transcript used, word timings, motion .npz, .bvh, .glb)."""
+        """Speech -> (video, transcript used, word timings, motion .npz, .bvh, .glb, seed used).
+
+        ``seed`` None or empty (the page's seed box as it starts): a fresh seed for this
+        request; the seed used comes back last, as digits, for the page and the API alike.
+        """
         session = _session(request)
         try:
             generate_request = GenerateRequest(
                 audio_path=Path(audio) if audio else None,
                 transcript=transcript,
                 speaker=speaker or default_speaker,
-                seed=int(seed or 0),
+                seed=parse_seed(seed),
                 temperature=DEFAULT_TEMPERATURE if variation is None else float(variation),
                 body=body or BODY_MANNEQUIN,
                 view=view or "upper",
@@ -146,7 +166,7 @@ def _outputs(result: GenerateResult) -> HandlerOutputs:
     ]
     video = None if result.video is None else str(result.video)
     return (video, result.transcript, rows, str(result.motion), str(result.bvh),
-            str(result.glb))
+            str(result.glb), str(result.seed))
 
 
 def make_status_handler(outcomes: Outcomes) -> Callable[..., str]:

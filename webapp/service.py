@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -47,6 +48,11 @@ NOT_ENGLISH = (
     "so the words (and the gestures that follow them) may be wrong."
 )
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+# Fresh seeds stay below 2**31 (any seed up to semges.sampling.MAX_SEED may be given): ten
+# digits at most, which a person reads off the page, types back or tells someone, where a
+# 64-bit seed has twenty; and a plain number in any language (a JavaScript number rounds
+# whole numbers above 2**53). Two billion seeds are far more variations than anyone looks at.
+MAX_FRESH_SEED = 2**31 - 1
 
 
 class UserFacingError(ValueError):
@@ -60,7 +66,7 @@ class GenerateRequest:
     audio_path: Path | None  # uploaded or recorded speech (any common audio format)
     transcript: str | None = None  # None or blank: Whisper transcribes the speech
     speaker: str = "scott"  # BEAT2 speaker name
-    seed: int = 0
+    seed: int | None = None  # None: a fresh seed for this request (the result says which)
     temperature: float = DEFAULT_TEMPERATURE  # 0: the most likely gestures; above: sampled
     body: str = BODY_MANNEQUIN  # "mannequin" or "smplx"
     view: str = "upper"  # "upper" or "full"
@@ -76,12 +82,18 @@ class GenerateResult:
     bvh: Path  # the same motion as BVH
     glb: Path  # the body skinned to the SMPL-X skeleton, the motion as its animation (glTF)
     words: list[Word]  # the transcript used, with word timings in seconds
+    seed: int  # the seed the gestures were sampled with: the same request with it, same motion
     note: str | None = None  # for the user: word timings estimated, or speech not English
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
 
     @property
     def transcript(self) -> str:
         return " ".join(word.word for word in self.words)
+
+
+def fresh_seed() -> int:
+    """A seed for a request that names none: unpredictable, 0..:data:`MAX_FRESH_SEED`."""
+    return check_seed(secrets.randbelow(MAX_FRESH_SEED + 1))
 
 
 def is_silent(samples: np.ndarray) -> bool:
@@ -142,7 +154,8 @@ class GestureService:
         Raises UserFacingError for anything the user can fix (before the first result).
         """
         report = StageProgress(progress or (lambda fraction, words: None))
-        speaker_id = self._check_options(request)
+        speaker_id, seed = self._check_options(request)
+        request = replace(request, seed=seed)
         transcript = self._check_transcript(request.transcript)
         report(Stage.LOADING, 0.0)
         speech = self._load_speech(request.audio_path)
@@ -175,7 +188,7 @@ class GestureService:
         report(Stage.SAVING, 1.0)
         seconds["motion_files"] = time.perf_counter() - started
         note = _user_note(result.features, folder.name)
-        served = GenerateResult(None, motion_path, bvh_path, glb_path, result.words, note,
+        served = GenerateResult(None, motion_path, bvh_path, glb_path, result.words, seed, note,
                                 dict(seconds))  # fmt: skip
         yield served
 
@@ -194,20 +207,20 @@ class GestureService:
         return_freed_memory()  # what this request allocated and freed goes back to the OS
         yield replace(served, video=video, seconds=dict(seconds))
 
-    def _check_options(self, request: GenerateRequest) -> int:
+    def _check_options(self, request: GenerateRequest) -> tuple[int, int]:
         """Validate everything but the audio, by the rules ``semges`` and ``render`` keep for
-        every caller; returns the speaker id."""
+        every caller; returns the speaker id and the seed (a fresh one when none is given)."""
         if request.body not in self.renderers.bodies:
             raise UserFacingError(self.renderers.why_unavailable(request.body))
         try:
             speaker = self.pipeline.check_speaker(request.speaker, trained_only=True)
-            check_seed(request.seed)
+            seed = fresh_seed() if request.seed is None else check_seed(request.seed)
             check_temperature(request.temperature)
             check_view(request.view)
             check_frame_size(request.size, max_side=MAX_VIDEO_SIDE)
         except ValueError as error:
             raise UserFacingError(str(error)) from error
-        return speaker
+        return speaker, seed
 
     def _check_transcript(self, transcript: str | None) -> str | None:
         """The typed transcript, stripped (None when blank); refuses one above the word limit."""

@@ -4,7 +4,9 @@ Speech, Generate and the examples sit at the top of the left column, so a laptop
 (1280x800) shows them without scrolling; the less-used options fold into two accordions. The
 right column starts with the live 3D view (``webapp.motion_view``), which plays the motion
 with the speech as soon as it exists, then the video, rendered after. On a phone the columns
-stack, so the motion and then the finished video scroll into view.
+stack, so the motion and then the finished video scroll into view. Under the video, the seed
+the result was made with, and a button that puts it into the seed box to make that result again
+(the box starts empty: a new seed for every Generate).
 
 Examples are a ``gr.Dataset`` whose click hands back the shipped file itself: Gradio copies it
 into its cache on every click, so an example keeps working however often the cache is
@@ -67,10 +69,11 @@ SCROLL_TO_VIDEO = """() => {
 
 
 def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
-    """One row of input values per shipped example clip (all settings at their defaults)."""
+    """One row of input values per shipped example clip (all settings at their defaults, the
+    seed box empty: a fresh seed)."""
     default_name = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
     return [
-        [str(path), "", default_name, 0, DEFAULT_TEMPERATURE, BODY_MANNEQUIN, "upper",
+        [str(path), "", default_name, "", DEFAULT_TEMPERATURE, BODY_MANNEQUIN, "upper",
          DEFAULT_SIZE_CHOICE]
         for path in sorted(folder.glob("*.wav"))
     ]
@@ -84,6 +87,14 @@ def example_label(path: str | Path) -> str:
 def seed_state(variation: float) -> dict:
     """The seed only matters when gestures are sampled (Variation above 0)."""
     return gr.update(interactive=float(variation) > 0)
+
+
+def keep_seed(seed_used: str | None) -> tuple[dict, dict]:
+    """"Use this seed again": the seed used goes into the seed box, whose accordion opens so
+    the visitor sees it fixed (emptying the box brings fresh seeds back)."""
+    if not seed_used:
+        return gr.skip(), gr.skip()
+    return gr.update(value=seed_used), gr.update(open=True)
 
 
 def make_admission_check(demo: gr.Blocks, max_waiting: int) -> Callable[..., list[dict]]:
@@ -135,7 +146,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     label="Examples: real speech from BEAT2 (click to run)",
                     visible=bool(rows), elem_id="examples",
                 )  # fmt: skip
-                with gr.Accordion("Gesture style", open=False):
+                with gr.Accordion("Gesture style", open=False) as style:
                     speaker = gr.Dropdown(
                         choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
                                  if name in speakers],
@@ -153,9 +164,13 @@ def build_demo(service: GestureService) -> gr.Blocks:
                             "the same, most likely gestures, both arms often moving together. "
                             "Above 1 gets restless.",
                         )  # fmt: skip
-                        seed = gr.Number(
-                            value=0, precision=0, minimum=0, label="Seed",
-                            info="Picks the variation (used when Variation is above 0).",
+                        # Text, not gr.Number: Gradio's number box turns "empty" into 0 as
+                        # soon as it shows, and a browser number rounds seeds above 2**53.
+                        seed = gr.Textbox(
+                            value="", label="Seed", placeholder="new each time", max_lines=1,
+                            info="Picks the variation (used when Variation is above 0). "
+                            "Empty: a new one for every Generate, shown beside the result; "
+                            "type that one here to get the same gestures again.",
                             interactive=DEFAULT_TEMPERATURE > 0, elem_id="seed-input",
                         )  # fmt: skip
                 with gr.Accordion("Video", open=False):
@@ -174,6 +189,13 @@ def build_demo(service: GestureService) -> gr.Blocks:
                 video = gr.Video(label="Video (rendered after the 3D view)", interactive=False,
                                  height=VIDEO_HEIGHT_PX, elem_id="result-video")
                 status = gr.Markdown(elem_id="status")
+                with gr.Row(equal_height=True):
+                    seed_used = gr.Textbox(
+                        label="Seed used", interactive=False, buttons=["copy"],
+                        placeholder="shown after Generate", elem_id="seed-used", scale=2,
+                    )  # fmt: skip
+                    reuse_seed = gr.Button("Use this seed again", interactive=False,
+                                           size="md", elem_id="reuse-seed", scale=1)
                 transcript_used = gr.Textbox(label="Transcript used", interactive=False,
                                              elem_id="transcript-used")
                 words = gr.Dataframe(
@@ -186,7 +208,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     glb_file = gr.File(label="Body + motion (glTF .glb)", elem_id="glb-file")
 
         inputs = [audio, transcript, speaker, seed, variation, body, view, size]
-        outputs = [video, transcript_used, words, motion_file, bvh_file, glb_file]
+        outputs = [video, transcript_used, words, motion_file, bvh_file, glb_file, seed_used]
         outcomes = Outcomes()
         handler = make_generate_handler(service, outcomes)
         show_status = make_status_handler(outcomes)
@@ -196,6 +218,10 @@ def build_demo(service: GestureService) -> gr.Blocks:
             return list(rows[index])  # the shipped file: Gradio caches a fresh copy of it
 
         variation.change(seed_state, inputs=variation, outputs=seed, api_name=False, queue=False)
+        seed_used.change(lambda used: gr.update(interactive=bool(used)), inputs=seed_used,
+                         outputs=reuse_seed, api_name=False, queue=False)  # fmt: skip
+        reuse_seed.click(keep_seed, inputs=seed_used, outputs=[seed, style], api_name=False,
+                         queue=False)  # fmt: skip
         glb_file.change(None, inputs=[glb_file, audio], js=motion_view.SHOW_MOTION_JS,
                         api_name=False, queue=False)  # fmt: skip
         for trigger in (button.click, examples.click):
