@@ -39,6 +39,8 @@ AT_REST_IN_UPPER_BODY_ROWS: tuple[layout.JointGroup, ...] = (
     layout.ROOT, layout.LOWER_BODY, layout.JAW, layout.EYES)
 """Groups set to rest for upper-body rows: only the upper body and the hands move."""
 
+ACTIVITY_WINDOW_S: float = 0.2
+"""Wrist activity is the wrist speed averaged over this long (seconds)."""
 MIN_PAUSE_S: float = 1.0
 """A pause is at least this long without words (seconds)."""
 HEIGHT_PERCENTILE: float = 95.0
@@ -87,15 +89,24 @@ def wrist_height_percentile(positions: np.ndarray,
     return float(np.percentile(wrist_heights(positions), percentile))
 
 
+def correlation(first: np.ndarray, second: np.ndarray) -> float:
+    """Pearson correlation of two (T,) series; NaN when either is constant."""
+    a = np.asarray(first, np.float64) - np.mean(first)
+    b = np.asarray(second, np.float64) - np.mean(second)
+    scale = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / scale) if scale > 0 else float("nan")
+
+
 def left_right_height_correlation(positions: np.ndarray) -> float:
     """(T, 55, 3) -> Pearson correlation over time of the left and right wrist heights
     (1: the hands always rise and fall together). NaN when either wrist does not move."""
-    heights = wrist_heights(positions).astype(np.float64)
-    centred = heights - heights.mean(axis=0)
-    scale = np.sqrt((centred**2).sum(axis=0))
-    if np.any(scale == 0):
-        return float("nan")
-    return float((centred[:, 0] * centred[:, 1]).sum() / (scale[0] * scale[1]))
+    heights = wrist_heights(positions)
+    return correlation(heights[:, 0], heights[:, 1])
+
+
+def mean_wrist_height(positions: np.ndarray) -> np.ndarray:
+    """(T, 55, 3) -> (T,) mean height of the two wrists above the pelvis joint (m)."""
+    return wrist_heights(positions).mean(axis=1)
 
 
 # -- how much the joints rotate -------------------------------------------------------------
@@ -168,6 +179,26 @@ def arm_hand_jerk(positions: np.ndarray, fps: float) -> float:
 def wrist_speed(positions: np.ndarray, fps: float) -> np.ndarray:
     """(T, 55, 3) -> (T,) mean speed of the two wrists (m/s), central differences."""
     return metrics.joint_speed(positions[:, list(WRISTS)], fps)
+
+
+def wrist_activity(positions: np.ndarray, fps: float,
+                   window_s: float = ACTIVITY_WINDOW_S) -> np.ndarray:
+    """(T, 55, 3) -> (T,) the mean speed of the two wrists (m/s) averaged over a centred
+    window of ``window_s`` seconds: when the hands move. Two motions whose activities
+    correlate move their hands at the same moments."""
+    speed = wrist_speed(positions, fps)
+    width = max(1, round(window_s * fps))
+    kernel = np.full(width, 1.0 / width)
+    padded = np.pad(speed, (width // 2, width - 1 - width // 2), mode="edge")
+    return np.convolve(padded, kernel, mode="valid")
+
+
+def mean_joint_distance(positions: np.ndarray, other: np.ndarray,
+                        joints: tuple[int, ...] = ARMS) -> float:
+    """Two (T, 55, 3) position sequences -> mean over frames and ``joints`` of the distance
+    between the same joint in both (m): how different two motions look."""
+    return float(np.linalg.norm(positions[:, list(joints)] - other[:, list(joints)],
+                                axis=-1).mean())
 
 
 def pause_frames(word_mask: np.ndarray, fps: float, min_pause_s: float = MIN_PAUSE_S) -> np.ndarray:

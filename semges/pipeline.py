@@ -27,7 +27,8 @@ from semges import layout
 from semges.inference import gaussian_smooth, pad_to_window, plan_windows, run_windowed
 from semges.locomotion import activity_envelope, planted_translation
 from semges.models import MotionVQVAE, SemGesGenerator
-from semges.models.code_sampling import sample_codes
+from semges.models.code_sampling import (sample_held_codes, segment_noise, segment_starts,
+                                         window_segments, word_onset_frames)
 from semges.models.face import FaceModel
 from semges.motion import MotionClip
 from semges.progress import Stage, StageCallback, ignore_progress
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 
 PIPELINE_FILE = "pipeline.json"
 PIPELINE_FORMAT = "semges-pipeline"
-PIPELINE_FORMAT_VERSION = 2  # 2: code heads, the lower part, sampling settings
+PIPELINE_FORMAT_VERSION = 3  # 2: code heads, the lower part; 3: speech-timed sampling, guidance
 GENERATOR_FOLDER = "generator"
 FACE_FOLDER = "face"
 FACE_COMPONENT = "face"  # key in pipeline.json components; optional (older folders lack it)
@@ -53,7 +54,10 @@ FACE_COMPONENT = "face"  # key in pipeline.json components; optional (older fold
 class InferenceConfig:
     overlap: int = 16  # frames shared by neighbouring windows, crossfaded
     batch_windows: int = 32  # windows predicted at once; bounds memory
-    noise_hold_frames: int = 16  # sampling noise held 0.53 s (temperature > 0): whole gestures
+    # sampling noise (temperature > 0) is redrawn at word onsets, segments of this many frames
+    min_segment_frames: int = 8  # at least (0.27 s): a burst of short words is one gesture
+    max_segment_frames: int = 30  # at most (1 s): long words and pauses still change gesture
+    guidance_scale: float = 1.0  # classifier-free guidance on the speech; 1: none
     prior_correction: float = 1.2  # how much of the codes' training frequency to discount
     smoothing_frames: float = 2.0  # std (frames) of a Gaussian over time on decoded rotations
     hold_after_words_s: float = 0.75  # gesturing goes on this long after (and before) words
@@ -268,6 +272,30 @@ class SemGesPipeline:
             return self.trained_speakers
         return tuple(range(1, self.generator.config.num_speakers + 1))
 
+    def code_logits(self, audio: torch.Tensor, text: torch.Tensor, word_mask: torch.Tensor,
+                    speaker: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Windows of features -> per part (B, T, K) logits the codes are sampled from.
+
+        audio (B, T, A), text (B, T, E), word_mask (B, T), speaker (B,) BEAT2 ids. The
+        generator's logits, guided (``guidance_scale`` s != 1: l_uncond + s * (l - l_uncond),
+        the unconditional model being the generator with the speech withheld), then the codes'
+        training frequency discounted (``prior_correction``).
+        """
+        scale = self.inference.guidance_scale
+        if scale == 1.0:
+            output = self.generator(audio, text, word_mask, speaker)
+            logits = output.code_logits
+        else:
+            batch = audio.shape[0]
+            withheld = torch.arange(2 * batch, device=audio.device) >= batch
+            output = self.generator(audio.repeat(2, 1, 1), text.repeat(2, 1, 1),
+                                    word_mask.repeat(2, 1), speaker.repeat(2),
+                                    speech_withheld=withheld)
+            logits = {part: unconditional + scale * (conditional - unconditional)
+                      for part, (conditional, unconditional)
+                      in ((p, l.split(batch)) for p, l in output.code_logits.items())}
+        return self.generator.prior_corrected_logits(logits, self.inference.prior_correction)
+
     def generate_motion(
         self,
         features: SpeechFeatures,
@@ -301,22 +329,30 @@ class SemGesPipeline:
         audio = pad_to_window(torch.from_numpy(features.audio).float(), config.window)
         text = pad_to_window(torch.from_numpy(features.text).float(), config.window)
         mask = pad_to_window(torch.from_numpy(features.word_mask).bool(), config.window)
-        generator = torch.Generator(device=device).manual_seed(seed)
         part_dims = [self.vqvaes[p].config.input_dim for p in self.parts]
+        segment_firsts = segment_starts(
+            features.num_frames, word_onset_frames(features.word_mask, features.text),
+            settings.min_segment_frames, settings.max_segment_frames)
 
-        def predict(starts: list[int]) -> torch.Tensor:
-            windows = [slice(s, s + config.window) for s in starts]
-            output = self.generator(
+        def predict(window_starts: list[int]) -> torch.Tensor:
+            windows = [slice(s, s + config.window) for s in window_starts]
+            logits = self.code_logits(
                 torch.stack([audio[w] for w in windows]).to(device),
                 torch.stack([text[w] for w in windows]).to(device),
                 torch.stack([mask[w] for w in windows]).to(device),
-                torch.full((len(starts),), speaker, dtype=torch.long, device=device),
-            )
-            logits = self.generator.prior_corrected_logits(output, settings.prior_correction)
+                torch.full((len(windows),), speaker, dtype=torch.long, device=device))
+            segments, firsts = window_segments(segment_firsts, window_starts, config.window)
+            most = max(len(f) for f in firsts)
             decoded = []
-            for part in self.parts:
-                indices = sample_codes(logits[part], temperature, generator,
-                                       settings.noise_hold_frames)
+            for stream, part in enumerate(self.parts):
+                noise = None
+                if temperature > 0:
+                    noise = torch.zeros(len(windows), most, config.codebook_size)
+                    for row, first_frames in enumerate(firsts):
+                        noise[row, : len(first_frames)] = torch.from_numpy(segment_noise(
+                            seed, stream, first_frames, config.codebook_size))
+                indices = sample_held_codes(logits[part], torch.from_numpy(segments),
+                                            temperature, noise)
                 decoded.append(self.vqvaes[part].decode_indices(indices))
             return torch.cat(decoded, dim=-1)  # (B, window, sum of part dims)
 

@@ -100,6 +100,16 @@ class GeneratorTrainConfig:
     vqvae_dir: str = MISSING  # a stage-1 run folder holding vqvae_<part>/
     overlap: int = 16  # inference crossfade overlap stored in the pipeline
     min_std: float = 0.01
+    # Fractions of training windows whose condition is withheld (see semges.models.generator):
+    # the words only (a model that runs while the words are late), or audio and words (the
+    # unconditional model that classifier-free guidance subtracts). Disjoint draws per window.
+    words_withheld: float = 0.0
+    speech_withheld: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.words_withheld and 0 <= self.speech_withheld
+                and self.words_withheld + self.speech_withheld < 1):
+            raise ValueError("words_withheld and speech_withheld must be >= 0 and sum below 1")
 
 
 @dataclass

@@ -29,6 +29,8 @@ from training.config import GeneratorLossConfig, GeneratorTrainConfig, config_fr
 if TYPE_CHECKING:
     import torch
 
+    from training import loop
+
     from semges.models import MotionVQVAE, SemGesGenerator
     from training.beat2_data import ClipData
 
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 PIPELINE_DIR = "pipeline"
+WITHHOLD_STREAM = 1  # tells the withholding draws apart from other draws of (seed, step)
 
 
 def load_frozen_vqvaes(folder: str | Path, parts: tuple[str, ...], device: torch.device
@@ -98,6 +101,21 @@ def generator_losses(
         if weights.velocity > 0:
             losses["velocity"] = F.l1_loss(pred.diff(dim=1), real.diff(dim=1))
     return losses
+
+
+def withheld_conditions(config: GeneratorTrainConfig, step: int, process: loop.Process,
+                        device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B,) bool each: the windows of this process's share of ``step``'s batch whose words,
+    or whole speech, are withheld; drawn from (seed, step) alone, so a resumed run draws the
+    same."""
+    import numpy as np
+    import torch
+
+    rng = np.random.default_rng((config.run.seed, step, WITHHOLD_STREAM))
+    draw = rng.random(config.run.batch_size * process.world_size)[process.rank::process.world_size]
+    speech = draw < config.speech_withheld
+    words = ~speech & (draw < config.speech_withheld + config.words_withheld)
+    return (torch.from_numpy(words).to(device), torch.from_numpy(speech).to(device))
 
 
 def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
@@ -166,14 +184,18 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
     while step < run.steps:
         indices = loop.batch_indices(len(dataset), run.batch_size, run.seed, step, process)
         batch = {k: v.to(process.device) for k, v in collate([dataset[i] for i in indices]).items()}
+        words_withheld, speech_withheld = withheld_conditions(config, step, process,
+                                                              process.device)
         output = model(batch["audio"], batch["text"], batch["word_mask"], batch["speaker"],
-                       batch["mirrored"])
+                       batch["mirrored"], words_withheld, speech_withheld)
+        # the coherence loss aligns the words with the motion: only where words were given
+        words_given = batch["word_mask"] & ~(words_withheld | speech_withheld)[:, None]
         total = torch.zeros((), device=process.device)
         scalars: dict[str, float] = {}
         for part in generator.config.parts:
             losses = generator_losses(output.latents[part], output.code_logits[part],
                                       output.text_latents[part], batch[f"motion/{part}"],
-                                      batch["word_mask"],
+                                      words_given,
                                       batch["semantic"], vqvaes[part], config.loss)
             for name, value in losses.items():
                 total = total + getattr(config.loss, name) * value

@@ -21,7 +21,13 @@ inference: regressing the latent with MSE and snapping it to the nearest code pu
 gesture toward the mean pose, and their softmax gives a temperature a meaning.
 
 The text sequence (B, T, text_dim) is projected to the model width; frames with no word get a
-learned PAD vector. A per-part projection of the text embedding into the latent space is what
+learned PAD vector. Two more learned inputs stand for what is not known: NULL_AUDIO replaces
+the (normalised) audio features and UNKNOWN_WORDS the text of a window whose speech is withheld.
+Training withholds the words, or the whole speech, of random windows, so the same weights are
+also an unconditional model (classifier-free guidance, Ho & Salimans 2022: the pipeline scales
+the conditional logits' difference from the unconditional ones) and a model that runs on the
+audio alone while the words are late (live use). UNKNOWN_WORDS differs from PAD: PAD says
+"nobody speaks here", UNKNOWN_WORDS "someone may speak, the words are not known". A per-part projection of the text embedding into the latent space is what
 the semantic coherence loss aligns with the ground-truth motion latents.
 """
 
@@ -106,6 +112,8 @@ class SemGesGenerator(PretrainedModel):
         c = config
         self.text_projection = nn.Linear(c.text_dim, c.d_model)
         self.pad_embedding = nn.Parameter(torch.zeros(c.d_model))
+        self.unknown_words_embedding = nn.Parameter(torch.zeros(c.d_model))
+        self.null_audio = nn.Parameter(torch.zeros(c.audio_dim))  # in normalised units
         self.branches = nn.ModuleDict({part: PartBranch(c) for part in c.parts})
         self.text_to_latent = nn.ModuleDict({part: nn.Linear(c.d_model, c.latent_dim)
                                              for part in c.parts})
@@ -126,9 +134,9 @@ class SemGesGenerator(PretrainedModel):
         smoothed = counts.float() + 1.0
         self.code_log_prior[self.config.parts.index(part)] = torch.log(smoothed / smoothed.sum())
 
-    def prior_corrected_logits(self, output: GeneratorOutput, strength: float
+    def prior_corrected_logits(self, code_logits: dict[str, torch.Tensor], strength: float
                                ) -> dict[str, torch.Tensor]:
-        """Code logits minus ``strength`` times the code log prior, per part.
+        """Code logits (part -> (B, T, K)) minus ``strength`` times the code log prior, per part.
 
         A classifier trained on little data learns the codes' frequencies along with the
         speech; its most likely code leans to the common, small, hands-low poses. Removing
@@ -136,7 +144,7 @@ class SemGesGenerator(PretrainedModel):
         raises them over their base rate: the range of the real motion comes back.
         """
         return {part: logits - strength * self.code_log_prior[self.config.parts.index(part)]
-                for part, logits in output.code_logits.items()}
+                for part, logits in code_logits.items()}
 
     def speaker_index(self, speaker_id: torch.Tensor) -> torch.Tensor:
         """BEAT2 speaker ids (1-based) -> embedding rows; raises on ids out of range."""
@@ -156,12 +164,24 @@ class SemGesGenerator(PretrainedModel):
         word_mask: torch.Tensor,
         speaker_id: torch.Tensor,
         mirrored: torch.Tensor | None = None,
+        words_withheld: torch.Tensor | None = None,
+        speech_withheld: torch.Tensor | None = None,
     ) -> GeneratorOutput:
         """audio (B, T, A), text (B, T, text_dim), word_mask (B, T) bool, speaker_id (B,) long,
         mirrored (B,) bool: the motion to make is the mirror image of the speaker's own
-        handedness (training on mirrored windows); None means all False."""
+        handedness (training on mirrored windows); None means all False.
+        words_withheld (B,) bool: those windows' words are unknown (UNKNOWN_WORDS replaces
+        the text); speech_withheld (B,) bool: their audio and words are both unknown (the
+        unconditional model). None means all False."""
         audio = (audio - self.audio_mean) / self.audio_std
         text_embedding = self.embed_text(text, word_mask)
+        if speech_withheld is not None:
+            audio = torch.where(speech_withheld[:, None, None], self.null_audio, audio)
+            words_withheld = (speech_withheld if words_withheld is None
+                              else words_withheld | speech_withheld)
+        if words_withheld is not None:
+            text_embedding = torch.where(words_withheld[:, None, None],
+                                         self.unknown_words_embedding, text_embedding)
         speaker_index = self.speaker_index(speaker_id)
         if mirrored is None:
             mirrored = torch.zeros_like(speaker_id, dtype=torch.bool)
