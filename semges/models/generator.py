@@ -96,8 +96,13 @@ class PartBranch(nn.Module):
         x = self.audio_projection(audio) + condition[:, None]
         fused = self.fusion_conv(x.transpose(1, 2)).transpose(1, 2)
         x = self.activation(self.fusion_norm(fused))
-        x = x + sinusoidal_positions(x.shape[1], x.shape[2], self.config.positional_base, x.device)
-        hidden = self.blocks(x, text)  # (B, T, d_model)
+        positions = sinusoidal_positions(x.shape[1], x.shape[2], self.config.positional_base,
+                                         x.device)
+        # The text memory carries the same positions as the frames: without them a frame's
+        # cross-attention sees which words the window holds but not when each is spoken, and
+        # the words cannot time the gestures (a tiny model then failed to learn gestures that
+        # start at word onsets: 44 % of codes right against 99 % with positions).
+        hidden = self.blocks(x + positions, text + positions)  # (B, T, d_model)
         return self.head(hidden), self.code_head(hidden)
 
 
