@@ -34,8 +34,13 @@ def test_guidance_moves_the_logits_toward_the_condition() -> None:
         guided = {}
         for scale in (1.0, 2.0, 4.0):
             pipeline.inference = dataclasses.replace(pipeline.inference, guidance_scale=scale,
-                                                     prior_correction=0.0)
+                                                     prior_correction=0.0,
+                                                     guided_parts=pipeline.parts)
             guided[scale] = pipeline.code_logits(audio, text, mask, speaker)
+        pipeline.inference = dataclasses.replace(pipeline.inference, guided_parts=("hands",))
+        hands_only = pipeline.code_logits(audio, text, mask, speaker)
+    torch.testing.assert_close(hands_only["hands"], guided[4.0]["hands"])
+    torch.testing.assert_close(hands_only["upper_body"], conditional["upper_body"])
     for part in pipeline.parts:
         direction = conditional[part] - unconditional[part]
         assert direction.abs().max() > 1e-3  # the condition matters to this model
