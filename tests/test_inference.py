@@ -156,5 +156,8 @@ def test_a_speaker_can_be_named() -> None:
     by_id = pipeline.generate_motion(features, speaker=2, seed=3)
     by_name = pipeline.generate_motion(features, speaker="Scott", seed=3)
     np.testing.assert_array_equal(by_id.poses, by_name.poses)
-    assert not np.allclose(by_id.poses, pipeline.generate_motion(features, speaker="wayne",
-                                                                 seed=3).poses)
+    # another speaker's embedding changes the code scores (sampled codes of a random tiny
+    # model are chosen by the noise, the most likely ones by the scores)
+    assert not np.allclose(pipeline.generate_motion(features, speaker=2, temperature=0.0).poses,
+                           pipeline.generate_motion(features, speaker="wayne",
+                                                    temperature=0.0).poses)

@@ -95,8 +95,8 @@ def test_config_rejects_unknown_parts():
 
 # A tiny seeded model's output, pinned: catches silent changes to the architecture, the
 # initialisation order, the windowing or the rotation conventions.
-GOLDEN_FRAME_5_LEFT_WRIST = [-0.2178487, 0.0818107, 0.0980808]
-GOLDEN_FRAME_5_SPINE1 = [-0.1147146, 0.2249789, -0.0962627]
+GOLDEN_FRAME_5_LEFT_WRIST = [-0.2182215, 0.0808676, 0.0987563]
+GOLDEN_FRAME_5_SPINE1 = [-0.1133536, 0.2249499, -0.0967728]
 
 
 def test_golden_slice():
@@ -202,7 +202,7 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
 
     text, mask, speaker = torch.zeros(16, 32, 10), torch.zeros(16, 32, dtype=torch.bool), \
         torch.full((16,), 2)
-    for _ in range(150):
+    for _ in range(250):
         audio, codes = batch(16)
         logits = generator(audio, text, mask, speaker).code_logits["upper_body"]
         loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), codes.flatten())
