@@ -59,17 +59,18 @@ class InferenceConfig:
     max_segment_frames: int = 30  # at most 1 s: long words and pauses still change gesture
     # classifier-free guidance on the speech (1: none) for the parts in guided_parts. Chosen
     # with min_segment_frames on held-out speech (benchmarks/motion_quality.md, "What drives
-    # the motion"): the same speech at different seeds moved its hands at the same moments
-    # 0.31 -> 0.41 (activity correlation; 8 frames and no guidance -> these), left/right
-    # wrist-height correlation 0.73 -> 0.66. Guiding the hands and lower body as well changed
-    # neither figure but moved the motion's FGD from the real clip 141 -> 196 (110 unguided).
+    # the motion", and the model card): guiding the upper body lets the speech time the hands;
+    # guiding the lower part (root and legs) too keeps a long talk upright; guiding the
+    # fingers as well only moved the motion away from the real clip (FGD).
     guidance_scale: float = 3.0
-    guided_parts: tuple[str, ...] = (layout.UPPER_BODY.name,)
+    guided_parts: tuple[str, ...] = (layout.UPPER_BODY.name, layout.LOWER.name)
     prior_correction: float = 1.2  # how much of the codes' training frequency to discount
     smoothing_frames: float = 2.0  # std (frames) of a Gaussian over time on decoded rotations
     hold_after_words_s: float = 0.75  # gesturing goes on this long after (and before) words
     settle_s: float = 0.5  # ease to the rest pose in long pauses and over a clip's last frames
-    recenter_time_s: float = 12.0  # time constant pulling the standing position to the origin
+    # time constant pulling the standing position to the origin: 8 s keeps a ten-minute talk
+    # within a metre of its start with speech-guided legs (which step more: 12 s let it wander)
+    recenter_time_s: float = 8.0
     face_hold_after_words_s: float = 0.25  # the mouth moves this long after (and before) words
     face_settle_s: float = 0.25  # then closes (eases to the rest face) over this long
     face_gain: float = 1.3  # scales the face's deviation from its mean face (see the card)
