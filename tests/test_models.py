@@ -6,6 +6,7 @@ from semges import layout
 from semges.models import GeneratorConfig, MotionVQVAE, SemGesGenerator
 from semges.pipeline import SemGesPipeline
 from semges.serialization import CheckpointError
+from code_head_training import fit_upper_body_codes
 from tiny_pipeline import random_features, tiny_pipeline, tiny_vqvae
 
 
@@ -185,7 +186,6 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
     config = GeneratorConfig(audio_dim=12, text_dim=10, d_model=16, num_heads=2, num_layers=1,
                              ffn_dim=32, latent_dim=8, codebook_size=9, window=32, dropout=0.0)
     generator = SemGesGenerator(config)
-    optimizer = torch.optim.Adam(generator.parameters(), lr=3e-3)
     base = torch.randn(12)
     frames = torch.arange(32)
 
@@ -202,14 +202,12 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
 
     text, mask, speaker = torch.zeros(16, 32, 10), torch.zeros(16, 32, dtype=torch.bool), \
         torch.full((16,), 2)
-    for _ in range(250):
+
+    def next_batch():
         audio, codes = batch(16)
-        logits = generator(audio, text, mask, speaker).code_logits["upper_body"]
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), codes.flatten())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    generator.eval()
+        return audio, text, mask, speaker, codes
+
+    fit_upper_body_codes(generator, next_batch, steps=250)
     with torch.no_grad():
         audio, codes = batch(16)
         predicted = generator(audio, text, mask, speaker).code_logits["upper_body"].argmax(-1)

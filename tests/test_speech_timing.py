@@ -12,6 +12,7 @@ import torch
 from semges.models import GeneratorConfig, SemGesGenerator
 from semges.models.code_sampling import segment_starts, word_onset_frames
 from semges.speech import SpeechFeatures
+from code_head_training import fit_upper_body_codes
 from tiny_pipeline import random_features, tiny_pipeline
 
 
@@ -97,19 +98,16 @@ def test_a_tiny_model_learns_to_start_gestures_at_word_onsets() -> None:
     config = GeneratorConfig(audio_dim=12, text_dim=10, d_model=32, num_heads=2, num_layers=1,
                              ffn_dim=64, latent_dim=8, codebook_size=8, window=32, dropout=0.0)
     generator = SemGesGenerator(config)
-    optimizer = torch.optim.Adam(generator.parameters(), lr=3e-3)
     data = torch.Generator().manual_seed(0)
     vocabulary = torch.randn(6, 10, generator=data)
     audio = torch.zeros(16, 32, 12)
     speaker = torch.full((16,), 2)
-    for _ in range(200):
+
+    def next_batch():
         text, mask, codes = _word_sequences(16, 32, vocabulary, data)
-        logits = generator(audio, text, mask, speaker).code_logits["upper_body"]
-        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), codes.flatten())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    generator.eval()
+        return audio, text, mask, speaker, codes
+
+    fit_upper_body_codes(generator, next_batch, steps=200)
     text, mask, codes = _word_sequences(16, 32, vocabulary, torch.Generator().manual_seed(99))
     with torch.no_grad():
         predicted = generator(audio, text, mask, speaker).code_logits["upper_body"].argmax(-1)
