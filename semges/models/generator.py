@@ -27,8 +27,10 @@ Training withholds the words, or the whole speech, of random windows, so the sam
 also an unconditional model (classifier-free guidance, Ho & Salimans 2022: the pipeline scales
 the conditional logits' difference from the unconditional ones) and a model that runs on the
 audio alone while the words are late (live use). UNKNOWN_WORDS differs from PAD: PAD says
-"nobody speaks here", UNKNOWN_WORDS "someone may speak, the words are not known". A per-part projection of the text embedding into the latent space is what
-the semantic coherence loss aligns with the ground-truth motion latents.
+"nobody speaks here", UNKNOWN_WORDS "someone may speak, the words are not known".
+
+A per-part projection of the text embedding into the latent space is what the semantic
+coherence loss aligns with the ground-truth motion latents.
 """
 
 from __future__ import annotations
