@@ -157,3 +157,24 @@ def test_the_sample_ships_in_the_repository_with_every_file_named() -> None:
                and name != this_file
                and OUTSIDE_PATH.search((REPO / name).read_text(errors="replace"))]
     assert not readers, f"files that read data from beside the repository: {readers}"
+
+
+@pytest.mark.parametrize("command", ["vqvae", "generator", "face", "evaluate"])
+def test_each_stage_and_the_evaluation_name_a_missing_dataset_in_one_line(tmp_path, command
+                                                                          ) -> None:
+    """The single-stage trainers and the evaluation check their data folder before anything
+    heavy, as the recipe does: one line, exit status 1, no run folder."""
+    missing = tmp_path / "beat_english_v2.0.0"
+    out = tmp_path / "run"
+    argv = {"vqvae": ["--config", "configs/vqvae_tiny.yaml"],
+            "generator": ["--config", "configs/generator_tiny.yaml", "vqvae_dir=unused"],
+            "face": ["--config", "configs/face_tiny.yaml"]}.get(command)
+    argv = (["--checkpoint", "assets/checkpoint", "--data", str(missing)] if argv is None
+            else [*argv, f"data.root={missing}", f"run.out_dir={out}"])
+    done = subprocess.run([sys.executable, "-m", f"training.{command}", *argv], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f"error: {missing}: expected {files.LANGUAGE_FOLDER}, but "
+                                   f"the folder does not exist. BEAT2 can be downloaded from "
+                                   f"{files.DOWNLOAD_URL}")
+    assert not out.exists()

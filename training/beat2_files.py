@@ -115,6 +115,16 @@ def require_files(folder: Path, expected: str, names: Iterable[str]) -> None:
         raise dataset_error(folder, expected, f"it lacks {', '.join(missing)}")
 
 
+def require_clips_or_exit(root: str | Path, speakers: list[int] | None, splits: list[str],
+                         subs: Iterable[str] = tuple(CLIP_FILES)) -> None:
+    """:func:`require_clips` for a command line: a missing or incomplete dataset ends the
+    program with its one-line message (exit status 1), before anything is trained."""
+    try:
+        require_clips(Path(root), speakers, splits, subs)
+    except DatasetError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
 def require_clips(root: Path, speakers: list[int] | None, splits: list[str],
                   subs: Iterable[str] = tuple(CLIP_FILES)) -> None:
     """Raise :func:`dataset_error` unless ``root`` is a BEAT2 language folder whose split file

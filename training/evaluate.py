@@ -235,6 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
                         help="FGD feature autoencoder folder (default: the shipped "
                         "assets/fgd_autoencoder; python -m training.fgd_autoencoder builds one)")
     args = parser.parse_args(argv)
+    files.require_clips_or_exit(args.data, args.speakers, args.splits, [files.WAVE_DIR])
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     from semges.pipeline import SemGesPipeline
     from training.fgd_model import DEFAULT_FGD_DIR, load_fgd_autoencoder

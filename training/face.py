@@ -220,8 +220,9 @@ def install_face(face_folder: str | Path, pipeline_folder: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(config_from_command_line(
-        FaceTrainConfig, "Train the face regressor (jaw + expressions).", argv))
+    config = config_from_command_line(FaceTrainConfig, "Train the face regressor (jaw + expressions).", argv)
+    files.require_clips_or_exit(config.data.root, config.data.speakers, config.data.splits)
+    return train(config)
 
 
 if __name__ == "__main__":

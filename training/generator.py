@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from training import beat2_files as files
 from training.clip_features import ClipFeatureExtractor, default_extractor
 from training.config import GeneratorLossConfig, GeneratorTrainConfig, config_from_command_line
 
@@ -223,8 +224,9 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(config_from_command_line(
-        GeneratorTrainConfig, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.", argv))
+    config = config_from_command_line(GeneratorTrainConfig, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.", argv)
+    files.require_clips_or_exit(config.data.root, config.data.speakers, config.data.splits)
+    return train(config)
 
 
 if __name__ == "__main__":

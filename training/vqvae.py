@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from training import beat2_files as files
 from training.config import VQVAELossConfig, VQVAETrainConfig, config_from_command_line
 
 if TYPE_CHECKING:
@@ -128,8 +129,9 @@ def train(config: VQVAETrainConfig) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    return train(config_from_command_line(
-        VQVAETrainConfig, "Train the per-part motion VQ-VAEs (stage 1).", argv))
+    config = config_from_command_line(VQVAETrainConfig, "Train the per-part motion VQ-VAEs (stage 1).", argv)
+    files.require_clips_or_exit(config.data.root, config.data.speakers, config.data.splits)
+    return train(config)
 
 
 if __name__ == "__main__":
