@@ -24,13 +24,13 @@ import numpy as np
 import torch
 
 from semges import layout
-from semges.inference import gaussian_smooth, pad_to_window, plan_windows, run_windowed
-from semges.locomotion import activity_envelope, planted_translation
+from semges.activity_envelope import activity_envelope
 from semges.models import MotionVQVAE, SemGesGenerator
 from semges.models.code_sampling import (sample_held_codes, segment_noise, segment_starts,
                                          window_segments, word_onset_frames)
 from semges.models.face import FaceModel
 from semges.motion import MotionClip
+from semges.planted_translation import planted_translation
 from semges.progress import Stage, StageCallback, ignore_progress
 from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
@@ -38,6 +38,7 @@ from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
 from semges.speech.audio import AudioInput
 from semges.speech.frontend import FrontendConfig
+from semges.windows import gaussian_smooth, pad_to_window, plan_windows, run_windowed
 
 if TYPE_CHECKING:
     from semges.speech.frontend import SpeechFrontend
@@ -77,7 +78,10 @@ class InferenceConfig:
 
 
 @dataclass
-class GenerationResult:
+class GeneratedMotion:
+    """What the pipeline made from one speech: the motion, and the words and features it was
+    generated from."""
+
     motion: MotionClip
     words: list[Word]
     features: SpeechFeatures
@@ -400,7 +404,7 @@ class SemGesPipeline:
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
         progress: StageCallback = ignore_progress,
-    ) -> GenerationResult:
+    ) -> GeneratedMotion:
         """Speech (a file path, (samples, sample_rate), or decoded
         :class:`semges.speech.audio.Audio`) -> motion and the words used.
 
@@ -413,4 +417,4 @@ class SemGesPipeline:
         progress(Stage.GENERATING, 0.0)
         motion = self.generate_motion(features, speaker=speaker, seed=seed, temperature=temperature)
         progress(Stage.GENERATING, 1.0)
-        return GenerationResult(motion=motion, words=features.words, features=features)
+        return GeneratedMotion(motion=motion, words=features.words, features=features)

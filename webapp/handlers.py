@@ -22,8 +22,8 @@ from webapp.rendering import BODY_MANNEQUIN
 from webapp.service import (
     MAX_VIDEO_SIDE,
     GenerateRequest,
-    GenerateResult,
     GestureService,
+    ServedFiles,
     UserFacingError,
 )
 
@@ -159,7 +159,7 @@ def make_generate_handler(
     return generate
 
 
-def _outputs(result: GenerateResult) -> HandlerOutputs:
+def _outputs(result: ServedFiles) -> HandlerOutputs:
     """The page's values for a (partial or full) result."""
     rows: list[list[str | float]] = [
         [word.word, round(word.start, 2), round(word.end, 2)] for word in result.words

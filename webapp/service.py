@@ -74,8 +74,8 @@ class GenerateRequest:
 
 
 @dataclass
-class GenerateResult:
-    """Where one request's files are, and what was said."""
+class ServedFiles:
+    """The files served for one request (video, motion), and what was said."""
 
     video: Path | None  # H.264 + AAC mp4 of the body gesturing, with the speech (None: to come)
     motion: Path  # BEAT2 SMPL-X .npz
@@ -140,14 +140,14 @@ class GestureService:
 
     def generate(
         self, request: GenerateRequest, progress: OverallProgress | None = None
-    ) -> GenerateResult:
+    ) -> ServedFiles:
         """Serve one request. Raises UserFacingError for anything the user can fix."""
         *_, result = self.generate_steps(request, progress)
         return result
 
     def generate_steps(
         self, request: GenerateRequest, progress: OverallProgress | None = None
-    ) -> Iterator[GenerateResult]:
+    ) -> Iterator[ServedFiles]:
         """Serve one request in two steps: yields the result without its video (``video`` is
         None) as soon as the motion files are written, then the same result with the video.
 
@@ -188,7 +188,7 @@ class GestureService:
         report(Stage.SAVING, 1.0)
         seconds["motion_files"] = time.perf_counter() - started
         note = _user_note(result.features, folder.name)
-        served = GenerateResult(None, motion_path, bvh_path, glb_path, result.words, seed, note,
+        served = ServedFiles(None, motion_path, bvh_path, glb_path, result.words, seed, note,
                                 dict(seconds))  # fmt: skip
         yield served
 
