@@ -22,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from render.framing import check_view
+from render.framing import DEFAULT_VIEW, check_view
 from render.video import DEFAULT_SIZE, check_frame_size
 from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
 from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from semges.speech import SpeechFeatures, Word
 from webapp.memory import return_freed_memory
 from webapp.progress import OverallProgress, StageProgress
@@ -65,11 +66,11 @@ class GenerateRequest:
 
     audio_path: Path | None  # uploaded or recorded speech (any common audio format)
     transcript: str | None = None  # None or blank: Whisper transcribes the speech
-    speaker: str = "scott"  # BEAT2 speaker name
+    speaker: str = BEAT2_SPEAKERS[DEFAULT_SPEAKER]  # BEAT2 speaker name
     seed: int | None = None  # None: a fresh seed for this request (the result says which)
     temperature: float = DEFAULT_TEMPERATURE  # 0: the most likely gestures; above: sampled
     body: str = BODY_MANNEQUIN  # "mannequin" or "smplx"
-    view: str = "upper"  # "upper" or "full"
+    view: str = DEFAULT_VIEW  # one of render.framing.VIEWS
     size: tuple[int, int] = DEFAULT_SIZE  # video width, height in pixels
 
 
