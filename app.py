@@ -16,13 +16,15 @@ import logging
 import sys
 from pathlib import Path
 
+from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
+
 logger = logging.getLogger("semges.app")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path,
-                        help="pipeline folder (default: $SEMGES_CHECKPOINT or assets/checkpoint)")
+                        help=f"pipeline folder (default: $SEMGES_CHECKPOINT or {SHIPPED_CHECKPOINT})")
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO,

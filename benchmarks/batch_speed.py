@@ -227,6 +227,7 @@ def command_line_times(tree: Path) -> dict[str, dict]:
 def render_first_frame(tree: Path, workdir: Path) -> dict:
     """Seconds from process start to the first frame handed to ffmpeg, and in all, for
     ``python -m render`` on ``RENDER_FRAMES`` frames with speech (mannequin, 720x480)."""
+    from render.bodies import SMPLX_MODEL_ENV
     from semges.motion import MotionClip, load_motion, save_motion
 
     full = load_motion(MOTION)
@@ -234,7 +235,7 @@ def render_first_frame(tree: Path, workdir: Path) -> dict:
     motion = save_motion(MotionClip(full.poses[:n], full.trans[:n], full.betas,
                                     full.expressions[:n]), workdir / "motion.npz")
     speech = BEAT2_SAMPLE_DIR / f"{MOTION.stem}.wav"
-    env = {**os.environ, "PYTHONPATH": str(tree), "SEMGES_SMPLX_MODEL": ""}
+    env = {**os.environ, "PYTHONPATH": str(tree), SMPLX_MODEL_ENV: ""}
     results = []
     for _ in range(HELP_REPEATS):
         done = subprocess.run([sys.executable, "-c", FIRST_FRAME_PROBE, str(motion), "--audio",

@@ -37,10 +37,10 @@ import time
 from pathlib import Path
 
 from benchmarks.run import build_input, machine_description
+from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
@@ -86,7 +86,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[10, 60], metavar="S")
     parser.add_argument("--repeats", type=int, default=3, help="runs per length")
-    parser.add_argument("--checkpoint", type=Path, default=REPO / "assets" / "checkpoint")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     parser.add_argument("--speech-dir", type=Path, default=BEAT2_SAMPLE_DIR)
     parser.add_argument("--out", type=Path, default=HERE / "browser_latency.json")
     parser.add_argument("--screenshot", type=Path, help="save the page mid-gesture (10 s clip)")

@@ -1,6 +1,7 @@
 """The face rows of the motion benchmark: generated jaw and expressions against the real clip's.
 
-Called by :mod:`benchmarks.motion_quality` with the motion it already generated. Statistics
+Called by :mod:`benchmarks.motion_quality` with the motion it already generated
+(:func:`face_results`); :func:`face_markdown` is the report's face section. Statistics
 come from :mod:`semges.face_statistics`; the mouth opening is the jaw's opening rotation
 (degrees), the loudness the RMS of the speech around each frame.
 
@@ -22,14 +23,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from benchmarks.motion_clips import REAL_CLIP, segment, word_frames
+from benchmarks.motion_tables import (SINGLE_TABLE_HEADER, Target, held_out_table, single_line,
+                                      summary_row)
 from semges import face_statistics as fs
 from semges import layout
-from semges.locomotion import frames_to_nearest_word
+from semges.activity_envelope import frames_to_nearest_word
 from semges.motion import MotionClip
+from semges.speech import Word
+from semges.speech.audio import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from benchmarks.motion_quality import Target
     from render.pipeline import VideoRenderer
+    from semges.speech.frontend import SpeechFrontend
 
 CORRELATION_TOLERANCE = 0.1  # the issue: within 0.1 of the real clip's correlation
 STD_RATIO_TOLERANCE = 0.5  # the issue: between 0.5x and 1.5x the real std
@@ -40,11 +46,10 @@ STILL_SCALE = 2  # each crop shown this many times larger
 STILL_SIZE = (720, 720)  # frame the stills are cut from (upper view), pixels
 
 
-def _rows(target_class: type[Target]) -> dict[str, Target]:
-    return {"correlation": target_class("within", CORRELATION_TOLERANCE),
-            "std": target_class("ratio_within", STD_RATIO_TOLERANCE),
-            "still": target_class("value_max", STILL_RATIO),
-            "error": target_class("ratio_max", 1.0)}
+TARGETS = {"correlation": Target("within", CORRELATION_TOLERANCE),
+           "std": Target("ratio_within", STD_RATIO_TOLERANCE),
+           "still": Target("value_max", STILL_RATIO),
+           "error": Target("ratio_max", 1.0)}
 
 
 def real_face_reference(real: MotionClip, loudness: np.ndarray, word_mask: np.ndarray) -> dict:
@@ -61,32 +66,30 @@ def real_face_reference(real: MotionClip, loudness: np.ndarray, word_mask: np.nd
     }
 
 
-def face_rows(summary_row, target_class: type[Target], reference: dict,
-              held_out: dict[str, tuple[MotionClip, np.ndarray]],
+def face_rows(reference: dict, held_out: dict[str, tuple[MotionClip, np.ndarray]],
               silence: tuple[MotionClip, np.ndarray, np.ndarray],
               split: tuple[MotionClip, MotionClip, np.ndarray, float, np.ndarray] | None
               ) -> dict:
-    """Summary rows (``summary_row(key, label, real, values, target)`` of the benchmark).
+    """Summary rows (:func:`benchmarks.motion_tables.summary_row`).
 
     held_out: clip -> (generated motion, loudness (T,)); silence: (motion, silent frames (T,)
     bool, word frames (T,) bool); split: (generated tail, real tail, the real first 75 %'s
     mean expressions (E,) and mean opening (deg), the tail's loudness (T,)) or None when the
     split pipeline has no face.
     """
-    targets = _rows(target_class)
     openings = {c: fs.mouth_opening_degrees(m.poses) for c, (m, _) in held_out.items()}
     held = [
         summary_row("face_loudness_correlation", "mouth opening / loudness correlation",
                     reference["loudness_correlation"],
                     {c: fs.correlation(openings[c], loud) for c, (_, loud) in held_out.items()},
-                    targets["correlation"]),
+                    TARGETS["correlation"]),
         summary_row("face_jaw_opening_std_deg", "jaw opening std (deg)",
                     reference["jaw_opening_std_deg"],
-                    {c: float(o.std()) for c, o in openings.items()}, targets["std"]),
+                    {c: float(o.std()) for c, o in openings.items()}, TARGETS["std"]),
         summary_row("face_expression_std", "expression std (mean over the 100)",
                     reference["expression_std"],
                     {c: fs.expression_std(m.expressions) for c, (m, _) in held_out.items()},
-                    targets["std"]),
+                    TARGETS["std"]),
         summary_row("face_jaw_opening_mean_deg", "jaw opening mean (deg)",
                     reference["jaw_opening_mean_deg"],
                     {c: float(o.mean()) for c, o in openings.items()}, None),
@@ -96,7 +99,7 @@ def face_rows(summary_row, target_class: type[Target], reference: dict,
     speed = np.abs(np.diff(opening)) * layout.FPS
     expression_speed = fs.expression_speed(motion.expressions)
     in_silence, in_speech = silent[1:] & silent[:-1], words[1:] & words[:-1]
-    closed = target_class("value_max", round(reference["speaking_opening_p10_deg"], 2))
+    closed = Target("value_max", round(reference["speaking_opening_p10_deg"], 2))
     quiet = [
         summary_row("face_silence_opening_deg", "mouth opening in 10 s digital silence, mean "
                     "(deg; real: the mean in the clip's pauses)",
@@ -107,11 +110,11 @@ def face_rows(summary_row, target_class: type[Target], reference: dict,
                     closed),
         summary_row("face_silence_jaw_speed_ratio", "jaw speed in silence / in speech",
                     float("nan"), {"speech_silence_speech": float(
-                        speed[in_silence].mean() / speed[in_speech].mean())}, targets["still"]),
+                        speed[in_silence].mean() / speed[in_speech].mean())}, TARGETS["still"]),
         summary_row("face_silence_expression_speed_ratio", "expression speed in silence / in "
                     "speech", float("nan"), {"speech_silence_speech": float(
                         expression_speed[in_silence].mean() / expression_speed[in_speech].mean())},
-                    targets["still"]),
+                    TARGETS["still"]),
     ]
     result = {"held_out": held, "silence": quiet, "reference": reference,
               "closed_bound_note": (
@@ -129,24 +132,24 @@ def face_rows(summary_row, target_class: type[Target], reference: dict,
                     "(real column: the first 75 %'s mean face)",
                     fs.expression_error(constant, real_tail.expressions),
                     {"generated": fs.expression_error(generated.expressions,
-                                                      real_tail.expressions)}, targets["error"]),
+                                                      real_tail.expressions)}, TARGETS["error"]),
         summary_row("face_split_jaw_error_deg", "jaw opening error, mean abs(gen - real) "
                     "(deg; real column: the first 75 %'s mean opening)",
                     float(np.abs(first_mean_opening - real_opening).mean()),
                     {"generated": float(np.abs(gen_opening - real_opening).mean())},
-                    targets["error"]),
+                    TARGETS["error"]),
         summary_row("face_split_loudness_correlation", "mouth opening / loudness correlation",
                     fs.correlation(real_opening, loudness),
-                    {"generated": fs.correlation(gen_opening, loudness)}, targets["correlation"]),
+                    {"generated": fs.correlation(gen_opening, loudness)}, TARGETS["correlation"]),
         summary_row("face_split_opening_correlation", "generated / real mouth opening "
                     "correlation", float("nan"),
                     {"generated": fs.correlation(gen_opening, real_opening)}, None),
         summary_row("face_split_jaw_opening_std_deg", "jaw opening std (deg)",
                     float(real_opening.std()), {"generated": float(gen_opening.std())},
-                    targets["std"]),
+                    TARGETS["std"]),
         summary_row("face_split_expression_std", "expression std", fs.expression_std(
             real_tail.expressions), {"generated": fs.expression_std(generated.expressions)},
-            targets["std"]),
+            TARGETS["std"]),
     ]
     return result
 
@@ -223,3 +226,52 @@ def split_curves(generated: MotionClip, real: MotionClip, loudness: np.ndarray,
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return out
+
+
+# -- in the motion benchmark ---------------------------------------------------------------
+
+def face_markdown(face: dict) -> list[str]:
+    """The face section: held-out speech, silence, time split, stills."""
+    lines = ["", "## Face: jaw and expressions", "",
+             "The face regressor is deterministic (no seed or temperature). Mouth opening: the "
+             "jaw's opening rotation (deg); loudness: RMS of the speech over 67 ms around each "
+             "frame. Real: the whole real clip.", "", *held_out_table(face["held_out"])]
+    lines += ["", f"Speech / 10 s digital silence / speech ({face['closed_bound_note']}):", "",
+              *SINGLE_TABLE_HEADER, *[single_line(row) for row in face["silence"]]]
+    if face["time_split"] is None:
+        lines += ["", "Time split: the split pipeline has no face (train one with "
+                  "`python -m training.default_checkpoint --train-fraction 0.75 ...`)."]
+    else:
+        lines += ["", "Time split (face trained on the first 75 % of the real clip, frames of the "
+                  "last 25 %; the error targets: below always answering the first 75 %'s mean):",
+                  "", *SINGLE_TABLE_HEADER, *[single_line(row) for row in face["time_split"]]]
+    if face.get("curves"):
+        lines += ["", f"Curves over the time split (real black, generated red): `{face['curves']}`."]
+    still = face["stills"]
+    lines += ["", f"Stills: `{still['path']}` (mannequin, mouth widest open in speech: jaw "
+              f"{still['openings']['open']:.2f} deg; middle of the silence: "
+              f"{still['openings']['closed']:.2f} deg)."]
+    return lines
+
+
+def face_results(frontend: SpeechFrontend, source: Path, real: MotionClip,
+                 real_words: list[Word], generated: dict[str, MotionClip],
+                 silence: tuple[MotionClip, np.ndarray, np.ndarray], split: dict,
+                 split_motion: MotionClip | None, split_start: int) -> dict:
+    """The face rows from the motion the benchmark already generated."""
+
+    def loudness(clip: str, num_frames: int) -> np.ndarray:
+        samples = frontend.load(str(source / f"{clip}.wav"))
+        return fs.speech_loudness(samples, SAMPLE_RATE, num_frames)
+
+    real_loudness = loudness(REAL_CLIP, real.num_frames)
+    reference = real_face_reference(real, real_loudness, word_frames(real_words, real.num_frames))
+    split_input = None
+    if split_motion is not None and split.get("has_face"):
+        first = segment(real, 0, split_start)
+        split_input = (split_motion, segment(real, split_start, real.num_frames),
+                       first.expressions.mean(axis=0),
+                       float(fs.mouth_opening_degrees(first.poses).mean()),
+                       real_loudness[split_start:])
+    held = {c: (m, loudness(c, m.num_frames)) for c, m in generated.items()}
+    return face_rows(reference, held, silence, split_input)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from render.framing import DEFAULT_VIEW, VIEWS
 from render.gl_platform import configure_headless_gl
 from training.sample_data import BEAT2_SAMPLE_DIR
 
@@ -41,7 +42,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="720x480")
-    parser.add_argument("--view", default="upper")
+    parser.add_argument("--view", choices=sorted(VIEWS), default=DEFAULT_VIEW)
     parser.add_argument("--repeats", type=int, default=2, help="end-to-end runs per side")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "render_speed.json")
     return parser.parse_args()

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 HERE = Path(__file__).resolve().parent
@@ -119,7 +120,7 @@ def run_one(speech: Path, checkpoint: Path, with_video: bool, out_dir: Path) -> 
 
     text_matrix, mask = stage("text_features", text_features)
     features = SpeechFeatures(audio_matrix, text_matrix, mask, words)
-    motion = stage("generation", lambda: pipeline.generate_motion(features, speaker=2, seed=0))
+    motion = stage("generation", lambda: pipeline.generate_motion(features, seed=0))
     generation_alone_s = generation_alone(pipeline, features)
     stage("write_motion", lambda: save_motion(motion, out_dir / "motion.npz"))
     total = sum(stages.values())
@@ -153,7 +154,7 @@ def generation_alone(pipeline, features, repeats: int = 3) -> float:
     times = []
     for _ in range(repeats):
         begin = time.perf_counter()
-        pipeline.generate_motion(features, speaker=2, seed=0)
+        pipeline.generate_motion(features, seed=0)
         times.append(time.perf_counter() - begin)
     return float(np.median(times))
 
@@ -248,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=list(DEFAULT_LENGTHS_S),
                         help="speech lengths in seconds")
-    parser.add_argument("--checkpoint", type=Path, default=REPO / "assets" / "checkpoint")
+    parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     parser.add_argument("--speech-dir", type=Path, default=BEAT2_SAMPLE_DIR)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--child", nargs=3, metavar=("SPEECH", "VIDEO", "OUT_DIR"),

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from semges.beat2_layout import SPLIT_FILE, DatasetError, split_speech
 from semges.speakers import speaker_id_from_clip_name
+from semges.speech.audio import FOLDER_SPEECH_SUFFIXES
 from semges.speech.transcription import available_cpu_threads
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a", ".aac")
+AUDIO_SUFFIXES = FOLDER_SPEECH_SUFFIXES
 """Speech files a folder contributes (any case); other files in it are ignored."""
 
 _KIB = 1024  # ru_maxrss is in KiB on Linux

@@ -30,17 +30,16 @@ from semges.batch import AUDIO_SUFFIXES, BatchError, Clip, Shard
 from semges.batch_generate import EXPORTS, words_path_for, write_export, write_words
 from semges.beat2_layout import SPLITS, DatasetError
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import Word
+from semges.speech.transcription import whisper_threads
 
 if TYPE_CHECKING:
     from semges.speech.audio import Audio
     from semges.speech.frontend import FrontendConfig, SpeechFrontend
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoint"
-"""The checkpoint shipped in the repository (``assets/checkpoint``)."""
 
 CLI_MAX_DURATION_S: float = 4 * 3600.0
 """Default limit on speech length for the command line (4 hours): features and motion are
@@ -103,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         f"learned, above 1 is restless (default {DEFAULT_TEMPERATURE:g})",
     )  # fmt: skip
     generate.add_argument(
-        "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="DIR",
-        help=f"pipeline folder saved with save_pretrained (default {DEFAULT_CHECKPOINT})",
+        "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT_DIR, metavar="DIR",
+        help=f"pipeline folder saved with save_pretrained (default {DEFAULT_CHECKPOINT_DIR})",
     )  # fmt: skip
     for export in EXPORTS:
         generate.add_argument(
@@ -393,12 +392,9 @@ def _generate_batch(args: argparse.Namespace) -> int:
         return 0
     workers = args.workers or default_workers(len(clips))
     threads = threads_per_worker(workers)
-    # Whisper takes half a worker's threads, as default_whisper_threads does for a process:
-    # CTranslate2 and torch share one libgomp, and oversubscribing it slows torch down ~2x.
-    whisper_threads = args.threads or max(1, threads // 2)
     frontend = dataclasses.replace(
         _frontend_config(args, _saved_frontend_config(args.checkpoint)),
-        cpu_threads=whisper_threads)
+        cpu_threads=args.threads or whisper_threads(threads))
     settings = GenerateSettings(
         checkpoint=args.checkpoint.resolve(), out_dir=args.output, frontend=frontend,
         speaker=args.speaker, seed=args.seed, temperature=args.temperature,

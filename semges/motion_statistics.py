@@ -21,7 +21,7 @@ import torch
 
 from semges import layout, metrics, skeleton
 from semges.kinematics import joint_positions
-from semges.locomotion import stance_foot_steps
+from semges.planted_translation import stance_foot_steps
 from semges.rotations import axis_angle_to_matrix
 
 PELVIS: int = layout.JOINT_NAMES.index("pelvis")

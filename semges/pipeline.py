@@ -1,10 +1,16 @@
 """The SemGes pipeline: speech in, SMPL-X motion out.
 
-A pipeline folder holds ``pipeline.json`` (format, inference settings, component folders) and
-one ``config.json`` + ``model.safetensors`` folder per component: the generator, one
-VQ-VAE per generated part and, optionally, the face regressor (jaw + expressions; a folder
-without it still loads and leaves the face at rest). ``SemGesPipeline.from_pretrained(folder)``
-rebuilds it exactly.
+A pipeline folder holds ``pipeline.json`` (format, inference settings, speech front-end, and
+each component with its class) and one ``config.json`` + ``model.safetensors`` folder per
+component, named as the component: the generator, one VQ-VAE per generated part and,
+optionally, the face regressor (jaw + expressions; a folder without it still loads and leaves
+the face at rest). Only the pipeline writes ``pipeline.json`` (:meth:`SemGesPipeline.save_pretrained`,
+:meth:`SemGesPipeline.save_component`); ``SemGesPipeline.from_pretrained(folder)`` builds each
+component from the class listed there, as diffusers' ``model_index.json`` does:
+
+    "components": {"generator": ["semges.models.generator", "SemGesGenerator"],
+                   "vqvae_upper_body": ["semges.models.vqvae", "MotionVQVAE"], ...,
+                   "face": ["semges.models.face", "FaceModel"]}
 
     pipeline = SemGesPipeline.from_pretrained("assets/checkpoint")
     result = pipeline("speech.wav", speaker="scott", seed=0)       # or speaker=2
@@ -14,6 +20,7 @@ rebuilds it exactly.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 from dataclasses import dataclass
@@ -24,30 +31,39 @@ import numpy as np
 import torch
 
 from semges import layout
-from semges.inference import gaussian_smooth, pad_to_window, plan_windows, run_windowed
-from semges.locomotion import activity_envelope, planted_translation
+from semges.activity_envelope import activity_envelope
+from semges.atomic_files import atomic_output
 from semges.models import MotionVQVAE, SemGesGenerator
 from semges.models.code_sampling import (sample_held_codes, segment_noise, segment_starts,
                                          window_segments, word_onset_frames)
 from semges.models.face import FaceModel
 from semges.motion import MotionClip
+from semges.planted_translation import planted_translation
 from semges.progress import Stage, StageCallback, ignore_progress
-from semges.serialization import CheckpointError, config_from_dict, write_folder_atomically
+from semges.serialization import (CheckpointError, PretrainedModel, config_from_dict,
+                                  write_folder_atomically)
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
 from semges.speech.audio import AudioInput
 from semges.speech.frontend import FrontendConfig
+from semges.windows import gaussian_smooth, pad_to_window, plan_windows, run_windowed
 
 if TYPE_CHECKING:
     from semges.speech.frontend import SpeechFrontend
 
 PIPELINE_FILE = "pipeline.json"
 PIPELINE_FORMAT = "semges-pipeline"
-PIPELINE_FORMAT_VERSION = 3  # 2: code heads, the lower part; 3: speech-timed sampling, guidance
+PIPELINE_FORMAT_VERSION = 4
+"""2: code heads, the lower part; 3: speech-timed sampling, guidance; 4: each component listed
+with its class (version 3 folders still load: the same models, listed by role)."""
+READABLE_FORMAT_VERSIONS = (3, PIPELINE_FORMAT_VERSION)
+# A component is named as its folder in a pipeline folder.
 GENERATOR_FOLDER = "generator"
-FACE_FOLDER = "face"
-FACE_COMPONENT = "face"  # key in pipeline.json components; optional (older folders lack it)
+FACE_FOLDER = "face"  # optional (older folders lack it)
+_VERSION_3_CLASSES = {"generator": ("semges.models.generator", "SemGesGenerator"),
+                      "vqvae": ("semges.models.vqvae", "MotionVQVAE"),
+                      "face": ("semges.models.face", "FaceModel")}  # by role ("vqvae/<part>")
 
 
 @dataclass(frozen=True)
@@ -77,7 +93,10 @@ class InferenceConfig:
 
 
 @dataclass
-class GenerationResult:
+class GeneratedMotion:
+    """What the pipeline made from one speech: the motion, and the words and features it was
+    generated from."""
+
     motion: MotionClip
     words: list[Word]
     features: SpeechFeatures
@@ -85,6 +104,66 @@ class GenerationResult:
 
 def vqvae_folder(part: str) -> str:
     return f"vqvae_{part}"
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """``folder``'s ``pipeline.json``, checked, its components as name -> [module, class]."""
+    manifest_path = folder / PIPELINE_FILE
+    if not manifest_path.is_file():
+        raise CheckpointError(
+            f"{folder} is not a semges checkpoint (no {PIPELINE_FILE}). Train one with "
+            "`python -m training.default_checkpoint` or pass --checkpoint DIR."
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"cannot read {manifest_path}: {error}") from error
+    if manifest.get("format") != PIPELINE_FORMAT:
+        raise CheckpointError(f"{manifest_path} is not a {PIPELINE_FORMAT} manifest")
+    version = manifest.get("format_version")
+    if version not in READABLE_FORMAT_VERSIONS:
+        raise CheckpointError(
+            f"{manifest_path} has format version {version}; this semges reads versions "
+            f"{' and '.join(map(str, READABLE_FORMAT_VERSIONS))}: retrain it with this version "
+            "(`make checkpoint` for the default one)"
+        )
+    if version == 3:  # role -> folder, the class implied by the role
+        manifest["components"] = {folder_name: list(_VERSION_3_CLASSES[role.split("/")[0]])
+                                  for role, folder_name in manifest["components"].items()}
+    return manifest
+
+
+def _component_class(name: str, entry: Any, manifest_path: Path) -> type[PretrainedModel]:
+    """The model class a ``pipeline.json`` lists for component ``name``: a saved model class
+    of semges (a checkpoint never makes other code run)."""
+    if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
+        raise CheckpointError(f"{manifest_path}: component {name!r} must be listed as "
+                              f"[module, class], got {entry!r}")
+    module_name, class_name = entry
+    if module_name.split(".")[0] != "semges":
+        raise CheckpointError(f"{manifest_path}: component {name!r} is a {module_name}."
+                              f"{class_name}; only semges classes are loaded")
+    try:
+        model_class = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise CheckpointError(f"{manifest_path}: component {name!r}: no class {class_name} "
+                              f"in {module_name} ({error})") from error
+    if not (isinstance(model_class, type) and issubclass(model_class, PretrainedModel)):
+        raise CheckpointError(f"{manifest_path}: component {name!r}: {module_name}."
+                              f"{class_name} is not a saved model class")
+    return model_class
+
+
+def _component(components: dict[str, PretrainedModel], name: str, expected: type,
+               folder: Path) -> Any:
+    """Component ``name``, taken out of ``components``, if it is an ``expected``."""
+    if name not in components:
+        raise CheckpointError(f"{folder}/{PIPELINE_FILE} lists no component {name!r}")
+    model = components.pop(name)
+    if not isinstance(model, expected):
+        raise CheckpointError(f"{folder}: component {name!r} is a {type(model).__name__}, "
+                              f"not a {expected.__name__}")
+    return model
 
 
 def _frontend_config(manifest: dict[str, Any], manifest_path: Path) -> FrontendConfig:
@@ -200,28 +279,69 @@ class SemGesPipeline:
 
     # -- persistence -----------------------------------------------------------------------
 
+    def components(self) -> dict[str, PretrainedModel]:
+        """Every model of the pipeline by component name (its folder in a saved pipeline)."""
+        named: dict[str, PretrainedModel] = {GENERATOR_FOLDER: self.generator}
+        named.update({vqvae_folder(part): vqvae for part, vqvae in self.vqvaes.items()})
+        if self.face is not None:
+            named[FACE_FOLDER] = self.face
+        return named
+
+    def with_face(self, face: FaceModel | None) -> "SemGesPipeline":
+        """This pipeline with another face model (None: none), checked as the constructor
+        checks it."""
+        return SemGesPipeline(self.generator, self.vqvaes, self.inference, self._frontend,
+                              self.trained_speakers, face, self.frontend_config)
+
+    def _manifest(self) -> dict[str, Any]:
+        """What ``pipeline.json`` says of this pipeline."""
+        return {
+            "format": PIPELINE_FORMAT,
+            "format_version": PIPELINE_FORMAT_VERSION,
+            "components": {name: [type(model).__module__, type(model).__name__]
+                           for name, model in self.components().items()},
+            "inference": dataclasses.asdict(self.inference),
+            "trained_speakers": list(self.trained_speakers),
+            "frontend": self.frontend_config.to_dict(),
+        }
+
+    def _write_manifest(self, folder: Path) -> None:
+        with atomic_output(folder / PIPELINE_FILE) as partial:
+            Path(partial).write_text(json.dumps(self._manifest(), indent=2))
+
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
+        """Write the whole pipeline to ``folder`` (replacing whatever was there)."""
+
         def write(staging: Path) -> None:
-            self.generator.save_pretrained(staging / GENERATOR_FOLDER)
-            for part, vqvae in self.vqvaes.items():
-                vqvae.save_pretrained(staging / vqvae_folder(part))
-            if self.face is not None:
-                self.face.save_pretrained(staging / FACE_FOLDER)
-            manifest: dict[str, Any] = {
-                "format": PIPELINE_FORMAT,
-                "format_version": PIPELINE_FORMAT_VERSION,
-                "components": {
-                    "generator": GENERATOR_FOLDER,
-                    **{f"vqvae/{part}": vqvae_folder(part) for part in self.vqvaes},
-                    **({FACE_COMPONENT: FACE_FOLDER} if self.face is not None else {}),
-                },
-                "inference": dataclasses.asdict(self.inference),
-                "trained_speakers": list(self.trained_speakers),
-                "frontend": self.frontend_config.to_dict(),
-            }
-            (staging / PIPELINE_FILE).write_text(json.dumps(manifest, indent=2))
+            for name, model in self.components().items():
+                model.save_pretrained(staging / name)
+            self._write_manifest(staging)
 
         return write_folder_atomically(Path(folder), write)
+
+    def save_component(self, folder: str | os.PathLike, name: str) -> Path:
+        """Write component ``name`` into ``folder``, a saved pipeline holding this pipeline's
+        other components (the one it was loaded from), and list it in ``pipeline.json``; the
+        other components' folders and any other file (model card, metrics) stay as they are.
+        Returns the component's folder.
+
+            pipeline = SemGesPipeline.from_pretrained(folder).with_face(face)
+            pipeline.save_component(folder, FACE_FOLDER)
+        """
+        folder = Path(folder)
+        components = self.components()
+        if name not in components:
+            raise ValueError(f"this pipeline has no component {name!r}; it has "
+                             f"{', '.join(components)}")
+        listed = self._manifest()["components"]
+        saved = _read_manifest(folder)["components"]
+        others, saved_others = ({n: e for n, e in c.items() if n != name} for c in (listed, saved))
+        if saved_others != others:
+            raise CheckpointError(f"{folder} holds the components {saved_others}, this pipeline "
+                                  f"{others}: save the whole pipeline with save_pretrained")
+        destination = components[name].save_pretrained(folder / name)
+        self._write_manifest(folder)
+        return destination
 
     @classmethod
     def from_pretrained(
@@ -231,30 +351,19 @@ class SemGesPipeline:
         device: str | torch.device = "cpu",
     ) -> "SemGesPipeline":
         folder = Path(folder)
+        manifest = _read_manifest(folder)
         manifest_path = folder / PIPELINE_FILE
-        if not manifest_path.is_file():
-            raise CheckpointError(
-                f"{folder} is not a semges checkpoint (no {PIPELINE_FILE}). Train one with "
-                "`python -m training.default_checkpoint` or pass --checkpoint DIR."
-            )
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("format") != PIPELINE_FORMAT:
-            raise CheckpointError(f"{manifest_path} is not a {PIPELINE_FORMAT} manifest")
-        if manifest.get("format_version") != PIPELINE_FORMAT_VERSION:
-            raise CheckpointError(
-                f"{manifest_path} has format version {manifest.get('format_version')}; this "
-                f"semges reads version {PIPELINE_FORMAT_VERSION}: retrain it with this version "
-                "(`make checkpoint` for the default one)"
-            )
-        components = manifest["components"]
-        generator = SemGesGenerator.from_pretrained(folder / components["generator"], device)
-        vqvaes = {
-            part: MotionVQVAE.from_pretrained(folder / components[f"vqvae/{part}"], device)
-            for part in generator.config.parts
-        }
+        components = {name: _component_class(name, entry, manifest_path).from_pretrained(
+            folder / name, device) for name, entry in manifest["components"].items()}
+        generator = _component(components, GENERATOR_FOLDER, SemGesGenerator, folder)
+        vqvaes = {part: _component(components, vqvae_folder(part), MotionVQVAE, folder)
+                  for part in generator.config.parts}
+        face = (_component(components, FACE_FOLDER, FaceModel, folder)
+                if FACE_FOLDER in components else None)
+        if components:
+            raise CheckpointError(f"{manifest_path} lists components this pipeline does not "
+                                  f"use: {', '.join(components)}")
         inference = config_from_dict(InferenceConfig, manifest.get("inference", {}))
-        face = (FaceModel.from_pretrained(folder / components[FACE_COMPONENT], device)
-                if FACE_COMPONENT in components else None)
         return cls(generator, vqvaes, inference, frontend,
                    tuple(manifest.get("trained_speakers", ())), face,
                    _frontend_config(manifest, manifest_path))
@@ -400,7 +509,7 @@ class SemGesPipeline:
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
         progress: StageCallback = ignore_progress,
-    ) -> GenerationResult:
+    ) -> GeneratedMotion:
         """Speech (a file path, (samples, sample_rate), or decoded
         :class:`semges.speech.audio.Audio`) -> motion and the words used.
 
@@ -413,4 +522,4 @@ class SemGesPipeline:
         progress(Stage.GENERATING, 0.0)
         motion = self.generate_motion(features, speaker=speaker, seed=seed, temperature=temperature)
         progress(Stage.GENERATING, 1.0)
-        return GenerationResult(motion=motion, words=features.words, features=features)
+        return GeneratedMotion(motion=motion, words=features.words, features=features)

@@ -5,10 +5,9 @@ import math
 from numbers import Real
 
 DEFAULT_TEMPERATURE: float = 1.0
-"""Codes are sampled as the model learned them, and the seed picks the variation. At 0 (the
-most likely code at every frame) the shipped model, trained on a minute, moves both arms
-together on speech it has not heard (left/right wrist-height correlation 0.88 against 0.60
-real; 0.73 at 1) with less range (``benchmarks/motion_quality.md``)."""
+"""Codes are sampled as the model learned them, and the seed picks the variation. At 0 every
+segment takes its most likely code, the same motion for any seed; the "at temperature 0" rows
+of ``benchmarks/motion_quality.md`` compare it with sampling on held-out speech."""
 
 MAX_TEMPERATURE: float = 2.0
 """The demo's slider ends here: higher flattens the code probabilities towards uniform, motion

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from render.bodies import SMPLX_MODEL_ENV
 from semges.motion import load_motion
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
@@ -450,7 +451,7 @@ def test_the_page_speaks_plainly(service):
     body = next(block for block in demo.blocks.values() if getattr(block, "label", "") == "Body")
     assert body.visible is False  # the mannequin only: nothing to choose, no operator advice
     config = str(demo.get_config_file())
-    assert "SEMGES_SMPLX_MODEL" not in config
+    assert SMPLX_MODEL_ENV not in config
     assert "seconds on two cores" not in INTRO and "CPU" in INTRO
 
 

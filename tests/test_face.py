@@ -18,7 +18,7 @@ from semges import layout
 from semges.speech.audio_features import NUM_PROSODY_CHANNELS, prosody_features
 from semges.models.face import FaceConfig, FaceModel
 from semges.motion import MotionClip, load_motion, save_motion
-from semges.pipeline import FACE_COMPONENT, PIPELINE_FILE, InferenceConfig, SemGesPipeline
+from semges.pipeline import FACE_FOLDER, PIPELINE_FILE, InferenceConfig, SemGesPipeline
 from semges.rotations import flat_axis_angle_to_rot6d
 from semges.speech import SpeechFeatures, Word
 from tests.tiny_pipeline import TINY_AUDIO_DIM, TINY_TEXT_DIM, random_features, tiny_pipeline
@@ -172,12 +172,12 @@ def test_face_component_round_trips_and_older_folders_load_without_it(tmp_path: 
     pipeline, features = face_pipeline(), random_features(40)
     folder = pipeline.save_pretrained(tmp_path / "with_face")
     manifest = json.loads((folder / PIPELINE_FILE).read_text())
-    assert manifest["components"][FACE_COMPONENT] == "face"
+    assert manifest["components"][FACE_FOLDER] == ["semges.models.face", "FaceModel"]
     loaded = SemGesPipeline.from_pretrained(folder)
     np.testing.assert_array_equal(loaded.generate_motion(features, temperature=0.0).expressions,
                                   pipeline.generate_motion(features, temperature=0.0).expressions)
     old = tiny_pipeline().save_pretrained(tmp_path / "without_face")
-    assert FACE_COMPONENT not in json.loads((old / PIPELINE_FILE).read_text())["components"]
+    assert FACE_FOLDER not in json.loads((old / PIPELINE_FILE).read_text())["components"]
     motion = SemGesPipeline.from_pretrained(old).generate_motion(features, temperature=0.0)
     assert not motion.expressions.any()
     assert not motion.poses[:, list(layout.FACE_JAW.pose_columns)].any()
@@ -191,6 +191,8 @@ def test_install_face_keeps_the_other_files(tmp_path: Path) -> None:
     face_trainer.install_face(face_folder, folder)
     assert (folder / "MODEL_CARD.md").read_text() == "card"
     assert (folder / "generator" / "model.safetensors").read_bytes() == body_weights
+    for name in ("config.json", "model.safetensors"):  # the trained face, bit for bit
+        assert (folder / FACE_FOLDER / name).read_bytes() == (face_folder / name).read_bytes()
     assert SemGesPipeline.from_pretrained(folder).face is not None
     inference = json.loads((folder / PIPELINE_FILE).read_text())["inference"]
     assert inference["face_gain"] == InferenceConfig().face_gain  # spelled out

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from semges import layout
-from semges.inference import crossfade_weights, gaussian_smooth, plan_windows, run_windowed
+from semges.windows import crossfade_weights, gaussian_smooth, plan_windows, run_windowed
 from semges.motion import MotionClip
 from semges.pipeline import SemGesPipeline
 from semges.sampling import MAX_SEED, MAX_TEMPERATURE, check_seed, check_temperature

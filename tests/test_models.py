@@ -221,6 +221,6 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
 def test_a_checkpoint_of_another_format_version_is_refused_by_name(tmp_path):
     tiny_pipeline().save_pretrained(tmp_path / "ckpt")
     manifest = tmp_path / "ckpt" / "pipeline.json"
-    manifest.write_text(manifest.read_text().replace('"format_version": 3', '"format_version": 1'))
-    with pytest.raises(CheckpointError, match="format version 1; this semges reads version 3"):
+    manifest.write_text(manifest.read_text().replace('"format_version": 4', '"format_version": 1'))
+    with pytest.raises(CheckpointError, match="format version 1; this semges reads versions 3 and 4"):
         SemGesPipeline.from_pretrained(tmp_path / "ckpt")

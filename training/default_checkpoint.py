@@ -31,6 +31,7 @@ import shutil
 import time
 from pathlib import Path
 
+from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
 from training import beat2_files as files
 from training.clip_features import default_extractor
 from training.config import FaceTrainConfig, GeneratorTrainConfig, VQVAETrainConfig, load_config
@@ -42,7 +43,7 @@ TRAIN_CLIPS = ("2_scott_0_1_1",)
 HELD_OUT_CLIPS = ("2_scott_0_2_2", "2_scott_0_3_3", "2_scott_0_5_5")
 EVAL_SPLITS = ["test"]
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
-SAMPLE_WORK, SHIPPED_OUT = "runs/default_checkpoint", "assets/checkpoint"
+SAMPLE_WORK = "runs/default_checkpoint"
 BEAT2_WORK = "runs/beat2_checkpoint"  # a full BEAT2 run never resumes from the sample's
 
 
@@ -78,14 +79,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--work", type=Path, default=None,
                         help=f"run folder (default {SAMPLE_WORK}; with --beat2 {BEAT2_WORK})")
     parser.add_argument("--out", type=Path, default=None, help=f"pipeline folder (default "
-                        f"{SHIPPED_OUT}; with --beat2 <work>/pipeline)")
+                        f"{SHIPPED_CHECKPOINT}; with --beat2 <work>/pipeline)")
     parser.add_argument("--train-fraction", type=float, default=1.0,
                         help="train on this first fraction of every training clip (time split)")
     parser.add_argument("overrides", nargs="*", help="stage:key=value, e.g. vqvae:run.steps=10 "
                         "(stages: vqvae, generator, face)")
     args = parser.parse_args(argv)
     work = args.work or Path(BEAT2_WORK if args.beat2 else SAMPLE_WORK)
-    out = args.out or (work / "pipeline" if args.beat2 else Path(SHIPPED_OUT))
+    out = args.out or (work / "pipeline" if args.beat2 else SHIPPED_CHECKPOINT)
     data = args.beat2 or work / "beat2_sample"
     stage_overrides = {stage: [f"data.root={data}", f"data.time_range=[0.0,{args.train_fraction}]",
                                f"run.out_dir={work / stage}"]

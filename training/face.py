@@ -14,16 +14,13 @@ logs, resumable checkpoints, and finally ``<out_dir>/face/`` via ``save_pretrain
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import shutil
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semges import layout
-from semges.atomic_files import atomic_output
 from semges.motion import load_motion
 from training import beat2_files as files
 from training.clip_features import ClipFeatureExtractor, cached_features, default_extractor
@@ -191,30 +188,17 @@ def train(config: FaceTrainConfig, extractor: ClipFeatureExtractor | None = None
 
 
 def install_face(face_folder: str | Path, pipeline_folder: str | Path) -> Path:
-    """Copy a trained face model into a pipeline folder and list it in ``pipeline.json``.
+    """Add a trained face model to a saved pipeline folder (the pipeline writes its folder and
+    lists it in ``pipeline.json``).
 
     Leaves everything else in the folder as it is (a model card, metrics, the body weights).
     """
-    from semges.pipeline import FACE_COMPONENT, FACE_FOLDER, PIPELINE_FILE, InferenceConfig
-    from semges.serialization import config_from_dict
+    from semges.models.face import FaceModel
+    from semges.pipeline import FACE_FOLDER, SemGesPipeline
 
-    pipeline_folder = Path(pipeline_folder)
-    manifest_path = pipeline_folder / PIPELINE_FILE
-    manifest = json.loads(manifest_path.read_text())
-    destination = pipeline_folder / FACE_FOLDER
-    staging = pipeline_folder / f".{FACE_FOLDER}.partial"
-    if staging.exists():
-        shutil.rmtree(staging)
-    shutil.copytree(face_folder, staging)
-    if destination.exists():
-        shutil.rmtree(destination)
-    staging.rename(destination)
-    manifest["components"][FACE_COMPONENT] = FACE_FOLDER
-    # spell out every inference setting, the face's new ones included
-    manifest["inference"] = dataclasses.asdict(
-        config_from_dict(InferenceConfig, manifest.get("inference", {})))
-    with atomic_output(manifest_path) as partial_path:
-        Path(partial_path).write_text(json.dumps(manifest, indent=2))
+    pipeline = SemGesPipeline.from_pretrained(pipeline_folder)
+    face = FaceModel.from_pretrained(face_folder)
+    destination = pipeline.with_face(face).save_component(pipeline_folder, FACE_FOLDER)
     logger.info("face installed in %s", pipeline_folder)
     return destination
 

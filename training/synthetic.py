@@ -28,6 +28,7 @@ import soundfile as sf
 from semges import layout
 from semges.metrics import nearest_template_recall
 from semges.motion import MotionClip, save_motion
+from semges.speakers import DEFAULT_SPEAKER
 from semges.speech import Word
 from training import beat2_files as files
 
@@ -39,7 +40,7 @@ WORD_GAP_S = 0.06  # pause between words
 SENTENCE_GAP_S = 0.45  # pause between sentences
 LEAD_S = 0.3  # silence at the start and end of a clip
 RAMP_FRAMES = 5  # gesture ramp in / out, frames
-SPEAKER = 2  # synthetic clips pose as speaker 2 (the default speaker)
+SPEAKER = DEFAULT_SPEAKER  # synthetic clips pose as the default speaker (2)
 SILENCE_THRESHOLD = 0.02  # amplitude under which espeak's leading/trailing samples are trimmed
 
 FILLERS = (

@@ -15,6 +15,7 @@ from typing import Callable
 
 import gradio as gr
 
+from render.framing import DEFAULT_VIEW
 from render.video import DEFAULT_SIZE, parse_frame_size
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
@@ -22,8 +23,8 @@ from webapp.rendering import BODY_MANNEQUIN
 from webapp.service import (
     MAX_VIDEO_SIDE,
     GenerateRequest,
-    GenerateResult,
     GestureService,
+    ServedFiles,
     UserFacingError,
 )
 
@@ -115,7 +116,7 @@ def make_generate_handler(
         seed: str | float | None = None,
         variation: float = DEFAULT_TEMPERATURE,
         body: str = BODY_MANNEQUIN,
-        view: str = "upper",
+        view: str = DEFAULT_VIEW,
         size: str = DEFAULT_SIZE_CHOICE,
         progress: gr.Progress = gr.Progress(),
         request: gr.Request | None = None,
@@ -124,6 +125,8 @@ def make_generate_handler(
 
         ``seed`` None or empty (the page's seed box as it starts): a fresh seed for this
         request; the seed used comes back last, as digits, for the page and the API alike.
+        ``variation``: the sampling temperature, under the name the page shows and the
+        ``/generate`` API has always taken (README); the code calls it temperature.
         """
         session = _session(request)
         try:
@@ -134,7 +137,7 @@ def make_generate_handler(
                 seed=parse_seed(seed),
                 temperature=DEFAULT_TEMPERATURE if variation is None else float(variation),
                 body=body or BODY_MANNEQUIN,
-                view=view or "upper",
+                view=view or DEFAULT_VIEW,
                 size=parse_size(size or DEFAULT_SIZE_CHOICE),
             )
             steps = service.generate_steps(
@@ -159,7 +162,7 @@ def make_generate_handler(
     return generate
 
 
-def _outputs(result: GenerateResult) -> HandlerOutputs:
+def _outputs(result: ServedFiles) -> HandlerOutputs:
     """The page's values for a (partial or full) result."""
     rows: list[list[str | float]] = [
         [word.word, round(word.start, 2), round(word.end, 2)] for word in result.words

@@ -22,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from render.framing import check_view
+from render.framing import DEFAULT_VIEW, check_view
 from render.video import DEFAULT_SIZE, check_frame_size
 from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
 from semges.motion import save_motion
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from semges.speech import SpeechFeatures, Word
 from webapp.memory import return_freed_memory
 from webapp.progress import OverallProgress, StageProgress
@@ -65,17 +66,17 @@ class GenerateRequest:
 
     audio_path: Path | None  # uploaded or recorded speech (any common audio format)
     transcript: str | None = None  # None or blank: Whisper transcribes the speech
-    speaker: str = "scott"  # BEAT2 speaker name
+    speaker: str = BEAT2_SPEAKERS[DEFAULT_SPEAKER]  # BEAT2 speaker name
     seed: int | None = None  # None: a fresh seed for this request (the result says which)
     temperature: float = DEFAULT_TEMPERATURE  # 0: the most likely gestures; above: sampled
     body: str = BODY_MANNEQUIN  # "mannequin" or "smplx"
-    view: str = "upper"  # "upper" or "full"
+    view: str = DEFAULT_VIEW  # one of render.framing.VIEWS
     size: tuple[int, int] = DEFAULT_SIZE  # video width, height in pixels
 
 
 @dataclass
-class GenerateResult:
-    """Where one request's files are, and what was said."""
+class ServedFiles:
+    """The files served for one request (video, motion), and what was said."""
 
     video: Path | None  # H.264 + AAC mp4 of the body gesturing, with the speech (None: to come)
     motion: Path  # BEAT2 SMPL-X .npz
@@ -140,14 +141,14 @@ class GestureService:
 
     def generate(
         self, request: GenerateRequest, progress: OverallProgress | None = None
-    ) -> GenerateResult:
+    ) -> ServedFiles:
         """Serve one request. Raises UserFacingError for anything the user can fix."""
         *_, result = self.generate_steps(request, progress)
         return result
 
     def generate_steps(
         self, request: GenerateRequest, progress: OverallProgress | None = None
-    ) -> Iterator[GenerateResult]:
+    ) -> Iterator[ServedFiles]:
         """Serve one request in two steps: yields the result without its video (``video`` is
         None) as soon as the motion files are written, then the same result with the video.
 
@@ -188,7 +189,7 @@ class GestureService:
         report(Stage.SAVING, 1.0)
         seconds["motion_files"] = time.perf_counter() - started
         note = _user_note(result.features, folder.name)
-        served = GenerateResult(None, motion_path, bvh_path, glb_path, result.words, seed, note,
+        served = ServedFiles(None, motion_path, bvh_path, glb_path, result.words, seed, note,
                                 dict(seconds))  # fmt: skip
         yield served
 

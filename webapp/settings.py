@@ -7,7 +7,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "checkpoint"
+from render.bodies import SMPLX_MODEL_ENV
+from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
+
 EXAMPLES_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "examples"
 BYTES_PER_MB = 1024 * 1024  # "MB" as Gradio's upload limit counts it
 
@@ -41,7 +43,7 @@ class AppSettings:
     configured without code changes.
     """
 
-    checkpoint: Path = DEFAULT_CHECKPOINT  # [SEMGES_CHECKPOINT] pipeline folder
+    checkpoint: Path = DEFAULT_CHECKPOINT_DIR  # [SEMGES_CHECKPOINT] pipeline folder
     output_root: Path = Path(tempfile.gettempdir()) / "semges-demo"  # [SEMGES_APP_OUTPUT]
     smplx_model: Path | None = None  # [SEMGES_SMPLX_MODEL] SMPL-X model file; None: mannequin only
     max_audio_seconds: int = 60  # [SEMGES_APP_MAX_SECONDS] longer uploads are refused
@@ -59,7 +61,7 @@ class AppSettings:
     @classmethod
     def from_env(cls) -> "AppSettings":
         defaults = cls()
-        smplx = os.environ.get("SEMGES_SMPLX_MODEL", "").strip()
+        smplx = os.environ.get(SMPLX_MODEL_ENV, "").strip()
         return cls(
             checkpoint=Path(os.environ.get("SEMGES_CHECKPOINT", "").strip() or defaults.checkpoint),
             output_root=Path(

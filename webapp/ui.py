@@ -20,7 +20,7 @@ from typing import Callable
 
 import gradio as gr
 
-from render.framing import VIEWS
+from render.framing import DEFAULT_VIEW, VIEWS
 from semges.sampling import DEFAULT_TEMPERATURE, MAX_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp import motion_view
@@ -73,7 +73,7 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
     seed box empty: a fresh seed)."""
     default_name = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
     return [
-        [str(path), "", default_name, "", DEFAULT_TEMPERATURE, BODY_MANNEQUIN, "upper",
+        [str(path), "", default_name, "", DEFAULT_TEMPERATURE, BODY_MANNEQUIN, DEFAULT_VIEW,
          DEFAULT_SIZE_CHOICE]
         for path in sorted(folder.glob("*.wav"))
     ]
@@ -84,9 +84,9 @@ def example_label(path: str | Path) -> str:
     return Path(path).stem.replace("_", " ")
 
 
-def seed_state(variation: float) -> dict:
-    """The seed only matters when gestures are sampled (Variation above 0)."""
-    return gr.update(interactive=float(variation) > 0)
+def seed_state(temperature: float) -> dict:
+    """The seed only matters when gestures are sampled (temperature above 0)."""
+    return gr.update(interactive=float(temperature) > 0)
 
 
 def keep_seed(seed_used: str | None) -> tuple[dict, dict]:
@@ -156,9 +156,9 @@ def build_demo(service: GestureService) -> gr.Blocks:
                         "trained on (the shipped one learned scott only; see its model card).",
                     )  # fmt: skip
                     with gr.Row():
-                        variation = gr.Slider(
+                        temperature = gr.Slider(
                             0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
-                            label="Variation",
+                            label="Variation (sampling temperature)",
                             info="1: gestures sampled as the model learned them (the seed picks "
                             "one of many). Lower is calmer and more predictable; 0 always gives "
                             "the same, most likely gestures, both arms often moving together. "
@@ -177,7 +177,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     # one body only (no SMPL-X model on the server): nothing to choose
                     body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body",
                                     visible=len(bodies) > 1, elem_id="body-input")
-                    view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value="upper",
+                    view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value=DEFAULT_VIEW,
                                     label="View")  # fmt: skip
                     size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size",
                                        allow_custom_value=True)  # the service checks sizes
@@ -207,7 +207,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     bvh_file = gr.File(label="Motion (.bvh)")
                     glb_file = gr.File(label="Body + motion (glTF .glb)", elem_id="glb-file")
 
-        inputs = [audio, transcript, speaker, seed, variation, body, view, size]
+        inputs = [audio, transcript, speaker, seed, temperature, body, view, size]
         outputs = [video, transcript_used, words, motion_file, bvh_file, glb_file, seed_used]
         outcomes = Outcomes()
         handler = make_generate_handler(service, outcomes)
@@ -217,7 +217,8 @@ def build_demo(service: GestureService) -> gr.Blocks:
         def load_example(index: int) -> list[object]:
             return list(rows[index])  # the shipped file: Gradio caches a fresh copy of it
 
-        variation.change(seed_state, inputs=variation, outputs=seed, api_name=False, queue=False)
+        temperature.change(seed_state, inputs=temperature, outputs=seed, api_name=False,
+                           queue=False)
         seed_used.change(lambda used: gr.update(interactive=bool(used)), inputs=seed_used,
                          outputs=reuse_seed, api_name=False, queue=False)  # fmt: skip
         reuse_seed.click(keep_seed, inputs=seed_used, outputs=[seed, style], api_name=False,

@@ -36,6 +36,16 @@ MIN_DURATION_S: float = 0.3
 DEFAULT_MAX_DURATION_S: float = 600.0
 """Default upper bound on input length (10 minutes); configurable per call."""
 
+AUDIO_SUFFIXES: tuple[str, ...] = (
+    ".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a", ".aac",
+    ".wave", ".oga", ".mp4", ".mka", ".aif", ".aiff", ".wma", ".amr",
+)
+"""File name endings (lower case) that promise audio: a file named so that fails to decode is
+called damaged rather than not audio."""
+FOLDER_SPEECH_SUFFIXES: tuple[str, ...] = AUDIO_SUFFIXES[:8]
+"""The common speech formats a batch takes from a folder (:mod:`semges.batch`), in the order a
+motion's speech is looked for; a folder's videos (.mp4) and rarer formats are left alone."""
+
 _FFMPEG_TIMEOUT_S = 300.0
 
 
@@ -239,14 +249,9 @@ def _ffmpeg_error(path: Path, message: str) -> AudioError:
     return UnreadableAudioError(f"{path.name} could not be decoded; is the file damaged?")
 
 
-_AUDIO_SUFFIXES = frozenset(
-    ".wav .wave .flac .ogg .oga .opus .mp3 .webm .m4a .aac .mp4 .mka .aif .aiff .wma .amr".split()
-)
-
-
 def _looks_like_audio(path: Path) -> bool:
     """Whether the name promises audio: then a decode failure means a damaged file."""
-    return path.suffix.lower() in _AUDIO_SUFFIXES
+    return path.suffix.lower() in AUDIO_SUFFIXES
 
 
 def _to_float_mono(samples: np.ndarray, name: str) -> np.ndarray:

@@ -29,8 +29,11 @@ ENCODER_WINDOW_S: float = 30.0
 ENCODER_OVERLAP_S: float = 10.0
 ENCODER_CROSSFADE_S: float = 1.0
 
+MEL_FRAME_S: float = 0.01
+"""Seconds per Whisper log-mel frame: its hop, 160 samples at 16 kHz."""
 MEL_CHUNK_FRAMES: int = 30_000
-"""Log-mel frames (10 ms each: 5 minutes) computed per STFT piece; bounds its memory."""
+"""Log-mel frames (:data:`MEL_FRAME_S` each: 5 minutes) computed per STFT piece; bounds its
+memory."""
 _LOG_FLOOR = 1e-10  # faster-whisper's floor on mel power before log10
 _DYNAMIC_RANGE = 8.0  # log10 units kept below the clip's loudest bin (80 dB)
 _LOG_OFFSET, _LOG_SCALE = 4.0, 4.0  # Whisper's final affine scaling of the log-mel
@@ -53,15 +56,12 @@ class EncodedWindow:
 
     @property
     def start_s(self) -> float:
-        return self.start * _MEL_SECONDS_PER_FRAME
+        return self.start * MEL_FRAME_S
 
     @property
     def end_s(self) -> float:
         """Seconds at which its real audio ends."""
-        return (self.start + self.num_frames) * _MEL_SECONDS_PER_FRAME
-
-
-_MEL_SECONDS_PER_FRAME = 0.01  # Whisper's log-mel hop: 160 samples at 16 kHz
+        return (self.start + self.num_frames) * MEL_FRAME_S
 
 
 def log_mel(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:

@@ -59,8 +59,8 @@ class FrontendConfig:
     style folder for ``transformers``; None for the bundled all-MiniLM-L6-v2.
     ``cpu_threads``: Whisper's CPU threads; 0 takes half the cores (see
     :func:`semges.speech.transcription.default_whisper_threads`). ``beam_size``: 1 is greedy decoding; beam
-    search with 5 lowered tiny.en's WER on three BEAT2 clips from 8.5/6.0/4.8 % to
-    8.5/3.0/4.3 % for about 1.5x the decoding time. ``vad_filter``: drop recognised words
+    search (5) decodes slower (word error rates and timings of the default:
+    ``benchmarks/frontend_accuracy.md``, ``benchmarks/frontend_speed.md``). ``vad_filter``: drop recognised words
     that lie in silence (where Whisper invents text; see :mod:`semges.speech.recognition`). ``max_duration_s``: longer input is refused. ``timing``:
     how raw Whisper word times are corrected (:class:`semges.speech.transcription.TimingRefinement`).
     """

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges.speech.encoder import ENCODER_OVERLAP_S, EncodedWindow
+from semges.speech.encoder import ENCODER_OVERLAP_S, MEL_FRAME_S, EncodedWindow
 from semges.speech.transcription import Recognition, mean_token_logprob
 from semges.speech.types import Word
 
@@ -53,7 +53,6 @@ _BEST_OF = 5
 _MAX_INITIAL_TIMESTAMP_S = 1.0
 _PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 _APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
-_MEL_SECONDS_PER_FRAME = 0.01
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,7 @@ class WindowRecogniser:
     def _extra_window(self, start_s: float) -> EncodedWindow:
         from faster_whisper.audio import pad_or_trim
 
-        start = round(start_s / _MEL_SECONDS_PER_FRAME)
+        start = round(start_s / MEL_FRAME_S)
         size = self.whisper.feature_extractor.nb_max_frames
         segment = self.mel[:, start : start + size]
         return EncodedWindow(-1, start, segment.shape[1],
@@ -176,7 +175,7 @@ class WindowRecogniser:
         segments, seek, single_ending = whisper._split_segments_by_timestamps(
             tokenizer=tokenizer, tokens=tokens, time_offset=start_s,
             segment_size=window.num_frames,
-            segment_duration=window.num_frames * _MEL_SECONDS_PER_FRAME, seek=window.start,
+            segment_duration=window.num_frames * MEL_FRAME_S, seek=window.start,
         )  # fmt: skip
         whisper.add_word_timestamps([segments], tokenizer, window.output, window.num_frames,
                                     _PREPEND_PUNCTUATIONS, _APPEND_PUNCTUATIONS,
@@ -188,7 +187,7 @@ class WindowRecogniser:
             for w in segment.get("words", [])
             if w["word"].strip()
         )
-        complete_s = seek * _MEL_SECONDS_PER_FRAME
+        complete_s = seek * MEL_FRAME_S
         if not single_ending and words:
             complete_s = max(complete_s, min(words[-1].end, end_s))
         return DecodedWindow(start_s, end_s, min(complete_s, end_s), words, float(avg_logprob),

@@ -65,16 +65,22 @@ def available_cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_whisper_threads() -> int:
-    """Whisper's share of the cores: half of them, at least one.
+def whisper_threads(cpu_threads: int) -> int:
+    """Whisper's share of ``cpu_threads`` (a process's cores, or a batch worker's threads):
+    half of them, at least one.
 
     CTranslate2 shares torch's libgomp. When their thread teams together outnumber the cores,
     libgomp stops spin-waiting and torch's many small kernels (MiniLM, the generator) slow
-    down about 2x. On 2 cores, one Whisper thread measured as fast as two for a whole
-    transcription + encoder pass (3.4 s vs 3.5 s for 60 s of speech) and kept generation at
-    full speed (0.16 s vs 0.25 s for 60 s).
+    down; one Whisper thread on 2 cores keeps generation at full speed without slowing
+    transcription (measured: the notes of ``benchmarks/results.md``, and
+    ``benchmarks/frontend_speed.md``).
     """
-    return max(1, available_cpu_threads() // 2)
+    return max(1, cpu_threads // 2)
+
+
+def default_whisper_threads() -> int:
+    """Whisper's share of this process's cores (:func:`whisper_threads`)."""
+    return whisper_threads(available_cpu_threads())
 
 
 SAMPLING_SEED: int = 0
