@@ -29,7 +29,7 @@ from semges.motion import MotionClip
 
 if TYPE_CHECKING:
     from benchmarks.motion_quality import Target
-    from render.pipeline import VideoRenderer
+    from semges.render.video_renderer import VideoRenderer
 
 CORRELATION_TOLERANCE = 0.1  # the issue: within 0.1 of the real clip's correlation
 STD_RATIO_TOLERANCE = 0.5  # the issue: between 0.5x and 1.5x the real std
@@ -157,7 +157,7 @@ def open_and_closed_stills(renderer: VideoRenderer, motion: MotionClip, silent: 
     and of the middle of the silence, side by side; returns the path and the two openings."""
     from PIL import Image, ImageDraw
 
-    from render.framing import project
+    from semges.render.framing import project
 
     opening = fs.mouth_opening_degrees(motion.poses)
     speaking = np.where(silent, -np.inf, opening)

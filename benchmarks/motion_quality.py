@@ -36,7 +36,7 @@ import torch
 
 from benchmarks import face_quality, motion_drivers
 from benchmarks.contact_sheets import SHEET_FRAME, contact_sheet
-from render.gl_platform import configure_headless_gl
+from semges.render.gl_platform import configure_headless_gl
 from semges import face_statistics, layout, metrics
 from semges import motion_statistics as stats
 from semges.speech.audio import SAMPLE_RATE
@@ -54,7 +54,7 @@ from training.fgd_model import (FGD_NOTE, FGDAutoencoder, fgd_features, fgd_fing
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 if TYPE_CHECKING:
-    from render.pipeline import VideoRenderer
+    from semges.render.video_renderer import VideoRenderer
     from semges.speech.frontend import SpeechFrontend
 
 logger = logging.getLogger("benchmarks.motion_quality")
@@ -514,7 +514,7 @@ def draw_sheets(out: Path, generated: dict[str, MotionClip], real: MotionClip,
                 seeded: dict[tuple[str, int], MotionClip]) -> tuple[list[Path], str]:
     """Every contact sheet, the two of :func:`benchmarks.motion_drivers.draw_sheets` last;
     returns their paths and the GL platform used."""
-    from render.pipeline import VideoRenderer  # after configure_headless_gl
+    from semges.render.video_renderer import VideoRenderer  # after configure_headless_gl
 
     sheets = []
     with VideoRenderer("mannequin", size=SHEET_FRAME) as renderer:
@@ -637,7 +637,7 @@ def main(argv: list[str] | None = None) -> dict:
     face = face_results(frontend, args.source, real, real_words, generated,
                         (silence_motion, silent, silence_features.word_mask), split, split_motion,
                         split_start)
-    from render.pipeline import VideoRenderer  # after configure_headless_gl
+    from semges.render.video_renderer import VideoRenderer  # after configure_headless_gl
 
     with VideoRenderer("mannequin", size=face_quality.STILL_SIZE) as renderer:
         still, openings = face_quality.open_and_closed_stills(

@@ -96,7 +96,7 @@ def app_settings(output_root: Path, **overrides: object) -> AppSettings:
 
 @pytest.fixture(scope="module")
 def service(speech_frontend, tmp_path_factory) -> GestureService:
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from webapp.rendering import Renderers

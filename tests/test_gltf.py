@@ -13,9 +13,9 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from render.bodies.mannequin_body import MannequinBody
-from render.bodies.smplx_body import SmplxBody
-from render.gltf import write_glb
+from semges.render.bodies.mannequin_body import MannequinBody
+from semges.render.bodies.smplx_body import SmplxBody
+from semges.render.gltf import write_glb
 from semges import layout
 from semges.motion import MotionClip, load_motion
 from test_render_bodies import write_fake_smplx
@@ -186,9 +186,9 @@ def test_trimesh_opens_it_and_the_write_is_atomic(clip, tmp_path):
 
 
 def test_the_command_lines_write_glb(tmp_path):
-    """``python -m render MOTION -o OUT.glb`` picks glTF by extension; ``python -m semges
+    """``python -m semges.render MOTION -o OUT.glb`` picks glTF by extension; ``python -m semges
     generate --glb`` writes NAME.glb through the same export."""
-    from render.__main__ import main
+    from semges.render.__main__ import main
     from semges.batch_generate import write_export
 
     clip = load_motion(DATA / "2_scott_0_1_1.npz")

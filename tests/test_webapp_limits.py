@@ -27,7 +27,7 @@ WAIT_S = 60
 @pytest.fixture(scope="module")
 def busy_demo(speech_frontend, tmp_path_factory):
     """(URL, service) of a demo with a waiting line of one request."""
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from webapp.rendering import Renderers

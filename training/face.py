@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from semges import layout
-from semges.atomic_files import atomic_output
+from semges.atomic_files import atomic_folder, atomic_output
 from semges.motion import load_motion
 from training import beat2_files as files
 from training.clip_features import ClipFeatureExtractor, cached_features, default_extractor
@@ -202,13 +202,8 @@ def install_face(face_folder: str | Path, pipeline_folder: str | Path) -> Path:
     manifest_path = pipeline_folder / PIPELINE_FILE
     manifest = json.loads(manifest_path.read_text())
     destination = pipeline_folder / FACE_FOLDER
-    staging = pipeline_folder / f".{FACE_FOLDER}.partial"
-    if staging.exists():
-        shutil.rmtree(staging)
-    shutil.copytree(face_folder, staging)
-    if destination.exists():
-        shutil.rmtree(destination)
-    staging.rename(destination)
+    with atomic_folder(destination) as staging:
+        shutil.copytree(face_folder, staging, dirs_exist_ok=True)
     manifest["components"][FACE_COMPONENT] = FACE_FOLDER
     # spell out every inference setting, the face's new ones included
     manifest["inference"] = dataclasses.asdict(

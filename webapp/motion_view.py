@@ -38,7 +38,7 @@ MODEL_VIEWER_PACKAGE = "dash_model_viewer"
 MODEL_VIEWER_FILE = Path("vendor") / "model-viewer-umd.min.js"
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 MOTION_VIEW_SCRIPT = STATIC_FOLDER / "motion_view.js"
-ANIMATION_NAME = "gestures"  # render.gltf.ANIMATION_NAME (not imported: the page needs no render)
+ANIMATION_NAME = "gestures"  # semges.render.gltf.ANIMATION_NAME (not imported: the page needs no render)
 VIEW_HEIGHT_PX = 290  # with the video below, both fit a 1280x800 screen
 FILE_ROUTE = "gradio_api/file="  # Gradio's file route, relative to the page (Spaces proxy it)
 IDLE_FOLDER = "motion-view"  # beside the request folders, never cleaned (not request-*)

@@ -35,13 +35,13 @@ def load_service(settings: AppSettings) -> "GestureService":
             "Train the default checkpoint (`python -m training.default_checkpoint`) or point "
             "SEMGES_CHECKPOINT (or --checkpoint) at a trained pipeline folder."
         )
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()  # before anything imports OpenGL
 
     from semges.pipeline import SemGesPipeline
     from semges.serialization import CheckpointError
-    from render.video import DEFAULT_SIZE
+    from semges.render.video_encoder import DEFAULT_SIZE
     from webapp.rendering import Renderers
     from webapp.service import GestureService
 

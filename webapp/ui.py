@@ -20,7 +20,7 @@ from typing import Callable
 
 import gradio as gr
 
-from render.framing import VIEWS
+from semges.render.framing import VIEWS
 from semges.sampling import DEFAULT_TEMPERATURE, MAX_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp import motion_view
