@@ -117,14 +117,16 @@ def _load(target: str, extra: str | None) -> Any:
     module, _, name = target.partition(":")
     try:
         return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as error:
-        if extra is None or (error.name or "").startswith("semges"):
+    except ImportError as error:
+        if extra is None:
             raise
-        if str(error).startswith("the ") and f"semges[{extra}]" in str(error):
-            raise ExportUnavailable(str(error)) from None  # the layer's own message
-        raise ExportUnavailable(
-            f"the {extra} extra is not installed (missing {error.name}): "
-            f"pip install 'semges[{extra}]'") from None
+        if f"semges[{extra}]" in str(error):  # the layer's own one-line message
+            raise ExportUnavailable(str(error)) from None
+        missing = getattr(error, "name", None) or ""
+        if not isinstance(error, ModuleNotFoundError) or missing.startswith("semges"):
+            raise  # a bug, not a missing package
+        raise ExportUnavailable(f"the {extra} extra is not installed (missing {missing}): "
+                                f"pip install 'semges[{extra}]'") from None
 
 
 def check_available(kinds: Iterable[str]) -> None:
