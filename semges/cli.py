@@ -143,14 +143,11 @@ def _add_batch_options(parser: argparse.ArgumentParser) -> None:
         "available core, no more than there are clips); the cores are divided between them",
         quiet_help="no progress bar",
     )  # fmt: skip
-    batch.add_argument(
-        "--data", type=Path, metavar="ROOT",
-        help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the clips of --split",
-    )  # fmt: skip
-    batch.add_argument(
-        "--split", choices=SPLITS, default="test",
-        help="the BEAT2 split to run with --data (default test)",
-    )  # fmt: skip
+    batch.add_argument("--data", type=Path, metavar="ROOT",
+                       help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the "
+                       "clips of --split")
+    batch.add_argument("--split", choices=SPLITS, default="test",
+                       help="the BEAT2 split to run with --data (default test)")
 
 
 def _speaker_argument(text: str) -> int:

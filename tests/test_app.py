@@ -335,11 +335,11 @@ def test_parse_size():
 
 def test_the_page_is_queued_with_bounds_and_offers_the_shipped_examples(service):
     from webapp.startup import create_demo
-    from webapp.ui import example_rows
+    from webapp.ui import example_rows, gradio_queue
 
     demo = create_demo(service.settings, service)
-    assert demo._queue.max_size >= service.settings.queue_size  # the page refuses first
-    assert demo._queue.default_concurrency_limit == service.settings.concurrency
+    assert gradio_queue(demo).max_size >= service.settings.queue_size  # the page refuses first
+    assert gradio_queue(demo).default_concurrency_limit == service.settings.concurrency
     rows = example_rows()
     assert len(rows) >= 2
     for row in rows:

@@ -90,12 +90,11 @@ def launch_options(settings: AppSettings) -> dict[str, object]:
     again before decoding); the examples folder is served so an example can be re-cached;
     links to results that were cleaned up answer "expired" (``webapp.downloads``).
     """
-    from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
-    from webapp.downloads import ExpiredDownloads
+    from webapp.downloads import ExpiredDownloads, gradio_upload_folder
 
-    result_folders = (settings.output_root, Path(get_upload_folder()))
+    result_folders = (settings.output_root, gradio_upload_folder())
     return {
         "share": settings.share,
         "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],
