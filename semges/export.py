@@ -181,13 +181,6 @@ class ExportSession:
             self._renderer = None
 
 
-def output_path(stem_path: str | os.PathLike, kind: str) -> Path:
-    """``out/talk`` (or ``out/talk.npz``) -> ``out/talk<suffix of kind>``."""
-    stem_path = Path(stem_path)
-    return stem_path.with_name(f"{stem_path.stem if stem_path.suffix else stem_path.name}"
-                               f"{export_kind(kind).suffix}")
-
-
 def words_path_for(motion_path: Path) -> Path:
     """``motion.npz`` -> ``motion.words.json`` beside it."""
     return motion_path.with_name(f"{motion_path.stem}{WORDS_SUFFIX}")

@@ -1,6 +1,10 @@
-"""Render SMPL-X motion as a mesh video with the speech, on CPU, and export BVH.
+"""The render layer: SMPL-X motion as a mesh video with the speech (on CPU), a still, BVH and
+glTF. Installed with the package; its packages come with the extra
+(``pip install 'semges[render]'``, :mod:`semges.render.extra`). The core never imports it:
+files are written through :func:`semges.export.export`, which imports this layer's writers
+(:mod:`semges.render.exporters`) for the render kinds only.
 
-Public API (everything the web app and the CLI need)::
+Public API::
 
     from semges.render import VideoRenderer, render_video, write_bvh
 
