@@ -123,10 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, metavar="DIR",
         help=f"pipeline folder saved with save_pretrained (default {DEFAULT_CHECKPOINT})",
     )  # fmt: skip
-    for export in EXPORTS:
+    for kind in EXPORTS:
         generate.add_argument(
-            f"--{export}", action="store_true",
-            help=f"also write the motion as NAME.{export} ({EXPORT_KINDS[export].description}; "
+            f"--{kind}", action="store_true",
+            help=f"also write the motion as NAME.{kind} ({EXPORT_KINDS[kind].description}; "
             "needs the render extra)",
         )  # fmt: skip
     _add_batch_options(generate)

@@ -32,7 +32,6 @@ from semges.batch import BatchError
 from semges.batch_command import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
-    EXIT_USAGE,
     add_batch_options,
     check_output_folder,
     is_batch,
