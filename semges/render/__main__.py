@@ -29,21 +29,14 @@ import sys
 from pathlib import Path
 
 from semges.batch import BatchError
-from semges.batch_command import (
-    EXIT_FAILED,
-    EXIT_INTERRUPTED,
-    add_batch_options,
-    check_output_folder,
-    is_batch,
-    run_batch_command,
-)
+from semges import batch_command
 from semges.export import ExportError, export
 from semges.render.extra import RenderExtraMissing, check_render_extra
 from semges.render.render_job import DRAWN_KINDS, RenderSettings
 
 logger = logging.getLogger("semges.render")
 
-EXIT_FAILURE: int = EXIT_FAILED
+EXIT_FAILURE: int = batch_command.EXIT_FAILED
 _PROGRESS_STEPS: int = 10  # log progress about this many times per video
 
 
@@ -100,13 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
                              f"${SMPLX_MODEL_ENV} if set, else the mannequin")
     parser.add_argument("--bvh-scale", type=float, default=1.0, metavar="S",
                         help="BVH lengths in metres times S (100 for centimetres; default 1)")
-    add_batch_options(parser,
-                      shard_help="render only the K-th of N equal shares of the clips (by "
-                                 "sorted name); makes a batch",
-                      workers_default=1,
-                      workers_help="worker processes, each with its own renderer (default 1: "
-                                   "drawing already uses every core)",
-                      quiet_help="only print errors (and no progress bar for a batch)")
+    batch_command.add_batch_options(
+        parser,
+        shard_help="render only the K-th of N equal shares of the clips (by sorted name); "
+                   "makes a batch",
+        workers_default=1,
+        workers_help="worker processes, each with its own renderer (default 1: drawing "
+                     "already uses every core)",
+        quiet_help="only print errors (and no progress bar for a batch)")
     return parser
 
 
@@ -130,7 +124,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--bvh-scale must be positive")
     if args.workers < 1:
         parser.error("--workers must be >= 1")
-    args.batch = is_batch(args.motion, args.shard)
+    args.batch = batch_command.is_batch(args.motion, args.shard)
     kind = _kind(args)
     if args.audio is not None and kind != "mp4":
         parser.error("--audio only applies to videos")
@@ -179,12 +173,13 @@ def render_batch(args: argparse.Namespace) -> int:
     from semges.batch import find_clips, take_shard
     from semges.render.render_job import RenderJob
 
-    check_output_folder(args.output)
+    batch_command.check_output_folder(args.output)
     if args.audio is not None and not args.audio.is_dir():
         raise ValueError(f"--audio {args.audio} must be a folder of NAME.wav files for a batch")
     clips = take_shard(find_clips(args.motion, [".npz"]), args.shard)
     job = RenderJob(_settings(args), args.output)
-    return run_batch_command(job, clips, args.output, args.shard, args.workers, args.quiet)
+    return batch_command.run_batch_command(job, clips, args.output, args.shard, args.workers,
+                                           args.quiet)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return batch_command.EXIT_INTERRUPTED
     if args.bvh or args.still is not None or _writes_glb(args):  # a video's renderer says so
         logger.info("wrote %s", written)
     return 0
