@@ -1,12 +1,12 @@
 """Command line: render SMPL-X motion to a video (with speech), a still PNG, or a BVH file.
 
-    python -m semges.render MOTION.npz [--audio SPEECH] -o VIDEO.mp4 [--size 720x480] [--view upper|full]
-                                [--smplx-model PATH]
+    python -m semges.render MOTION.npz [--audio SPEECH] -o VIDEO.mp4 [--size 720x480]
+                            [--view upper|full] [--smplx-model PATH]
     python -m semges.render MOTION.npz --still FRAME -o STILL.png [--size ...] [--view ...]
     python -m semges.render MOTION.npz --bvh -o OUT.bvh [--bvh-scale 100]
-    python -m semges.render MOTION.npz -o OUT.glb [--smplx-model PATH]     (glTF 2.0, by extension)
+    python -m semges.render MOTION.npz -o OUT.glb [--smplx-model PATH]  (glTF 2.0, by extension)
     python -m semges.render MOTION.npz ... | FOLDER [--audio SPEECH_FOLDER] -o OUT_FOLDER
-                     [--bvh | --still F | --glb] [--shard K/N] [--workers N]
+                            [--bvh | --still F | --glb] [--shard K/N] [--workers N]
 
 Several motion files (or folders of them) make a batch: OUT_FOLDER/NAME.mp4 (.png, .bvh, .glb)
 per clip, one renderer per worker for all its clips, finished clips skipped on a re-run, a

@@ -8,9 +8,9 @@ the OpenGL platform: call :func:`semges.render.gl_platform.configure_headless_gl
 pyrender internals used, each with a public fallback: ``Primitive._buffers`` (the vertex buffer
 to update in place; else the mesh is re-added each frame) and ``OffscreenRenderer._renderer``
 (to read only the colour buffer on OSMesa, skipping the depth read-back pyrender always does)
-and ``Renderer._program_cache`` (to use the light shaders in ``semges/render/shaders``: matte diffuse
-light, about 2.5x faster than pyrender's PBR shader under software rasterisation, compiled
-once instead of every frame; without it pyrender's own shader draws, somewhat darker).
+and ``Renderer._program_cache`` (to use the light shaders in ``semges/render/shaders``: matte
+diffuse light, about 2.5x faster than pyrender's PBR shader under software rasterisation,
+compiled once instead of every frame; without it pyrender's own shader draws, somewhat darker).
 """
 
 from __future__ import annotations
