@@ -50,7 +50,7 @@ TARGET_SPEEDUP = 3.0
 TARGET_HELP_S = 1.0
 COMMAND_LINES = (
     ("semges", "--help"), ("semges", "generate", "--help"), ("semges", "generate"),
-    ("render", "--help"), ("render",), ("benchmarks", "--help"),
+    ("semges.render", "--help"), ("semges.render",), ("benchmarks", "--help"),
     ("training.generator", "--help"), ("training.vqvae", "--help"),
     ("training.evaluate", "--help"), ("training.default_checkpoint", "--help"),
     ("training.synthetic", "--help"),
@@ -60,15 +60,20 @@ import runpy, sys, time
 t_start = float(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])
 t_start /= __import__('os').sysconf('SC_CLK_TCK')
 uptime = lambda: float(open('/proc/uptime').read().split()[0])
-import render.video as video
+try:  # the render layer's place since issue 21; a baseline tree may hold the old one
+    import semges.render.video_encoder as video
+    render_module = 'semges.render'
+except ImportError:
+    import render.video as video
+    render_module = 'render'
 write, marks = video.VideoWriter.write, {}
 def first(self, data):
     marks.setdefault('first', uptime() - t_start)
     return write(self, data)
 video.VideoWriter.write = first
-sys.argv = ['render', *sys.argv[1:]]
+sys.argv = [render_module, *sys.argv[1:]]
 try:
-    runpy.run_module('render', run_name='__main__')
+    runpy.run_module(render_module, run_name='__main__')
 except SystemExit:
     pass
 print('FIRST_FRAME_S', marks['first'], 'TOTAL_S', uptime() - t_start)
@@ -226,8 +231,8 @@ def command_line_times(tree: Path) -> dict[str, dict]:
 
 def render_first_frame(tree: Path, workdir: Path) -> dict:
     """Seconds from process start to the first frame handed to ffmpeg, and in all, for
-    ``python -m render`` on ``RENDER_FRAMES`` frames with speech (mannequin, 720x480)."""
-    from render.bodies import SMPLX_MODEL_ENV
+    ``python -m semges.render`` on ``RENDER_FRAMES`` frames with speech (mannequin, 720x480)."""
+    from semges.render.bodies import SMPLX_MODEL_ENV
     from semges.motion import MotionClip, load_motion, save_motion
 
     full = load_motion(MOTION)
@@ -303,7 +308,7 @@ def write_report(results: dict, path: Path) -> None:
     render = results["render"]
     lines += [
         "",
-        f"## Renderer: `python -m render` on {render['frames']} frames with speech "
+        f"## Renderer: `python -m semges.render` on {render['frames']} frames with speech "
         "(mannequin, 720x480; median of 3)",
         "",
         "| | process start to first frame (s) | in all (s) | frames / s after the first |",

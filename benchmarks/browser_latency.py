@@ -164,7 +164,7 @@ def write_report(report: dict, path_md: Path) -> None:
 def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from playwright.sync_api import sync_playwright

@@ -15,7 +15,7 @@ from semges import layout
 from semges.motion import MotionClip
 
 if TYPE_CHECKING:
-    from render.pipeline import VideoRenderer
+    from semges.render.video_renderer import VideoRenderer
 
 SHEET_STEP_S = 0.5
 SHEET_SPAN_S = 12.0

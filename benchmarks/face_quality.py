@@ -34,7 +34,7 @@ from semges.speech import Word
 from semges.speech.audio import SAMPLE_RATE
 
 if TYPE_CHECKING:
-    from render.pipeline import VideoRenderer
+    from semges.render.video_renderer import VideoRenderer
     from semges.speech.frontend import SpeechFrontend
 
 CORRELATION_TOLERANCE = 0.1  # the issue: within 0.1 of the real clip's correlation
@@ -160,7 +160,7 @@ def open_and_closed_stills(renderer: VideoRenderer, motion: MotionClip, silent: 
     and of the middle of the silence, side by side; returns the path and the two openings."""
     from PIL import Image, ImageDraw
 
-    from render.framing import project
+    from semges.render.framing import project
 
     opening = fs.mouth_opening_degrees(motion.poses)
     speaking = np.where(silent, -np.inf, opening)

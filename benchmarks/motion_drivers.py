@@ -27,7 +27,7 @@ from semges import motion_statistics as stats
 from semges.motion import MotionClip
 
 if TYPE_CHECKING:
-    from render.pipeline import VideoRenderer
+    from semges.render.video_renderer import VideoRenderer
 
 SAME_SEED_MAX = 0.2  # activity and wrist-height correlation, different speeches, one seed
 SAME_SPEECH_MIN = 0.35  # activity correlation, one speech, different seeds

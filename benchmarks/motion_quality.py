@@ -51,7 +51,7 @@ from benchmarks.motion_tables import (DIFFERENCE_TARGET, GREEDY_KEYS, LONG_DISTA
                                       mean_statistics, speech_difference, statistic_rows,
                                       summary_row, trunk_lean)
 from benchmarks.time_split import time_split
-from render.gl_platform import configure_headless_gl
+from semges.render.gl_platform import configure_headless_gl
 from semges import face_statistics, layout
 from semges import motion_statistics as stats
 from semges.motion import MotionClip, load_motion
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
     face = face_quality.face_results(frontend, args.source, real, real_words, generated,
                                      (silence_motion, silent, silence_features.word_mask), split,
                                      split_motion, split_start)
-    from render.pipeline import VideoRenderer  # after configure_headless_gl
+    from semges.render.video_renderer import VideoRenderer  # after configure_headless_gl
 
     with VideoRenderer("mannequin", size=face_quality.STILL_SIZE) as renderer:
         still, openings = face_quality.open_and_closed_stills(

@@ -8,7 +8,7 @@ from pathlib import Path
 from benchmarks import motion_drivers
 from benchmarks.contact_sheets import SHEET_FRAME, contact_sheet
 from benchmarks.motion_clips import REAL_CLIP, segment
-from render.framing import VIEWS
+from semges.render.framing import VIEWS
 from semges import layout
 from semges.motion import MotionClip
 
@@ -20,7 +20,7 @@ def draw_sheets(out: Path, generated: dict[str, MotionClip], real: MotionClip,
                 seeded: dict[tuple[str, int], MotionClip]) -> tuple[list[Path], str]:
     """Every contact sheet, the two of :func:`benchmarks.motion_drivers.draw_sheets` last;
     returns their paths and the GL platform used."""
-    from render.pipeline import VideoRenderer  # after configure_headless_gl
+    from semges.render.video_renderer import VideoRenderer  # after configure_headless_gl
 
     sheets = []
     with VideoRenderer("mannequin", size=SHEET_FRAME) as renderer:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from render.framing import DEFAULT_VIEW, VIEWS
-from render.gl_platform import configure_headless_gl
+from semges.render.framing import DEFAULT_VIEW, VIEWS
+from semges.render.gl_platform import configure_headless_gl
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,8 +63,8 @@ def pose_all(body, clip):
 
 def ours_stages(renderer, clip, view, audio, workdir):
     """Each stage alone, one after the other (no overlap), in seconds for the whole clip."""
-    from render.offscreen import FrameRenderer
-    from render.video import VideoWriter
+    from semges.render.offscreen import FrameRenderer
+    from semges.render.video_encoder import VideoWriter
 
     framing, t_framing = timed(renderer.frame, clip, view)
     (vertices, normals), t_pose = timed(pose_all, renderer.body, clip)
@@ -98,7 +98,7 @@ def research_run(body, clip, framing, size, audio, workdir):
     import pyrender
     import trimesh
 
-    from render.video import ffmpeg_executable
+    from semges.render.video_encoder import ffmpeg_executable
 
     (vertices, _), t_pose = timed(pose_all, body, clip)
     width, height = size
@@ -151,7 +151,7 @@ def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
     platform_name = configure_headless_gl()
-    from render import VideoRenderer
+    from semges.render import VideoRenderer
     from semges.motion import MotionClip, load_motion
 
     width, height = (int(v) for v in args.size.split("x"))
@@ -177,7 +177,7 @@ def main() -> None:
             research_runs.append((seconds, stages))
         our_stages, gl_renderer = ours_stages(renderer, clip, args.view, AUDIO, workdir)
         _, full_view = timed(renderer.render_video, clip, workdir / "full.mp4", AUDIO, "full")
-        from render.bodies.mannequin_body import mannequin_pose_parameters
+        from semges.render.bodies.mannequin_body import mannequin_pose_parameters
 
         params = mannequin_pose_parameters(clip, 0, 16)
         _, package_skinning = timed(renderer.body.model.vertices, params)
@@ -213,7 +213,7 @@ def main() -> None:
         "",
         "| pipeline | frames / s (rendered and encoded) | seconds |",
         "|---|---:|---:|",
-        f"| ours (`render.VideoRenderer`) | **{n / ours_best:.1f}** | {ours_best:.2f} |",
+        f"| ours (`semges.render.VideoRenderer`) | **{n / ours_best:.1f}** | {ours_best:.2f} |",
         f"| ours, full-body view (floor and shadow) | {n / full_view:.1f} | {full_view:.2f} |",
         f"| usual research approach | {n / research_best_seconds:.1f} | "
         f"{research_best_seconds:.2f} |",

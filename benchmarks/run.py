@@ -6,7 +6,7 @@ For each length, real BEAT2 speech (the sample clips in ``data/beat2``, concaten
 repeated as needed) is written to ``benchmarks/inputs/`` (ignored by git) and run in a fresh
 process, stage by stage, the way the app runs it: load, transcribe, text features, audio
 features, generation, then posing + rendering + encoding + muxing (overlapped inside
-``render.VideoRenderer``, so measured as one wall time; posing and drawing alone are measured
+``semges.render.VideoRenderer``, so measured as one wall time; posing and drawing alone are measured
 once more on their own for the breakdown). Models are loaded once per process, as in the app;
 their loading time is reported apart. The longest length is run without video (speech to
 motion), as the target asks. Peak resident memory comes from the child's ``ru_maxrss``.
@@ -99,7 +99,7 @@ def run_one(speech: Path, checkpoint: Path, with_video: bool, out_dir: Path) -> 
     pipeline.warm_up()  # as the app does at start-up
     renderer = None
     if with_video:
-        from render import VideoRenderer
+        from semges.render import VideoRenderer
 
         renderer = VideoRenderer()
     model_loading_s = time.perf_counter() - started

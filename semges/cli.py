@@ -26,8 +26,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from semges.speech.audio import AudioError
-from semges.batch import AUDIO_SUFFIXES, BatchError, Clip, Shard
-from semges.batch_generate import EXPORTS, words_path_for, write_export, write_words
+from semges.batch import AUDIO_SUFFIXES, BatchError, Clip
+from semges.batch_command import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    add_batch_options,
+    check_output_folder,
+    is_batch,
+    run_batch_command,
+)
+from semges.batch_generate import EXPORTS
+from semges.export import (
+    EXPORT_KINDS,
+    ExportError,
+    ExportOptions,
+    ExportUnavailable,
+    check_available,
+    export,
+    words_path_for,
+    write_words,
+)
 from semges.beat2_layout import SPLITS, DatasetError
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
@@ -46,8 +64,7 @@ CLI_MAX_DURATION_S: float = 4 * 3600.0
 computed in pieces, so length costs time, not much memory (see benchmarks/long_speech.md).
 The web app keeps its own, shorter limit."""
 
-EXIT_BAD_INPUT = 1
-EXIT_INTERRUPTED = 130
+EXIT_BAD_INPUT = EXIT_FAILED
 
 
 class CliError(Exception):
@@ -105,50 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT_DIR, metavar="DIR",
         help=f"pipeline folder saved with save_pretrained (default {DEFAULT_CHECKPOINT_DIR})",
     )  # fmt: skip
-    for export in EXPORTS:
+    for kind in EXPORTS:
         generate.add_argument(
-            f"--{export}", action="store_true",
-            help=f"also write the motion as NAME.{export} (the render package; "
-            f"{_EXPORT_HELP[export]})",
+            f"--{kind}", action="store_true",
+            help=f"also write the motion as NAME.{kind} ({EXPORT_KINDS[kind].description}; "
+            "needs the render extra)",
         )  # fmt: skip
     _add_batch_options(generate)
     return parser
 
 
-_EXPORT_HELP = {"bvh": "BVH in metres", "glb": "glTF 2.0: the skinned body, animated",
-                "mp4": "a video of the body with the speech"}
-
-
 def _add_batch_options(parser: argparse.ArgumentParser) -> None:
-    batch = parser.add_argument_group("many clips")
-    batch.add_argument(
-        "--data", type=Path, metavar="ROOT",
-        help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the clips of --split",
-    )  # fmt: skip
-    batch.add_argument(
-        "--split", choices=SPLITS, default="test",
-        help="the BEAT2 split to run with --data (default test)",
-    )  # fmt: skip
-    batch.add_argument(
-        "--shard", type=_shard, metavar="K/N",
-        help="run only the K-th of N equal shares of the clips (by sorted name), e.g. "
+    batch = add_batch_options(
+        parser,
+        shard_help="run only the K-th of N equal shares of the clips (by sorted name), e.g. "
         "--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT with --array=1-N",
+        workers_default=0,
+        workers_help="worker processes, each loading the models once (default 0: one per "
+        "available core, no more than there are clips); the cores are divided between them",
+        quiet_help="no progress bar",
     )  # fmt: skip
-    batch.add_argument(
-        "--workers", type=int, default=0, metavar="N",
-        help="worker processes, each loading the models once (default 0: one per available "
-        "core, no more than there are clips); the cores are divided between them",
-    )  # fmt: skip
-    batch.add_argument(
-        "-q", "--quiet", action="store_true", help="no progress bar",
-    )  # fmt: skip
-
-
-def _shard(text: str) -> Shard:
-    try:
-        return Shard.parse(text)
-    except BatchError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
+    batch.add_argument("--data", type=Path, metavar="ROOT",
+                       help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the "
+                       "clips of --split")
+    batch.add_argument("--split", choices=SPLITS, default="test",
+                       help="the BEAT2 split to run with --data (default test)")
 
 
 def _speaker_argument(text: str) -> int:
@@ -194,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    batch = args.command == "generate" and _is_batch(args)
+    batch = args.command == "generate" and is_batch(args.speech, args.shard,
+                                                     more=args.data is not None)
     _check_usage(parser, args, batch)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -208,18 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "transcribe":
             return _transcribe(args, text)
         return _generate(args, text)
-    except (CliError, AudioError) as error:
+    except (CliError, AudioError, BatchError, ExportError, ExportUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def _is_batch(args: argparse.Namespace) -> bool:
-    """Several inputs, a folder, --data or --shard: -o is a folder of per-clip outputs."""
-    return (args.data is not None or args.shard is not None or len(args.speech) != 1
-            or args.speech[0].is_dir())
 
 
 def _check_usage(parser: argparse.ArgumentParser, args: argparse.Namespace, batch: bool) -> None:
@@ -303,11 +296,11 @@ def _transcribe(args: argparse.Namespace, text: str | None) -> int:
 
 
 def _generate(args: argparse.Namespace, text: str | None) -> int:
-    from semges.motion import save_motion
     from semges.pipeline import SemGesPipeline
     from semges.serialization import CheckpointError
 
     _check_generation_settings(args)
+    check_available(_exports(args))  # a missing extra says so before anything is computed
     speech = _load_speech(args)
     try:
         frontend = _frontend(args, _saved_frontend_config(args.checkpoint))
@@ -330,22 +323,22 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
     _warn_if_not_english(result.features.language_note)
     if result.features.alignment_note:
         print(f"note: {result.features.alignment_note}", file=sys.stderr)
-    save_motion(result.motion, args.output)
+    export(result.motion, "npz", args.output)
     words_path = words_path_for(args.output)
     _write_words(result.words, words_path)
     print(
         f"{result.motion.num_frames} frames ({result.motion.duration_s:.2f} s) -> {args.output}; "
         f"{len(result.words)} words -> {words_path}"
     )
-    for export in _exports(args):
-        path = write_export(export, result.motion, args.speech,
-                            args.output.with_suffix(f".{export}"))
-        print(f"{export} -> {path}")
+    for kind in _exports(args):
+        path = export(result.motion, kind, args.output.with_suffix(EXPORT_KINDS[kind].suffix),
+                      ExportOptions(speech=args.speech))
+        print(f"{kind} -> {path}")
     return 0
 
 
 def _exports(args: argparse.Namespace) -> tuple[str, ...]:
-    return tuple(export for export in EXPORTS if getattr(args, export))
+    return tuple(kind for kind in EXPORTS if getattr(args, kind))
 
 
 def _check_generation_settings(args: argparse.Namespace) -> None:
@@ -378,18 +371,14 @@ def _batch_clips(args: argparse.Namespace) -> list[Clip]:
 
 
 def _generate_batch(args: argparse.Namespace) -> int:
-    from semges.batch import default_workers, run_batch, threads_per_worker
+    from semges.batch import default_workers, threads_per_worker
     from semges.batch_generate import GenerateJob, GenerateSettings
     _check_generation_settings(args)
+    check_available(_exports(args))
     if args.max_duration <= 0:
         raise CliError("--max-duration must be positive")
-    if args.output.exists() and not args.output.is_dir():
-        raise CliError(f"{args.output} is a file; give the output folder")
+    check_output_folder(args.output)
     clips = _batch_clips(args)
-    shard = f" (shard {args.shard})" if args.shard else ""
-    if not clips:
-        print(f"0 clips in this shard{shard}: nothing to do")
-        return 0
     workers = args.workers or default_workers(len(clips))
     threads = threads_per_worker(workers)
     frontend = dataclasses.replace(
@@ -400,17 +389,9 @@ def _generate_batch(args: argparse.Namespace) -> int:
         speaker=args.speaker, seed=args.seed, temperature=args.temperature,
         torch_threads=threads, exports=_exports(args),
     )  # fmt: skip
-    logger.info("%d clips%s, %d workers x %d threads", len(clips), shard, workers, threads)
-    report = run_batch(GenerateJob(settings), clips, workers, progress=not args.quiet)
-    print(f"{len(clips)} clips{shard} -> {args.output}: {len(report.done)} written, "
-          f"{len(report.skipped)} already done, {len(report.failed)} failed"
-          + (f", {len(report.not_run)} not run" if report.not_run else ""))
-    for outcome in report.failed:
-        print(f"failed: {outcome.name}: {outcome.message}", file=sys.stderr)
-    if report.interrupted:
-        print("interrupted: run the same command again to finish", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0 if report.ok else EXIT_BAD_INPUT
+    logger.info("%d clips, %d workers x %d threads", len(clips), workers, threads)
+    return run_batch_command(GenerateJob(settings), clips, args.output, args.shard, workers,
+                             args.quiet)
 
 
 def _warn_if_not_english(language_note: str | None) -> None:

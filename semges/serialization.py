@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import safetensors.torch
 import torch
 from torch import nn
+
+from semges.atomic_files import atomic_folder
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -56,16 +56,8 @@ def unwrap_module(module: nn.Module) -> nn.Module:
 def write_folder_atomically(folder: Path, write: Any) -> Path:
     """Call ``write(tmp_folder)`` and move the result to ``folder`` only when it succeeded."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as staging:
         write(staging)
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return folder
 
 

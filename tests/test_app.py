@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from render.bodies import SMPLX_MODEL_ENV
+from semges.render.bodies import SMPLX_MODEL_ENV
 from semges.motion import load_motion
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
@@ -97,7 +97,7 @@ def app_settings(output_root: Path, **overrides: object) -> AppSettings:
 
 @pytest.fixture(scope="module")
 def service(speech_frontend, tmp_path_factory) -> GestureService:
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from webapp.rendering import Renderers
@@ -336,11 +336,11 @@ def test_parse_size():
 
 def test_the_page_is_queued_with_bounds_and_offers_the_shipped_examples(service):
     from webapp.startup import create_demo
-    from webapp.ui import example_rows
+    from webapp.ui import example_rows, gradio_queue
 
     demo = create_demo(service.settings, service)
-    assert demo._queue.max_size >= service.settings.queue_size  # the page refuses first
-    assert demo._queue.default_concurrency_limit == service.settings.concurrency
+    assert gradio_queue(demo).max_size >= service.settings.queue_size  # the page refuses first
+    assert gradio_queue(demo).default_concurrency_limit == service.settings.concurrency
     rows = example_rows()
     assert len(rows) >= 2
     for row in rows:

@@ -172,10 +172,11 @@ def _written_motions(out: Path) -> list[Path]:
 
 
 def test_importing_the_command_lines_loads_no_torch():
-    command_lines = "import semges.cli, semges.batch, semges.batch_generate, render.__main__"
-    assert modules_loaded_by(command_lines, ("torch", "render.pipeline", "OpenGL", "gradio")) == []
+    command_lines = "import semges.cli, semges.batch, semges.batch_generate, semges.render.__main__"
+    assert modules_loaded_by(command_lines, ("torch", "semges.render.video_renderer", "OpenGL",
+                                             "gradio")) == []
     assert modules_loaded_by("import semges.cli, semges.batch_generate",
-                             ("render", "training")) == []  # semges stands alone
+                             ("semges.render", "training")) == []  # semges stands alone
 
 
 def test_shard_runs_only_its_share(tmp_path, speech_excerpt, checkpoint, monkeypatch,

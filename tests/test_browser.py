@@ -145,7 +145,7 @@ def laptop_and_phone(url: str, wav: Path, folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def served(speech_frontend, tmp_path_factory):
     """(URL, Blocks, service) of the demo, served from this process; keeps request folders 1 min."""
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from webapp.rendering import Renderers

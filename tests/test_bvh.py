@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from render.bvh import local_axis_angle, rest_joint_positions, write_bvh
+from semges.render.bvh import local_axis_angle, rest_joint_positions, write_bvh
 from semges import layout
 from semges.motion import MotionClip, load_motion
 

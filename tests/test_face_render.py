@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render.bodies.mannequin_body import MannequinBody
-from render.bodies.mouth import CLOSED_HEIGHT_M, GAP_M_PER_DEGREE
+from semges.render.bodies.mannequin_body import MannequinBody
+from semges.render.bodies.mouth import CLOSED_HEIGHT_M, GAP_M_PER_DEGREE
 from semges import layout
 from semges.motion import MotionClip
 from tests.test_render_bodies import write_fake_smplx
@@ -86,7 +86,7 @@ def chin_model(tmp_path_factory) -> Path:
 
 
 def test_rendered_mouth_region_moves_with_the_jaw(chin_model) -> None:
-    from render import VideoRenderer
+    from semges.render import VideoRenderer
 
     clip = jaw_clip([0.0, 20.0])
     with VideoRenderer(chin_model, size=(160, 160)) as renderer:
@@ -102,7 +102,7 @@ def test_bvh_carries_the_jaw_rotation(tmp_path) -> None:
     import bvhio
     from scipy.spatial.transform import Rotation
 
-    from render.bvh import write_bvh
+    from semges.render.bvh import write_bvh
 
     path = write_bvh(jaw_clip([0.0, 3.0]), tmp_path / "talk.bvh")
     root = bvhio.readAsBvh(str(path)).Root

@@ -13,9 +13,9 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from render.bodies.mannequin_body import MannequinBody
-from render.bodies.smplx_body import SmplxBody
-from render.gltf import write_glb
+from semges.render.bodies.mannequin_body import MannequinBody
+from semges.render.bodies.smplx_body import SmplxBody
+from semges.render.gltf import write_glb
 from semges import layout
 from semges.motion import MotionClip, load_motion
 from test_render_bodies import write_fake_smplx
@@ -186,10 +186,10 @@ def test_trimesh_opens_it_and_the_write_is_atomic(clip, tmp_path):
 
 
 def test_the_command_lines_write_glb(tmp_path):
-    """``python -m render MOTION -o OUT.glb`` picks glTF by extension; ``python -m semges
+    """``python -m semges.render MOTION -o OUT.glb`` picks glTF by extension; ``python -m semges
     generate --glb`` writes NAME.glb through the same export."""
-    from render.__main__ import main
-    from semges.batch_generate import write_export
+    from semges.export import export
+    from semges.render.__main__ import main
 
     clip = load_motion(DATA / "2_scott_0_1_1.npz")
     short = MotionClip(clip.poses[:12], clip.trans[:12], clip.betas)
@@ -198,7 +198,7 @@ def test_the_command_lines_write_glb(tmp_path):
 
     save_motion(short, motion_path)
     assert main([str(motion_path), "-o", str(tmp_path / "cli.glb"), "-q"]) == 0
-    exported = write_export("glb", short, tmp_path / "speech.wav", tmp_path / "export.glb")
+    exported = export(short, "glb", tmp_path / "export.glb")
     for path in (tmp_path / "cli.glb", exported):
         (animation,) = GlbFile(path).gltf.animations
         assert GlbFile(path).accessor(animation.samplers[0].input).shape[0] == 12

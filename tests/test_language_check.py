@@ -80,7 +80,7 @@ def test_a_given_transcript_is_not_judged(speech_frontend):
 
 @pytest.fixture(scope="module")
 def service(speech_frontend, tmp_path_factory) -> GestureService:
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from test_app import app_settings, tiny_service_pipeline

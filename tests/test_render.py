@@ -11,9 +11,9 @@ import pytest
 import soundfile
 
 from import_probe import modules_loaded_by
-from render import VideoEncodeError, VideoRenderer
-from render.framing import VIEWS, check_view, project
-from render.video import check_frame_size, parse_frame_size
+from semges.render import VideoEncodeError, VideoRenderer
+from semges.render.framing import VIEWS, check_view, project
+from semges.render.video_encoder import check_frame_size, parse_frame_size
 from semges.motion import MotionClip, load_motion
 
 DATA = Path(__file__).parent / "data"
@@ -178,7 +178,7 @@ def test_views_are_checked_by_name():
 
 
 def test_default_size_video(clip, tmp_path):
-    from render import render_video
+    from semges.render import render_video
 
     short = excerpt(clip, 0, 6)
     info = probe(render_video(short, tmp_path / "hd.mp4", audio_path=SPEECH, body="mannequin"))
@@ -187,4 +187,4 @@ def test_default_size_video(clip, tmp_path):
 
 def test_importing_render_is_light():
     heavy = ("OpenGL", "pyrender", "torch", "smplx", "mannequin", "semges.motion")
-    assert modules_loaded_by("import render", heavy) == []
+    assert modules_loaded_by("import semges.render", heavy) == []

@@ -11,16 +11,16 @@ import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from render.bodies import SmplxModelError, load_body, validate_smplx_model_file
-from render.bodies.mannequin_body import (
+from semges.render.bodies import SmplxModelError, load_body, validate_smplx_model_file
+from semges.render.bodies.mannequin_body import (
     MannequinBody,
     mannequin_pose_parameters,
     relaxed_hand_mean,
     smplx_joint_of,
 )
-from render.bodies.normals import VertexNormals
-from render.bodies.smplx_body import NUM_FACES, NUM_VERTICES, SMPLX_MODEL_ENV, SmplxBody
-from render.bvh import local_axis_angle, rest_joint_positions
+from semges.render.bodies.normals import VertexNormals
+from semges.render.bodies.smplx_body import NUM_FACES, NUM_VERTICES, SMPLX_MODEL_ENV, SmplxBody
+from semges.render.bvh import local_axis_angle, rest_joint_positions
 from semges import layout
 from semges.motion import MotionClip, load_motion
 
@@ -236,7 +236,7 @@ def test_smplx_applies_jaw_and_expressions(smplx_body, clip):
 def test_smplx_video_renders(fake_model, clip, tmp_path):
     import av
 
-    from render import VideoRenderer
+    from semges.render import VideoRenderer
 
     with VideoRenderer(fake_model, size=(128, 96)) as renderer:
         assert renderer.body.name == "smplx"

@@ -1,7 +1,7 @@
-"""``python -m render``: help, video / still / BVH outputs, and one-line errors on bad input.
+"""``python -m semges.render``: help, video / still / BVH outputs, and one-line errors on bad input.
 
 Most cases call ``main(argv)`` in this process (the CLI's own code path, without paying for a
-fresh interpreter each time); two run the real ``python -m render`` in a subprocess.
+fresh interpreter each time); two run the real ``python -m semges.render`` in a subprocess.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from render.__main__ import main
+from semges.render.__main__ import main
 from semges.motion import MotionClip, load_motion, save_motion
 
 DATA = Path(__file__).parent / "data"
@@ -37,7 +37,7 @@ def run_main(*args: object) -> int:
 
 
 def test_help_documents_every_option():
-    result = subprocess.run([sys.executable, "-m", "render", "--help"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "semges.render", "--help"], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0
     for option in ("--audio", "--size", "--view", "--smplx-model", "--bvh", "--still",
@@ -46,7 +46,7 @@ def test_help_documents_every_option():
 
 
 def test_a_real_run_fails_with_one_line_and_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "render", str(tmp_path / "missing.npz"),
+    result = subprocess.run([sys.executable, "-m", "semges.render", str(tmp_path / "missing.npz"),
                              "-o", str(tmp_path / "x.mp4")],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1

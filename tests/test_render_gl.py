@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from render import gl_platform
+from semges.render import gl_platform
 
 DATA = Path(__file__).parent / "data"
 
@@ -31,16 +31,16 @@ def test_default_is_osmesa_without_an_nvidia_gpu(monkeypatch):
 
 
 def test_the_users_choice_wins_and_bad_names_are_refused():
-    result = python("from render import configure_headless_gl as c; print(c())",
+    result = python("from semges.render import configure_headless_gl as c; print(c())",
                     PYOPENGL_PLATFORM="egl")
     assert result.stdout.strip() == "egl"
-    result = python("from render import configure_headless_gl as c; c('glx')")
+    result = python("from semges.render import configure_headless_gl as c; c('glx')")
     assert result.returncode != 0 and "unsupported OpenGL platform" in result.stderr
 
 
 def test_too_late_once_opengl_is_imported():
     code = ("import OpenGL.GL\n"
-            "from render import configure_headless_gl\n"
+            "from semges.render import configure_headless_gl\n"
             "try:\n    configure_headless_gl('egl')\n"
             "except Exception as error:\n    print(type(error).__name__, error)")
     result = python(code, PYOPENGL_PLATFORM="osmesa")
@@ -52,7 +52,7 @@ def test_egl_draws_what_osmesa_draws(tmp_path):
     code = (
         "import sys, numpy as np\n"
         "from semges.motion import MotionClip, load_motion\n"
-        "from render import VideoRenderer\n"
+        "from semges.render import VideoRenderer\n"
         f"c = load_motion({str(DATA / '2_scott_0_1_1.npz')!r})\n"
         "clip = MotionClip(c.poses[:3], c.trans[:3], c.betas)\n"
         "with VideoRenderer('mannequin', size=(160, 96), gl_platform=sys.argv[1]) as r:\n"

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from render.bodies.mannequin_body import MannequinBody, smplx_joint_of
-from render.bodies.smplx_body import SmplxBody
-from render.bvh import write_bvh
-from render.gltf import write_glb
+from semges.render.bodies.mannequin_body import MannequinBody, smplx_joint_of
+from semges.render.bodies.smplx_body import SmplxBody
+from semges.render.bvh import write_bvh
+from semges.render.gltf import write_glb
 from semges import layout, skeleton
 from semges.kinematics import joint_positions
 from semges.motion import MotionClip, load_motion

@@ -28,7 +28,7 @@ from test_app_server import UNBUFFERED, free_port, stop_server, wait_until_servi
 
 pytestmark = pytest.mark.slow
 
-SPACE_FILES = ["app.py", "webapp", "semges", "render", "assets", "requirements.txt",
+SPACE_FILES = ["app.py", "webapp", "semges", "assets", "requirements.txt",
                "packages.txt"]  # fmt: skip
 CPU_INDEX_HOST = "download.pytorch.org"
 INSTALL_TIMEOUT_S = 900

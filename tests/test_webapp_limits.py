@@ -18,6 +18,7 @@ from gradio_client.exceptions import ValidationError
 
 from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
+from webapp.downloads import file_link
 from webapp.handlers import BUSY_MESSAGE
 
 pytestmark = pytest.mark.slow  # serves the demo over HTTP
@@ -27,7 +28,7 @@ WAIT_S = 60
 @pytest.fixture(scope="module")
 def busy_demo(speech_frontend, tmp_path_factory):
     """(URL, service) of a demo with a waiting line of one request."""
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from webapp.rendering import Renderers
@@ -71,7 +72,7 @@ def test_an_old_download_link_says_it_expired(busy_demo):
     folder = service.workspace.new_request_dir()
     result = folder / "speech_scott_seed0.bvh"
     result.write_text("HIERARCHY\n")
-    link = f"{url}gradio_api/file={result}"
+    link = f"{url}{file_link(result)}"
     assert requests.get(link, timeout=WAIT_S).text == "HIERARCHY\n"
 
     service.workspace.remove_old(now=time.time() + service.workspace.keep_seconds + 1)
@@ -81,8 +82,8 @@ def test_an_old_download_link_says_it_expired(busy_demo):
     message = requests.get(link, timeout=WAIT_S).text
     assert "expired" in message and f"{service.settings.keep_minutes} minutes" in message
     # a path outside the demo's folders is still Gradio's to refuse, as before
-    outside = requests.get(f"{url}gradio_api/file=/etc/passwd", timeout=WAIT_S)
+    outside = requests.get(f"{url}{file_link('/etc/passwd')}", timeout=WAIT_S)
     assert outside.status_code == 403 and "root:" not in outside.text
-    escape = requests.get(f"{url}gradio_api/file={folder.parent}/../../etc/passwd",
+    escape = requests.get(f"{url}{file_link(folder.parent)}/../../etc/passwd",
                           timeout=WAIT_S)  # fmt: skip
     assert escape.status_code in (403, 404) and "root:" not in escape.text

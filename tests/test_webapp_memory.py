@@ -19,7 +19,7 @@ import pytest
 
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 from webapp.memory import return_freed_memory
-from render.framing import VIEWS
+from semges.render.framing import VIEWS
 from webapp.rendering import MAX_RENDERERS_PER_BODY
 from webapp.service import GenerateRequest
 
@@ -44,7 +44,7 @@ def resident_mb() -> float:
 
 @pytest.fixture(scope="module")
 def service(speech_frontend, tmp_path_factory):
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()
     from webapp.rendering import Renderers

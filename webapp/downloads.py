@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Awaitable, Callable, Iterable, MutableMapping
 from urllib.parse import unquote
@@ -23,8 +24,31 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-FILE_ROUTE = re.compile(r"(?:^|/)(?:gradio_api/)?file=(?P<path>.+)$")
+GRADIO_API_PREFIX = "gradio_api/"
+FILE_ROUTE_NAME = "file="
+GRADIO_FILE_ROUTE = GRADIO_API_PREFIX + FILE_ROUTE_NAME
+"""Gradio's public file route (its "File access" guide), relative to the page: Spaces proxy it.
+The page's links (:func:`file_link`) and this middleware's match both come from it."""
+FILE_ROUTE = re.compile(  # also the older route without the prefix
+    rf"(?:^|/)(?:{re.escape(GRADIO_API_PREFIX)})?{re.escape(FILE_ROUTE_NAME)}(?P<path>.+)$")
+UPLOAD_FOLDER_ENV = "GRADIO_TEMP_DIR"
 GONE = 410
+
+
+def file_link(path: str | os.PathLike) -> str:
+    """The page-relative link Gradio serves ``path`` under (when its folder is allowed)."""
+    return f"{GRADIO_FILE_ROUTE}{os.fspath(path)}"
+
+
+def gradio_upload_folder() -> Path:
+    """Where Gradio keeps uploads and its cached copies of results, by its documented rule:
+    ``$GRADIO_TEMP_DIR``, else ``gradio`` in the system's temporary folder.
+
+    (Gradio's own ``gradio.utils.get_upload_folder`` is not public API;
+    tests/test_private_apis.py checks that the two agree.)
+    """
+    return Path(os.environ.get(UPLOAD_FOLDER_ENV) or
+                (Path(tempfile.gettempdir()) / "gradio").resolve())
 
 
 def expired_message(keep_minutes: int) -> str:

@@ -15,8 +15,8 @@ from typing import Callable
 
 import gradio as gr
 
-from render.framing import DEFAULT_VIEW
-from render.video import DEFAULT_SIZE, parse_frame_size
+from semges.render.framing import DEFAULT_VIEW
+from semges.render.video_encoder import DEFAULT_SIZE, parse_frame_size
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp.rendering import BODY_MANNEQUIN

@@ -33,14 +33,14 @@ import numpy as np
 
 from semges import layout
 from semges.motion import MotionClip
+from webapp.downloads import file_link
 
 MODEL_VIEWER_PACKAGE = "dash_model_viewer"
 MODEL_VIEWER_FILE = Path("vendor") / "model-viewer-umd.min.js"
 STATIC_FOLDER = Path(__file__).resolve().parent / "static"
 MOTION_VIEW_SCRIPT = STATIC_FOLDER / "motion_view.js"
-ANIMATION_NAME = "gestures"  # render.gltf.ANIMATION_NAME (not imported: the page needs no render)
+ANIMATION_NAME = "gestures"  # semges.render.gltf.ANIMATION_NAME (not imported: no render here)
 VIEW_HEIGHT_PX = 290  # with the video below, both fit a 1280x800 screen
-FILE_ROUTE = "gradio_api/file="  # Gradio's file route, relative to the page (Spaces proxy it)
 IDLE_FOLDER = "motion-view"  # beside the request folders, never cleaned (not request-*)
 IDLE_FILE = "idle.glb"
 ARMS_DOWN_RAD = 1.25  # shoulder rotation about the forward axis lowering the T-pose arms
@@ -80,7 +80,7 @@ def static_folders() -> list[Path]:
 
 def file_url(path: Path) -> str:
     """The page-relative URL under which Gradio serves an allowed or static file."""
-    return f"{FILE_ROUTE}{path}"
+    return file_link(path)
 
 
 def head_html() -> str:

@@ -1,8 +1,8 @@
 """The renderers the demo serves with: bodies loaded once, one GL renderer per picture size,
-and the motion exporters (BVH, glTF).
+and the motion exports (BVH, glTF), every file written by :func:`semges.export.export`.
 
-A ``render.VideoRenderer`` owns one offscreen GL context at a fixed size and renders one clip
-at a time; the page offers a few sizes, so renderers are kept per (body, size), built on first
+A ``semges.render.VideoRenderer`` owns one offscreen GL context at a fixed size and renders one
+clip at a time; the page offers a few sizes, so renderers are kept per (body, size), built on first
 use (the default size at start-up) and capped in number. A body's mesh and pose state are
 shared by its renderers, so each body renders one clip at a time.
 """
@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from semges.export import ExportOptions, export
 from semges.motion import MotionClip
 from semges.progress import Stage, StageCallback, ignore_progress
 
@@ -29,7 +30,7 @@ class Renderers:
     """Video renderers by body name and picture size, and the BVH and glTF exporters."""
 
     def __init__(self, bodies: dict[str, object], warm_size: tuple[int, int] | None = None) -> None:
-        self._bodies = bodies  # name -> render.bodies.BodyModel
+        self._bodies = bodies  # name -> semges.render.bodies.BodyModel
         self._locks = {name: threading.Lock() for name in bodies}
         self._renderers: dict[str, OrderedDict[tuple[int, int], object]] = {
             name: OrderedDict() for name in bodies
@@ -44,9 +45,9 @@ class Renderers:
              warm_size: tuple[int, int] | None = None) -> "Renderers":
         """The mannequin always; the SMPL-X body too when a model file is given.
 
-        Raises ValueError (``render.bodies.SmplxModelError``) for an unusable SMPL-X file.
+        Raises ValueError (``semges.render.bodies.SmplxModelError``) for an unusable SMPL-X file.
         """
-        from render.bodies import MANNEQUIN, load_body
+        from semges.render.bodies import MANNEQUIN, load_body
 
         bodies = {BODY_MANNEQUIN: load_body(MANNEQUIN)}
         if smplx_model is not None:
@@ -65,7 +66,7 @@ class Renderers:
 
     def _renderer(self, body: str, size: tuple[int, int]) -> object:
         """The renderer for (body, size); call with the body's lock held."""
-        from render import VideoRenderer
+        from semges.render import VideoRenderer
 
         cache = self._renderers[body]
         if size in cache:
@@ -96,16 +97,14 @@ class Renderers:
         with self._locks[body]:
             renderer = self._renderer(body, size)
             progress(Stage.RENDERING, 0.0)
-            path = renderer.render_video(motion, out_path, audio_path=audio_path, view=view,
-                                         progress=frames_done)  # fmt: skip
+            path = export(motion, "mp4", out_path, ExportOptions(
+                speech=None if audio_path is None else Path(audio_path), renderer=renderer,
+                view=view, progress=frames_done))  # fmt: skip
         progress(Stage.ENCODING, 1.0)  # ffmpeg encodes while frames are drawn; done when we return
         return Path(path)
 
     def write_bvh(self, motion: MotionClip, path: Path) -> Path:
-        from render import write_bvh
-
-        write_bvh(motion, path)
-        return path
+        return export(motion, "bvh", path)
 
     def write_glb(self, motion: MotionClip, path: Path, body: str) -> Path:
         """The motion on ``body`` as binary glTF (the mesh as the video draws it).
@@ -113,9 +112,7 @@ class Renderers:
         Reads only the body's mesh, never its pose state, so it needs no lock: a request's
         file is written while another request's video renders.
         """
-        from render.gltf import write_glb
-
-        return write_glb(motion, path, body=self._bodies[body])
+        return export(motion, "glb", path, ExportOptions(body=self._bodies[body]))
 
     def close(self) -> None:
         """Free every GL context."""

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from render.framing import DEFAULT_VIEW, check_view
-from render.video import DEFAULT_SIZE, check_frame_size
+from semges.render.framing import DEFAULT_VIEW, check_view
+from semges.render.video_encoder import DEFAULT_SIZE, check_frame_size
 from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
-from semges.motion import save_motion
+from semges.export import export
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
@@ -183,7 +183,7 @@ class GestureService:
 
         started = time.perf_counter()
         report(Stage.SAVING, 0.0)
-        motion_path = save_motion(result.motion, folder / f"{stem}.npz")
+        motion_path = export(result.motion, "npz", folder / f"{stem}.npz")
         bvh_path = self.renderers.write_bvh(result.motion, folder / f"{stem}.bvh")
         glb_path = self.renderers.write_glb(result.motion, folder / f"{stem}.glb", request.body)
         report(Stage.SAVING, 1.0)

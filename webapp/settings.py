@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from render.bodies import SMPLX_MODEL_ENV
+from semges.render.bodies import SMPLX_MODEL_ENV
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 
 EXAMPLES_FOLDER = Path(__file__).resolve().parent.parent / "assets" / "examples"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from webapp.settings import EXAMPLES_FOLDER, AppSettings
@@ -35,13 +34,13 @@ def load_service(settings: AppSettings) -> "GestureService":
             "Train the default checkpoint (`python -m training.default_checkpoint`) or point "
             "SEMGES_CHECKPOINT (or --checkpoint) at a trained pipeline folder."
         )
-    from render.gl_platform import configure_headless_gl
+    from semges.render.gl_platform import configure_headless_gl
 
     configure_headless_gl()  # before anything imports OpenGL
 
     from semges.pipeline import SemGesPipeline
     from semges.serialization import CheckpointError
-    from render.video import DEFAULT_SIZE
+    from semges.render.video_encoder import DEFAULT_SIZE
     from webapp.rendering import Renderers
     from webapp.service import GestureService
 
@@ -90,12 +89,11 @@ def launch_options(settings: AppSettings) -> dict[str, object]:
     again before decoding); the examples folder is served so an example can be re-cached;
     links to results that were cleaned up answer "expired" (``webapp.downloads``).
     """
-    from gradio.utils import get_upload_folder
     from starlette.middleware import Middleware
 
-    from webapp.downloads import ExpiredDownloads
+    from webapp.downloads import ExpiredDownloads, gradio_upload_folder
 
-    result_folders = (settings.output_root, Path(get_upload_folder()))
+    result_folders = (settings.output_root, gradio_upload_folder())
     return {
         "share": settings.share,
         "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],

@@ -16,11 +16,11 @@ cleaned (``delete_cache`` below, or the system's temp cleaner).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import gradio as gr
 
-from render.framing import DEFAULT_VIEW, VIEWS
+from semges.render.framing import DEFAULT_VIEW, VIEWS
 from semges.sampling import DEFAULT_TEMPERATURE, MAX_TEMPERATURE
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from webapp import motion_view
@@ -97,6 +97,18 @@ def keep_seed(seed_used: str | None) -> tuple[dict, dict]:
     return gr.update(value=seed_used), gr.update(open=True)
 
 
+def gradio_queue(demo: gr.Blocks) -> Any:
+    """The queue ``demo.queue()`` made: Gradio's private ``Blocks._queue`` (Gradio has no
+    public way to count who waits). The version is pinned in requirements.txt, and
+    tests/test_private_apis.py fails with a clear message when the attribute changes."""
+    return demo._queue
+
+
+def waiting_requests(demo: gr.Blocks) -> int:
+    """How many requests wait in (or are being served from) the demo's queue."""
+    return len(gradio_queue(demo))
+
+
 def make_admission_check(demo: gr.Blocks, max_waiting: int) -> Callable[..., list[dict]]:
     """A Gradio validator that turns a request away, in the app's words, when too many wait.
 
@@ -106,8 +118,7 @@ def make_admission_check(demo: gr.Blocks, max_waiting: int) -> Callable[..., lis
     """
 
     def admit(*inputs: object) -> list[dict]:
-        queue = getattr(demo, "_queue", None)  # Gradio's queue: its length is who is waiting
-        busy = queue is not None and len(queue) >= max_waiting
+        busy = waiting_requests(demo) >= max_waiting
         return [gr.validate(not busy, BUSY_MESSAGE if busy and i == 0 else "")
                 for i in range(len(inputs))]
 

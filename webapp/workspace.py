@@ -15,10 +15,11 @@ import threading
 import time
 from pathlib import Path
 
+from semges.atomic_files import PARTIAL_GLOB, is_partial
+
 logger = logging.getLogger(__name__)
 
 REQUEST_PREFIX = "request-"
-PARTIAL_MARK = ".partial"  # in the name of a file still being written (semges.atomic_files, render)
 
 
 class Workspace:
@@ -64,9 +65,12 @@ class Workspace:
         """
         removed = 0
         with self._lock:
-            for path in self.root.glob(f"{REQUEST_PREFIX}*/**/*{PARTIAL_MARK}*"):
+            for path in self.root.glob(f"{REQUEST_PREFIX}*/**/{PARTIAL_GLOB}"):
                 try:
-                    if path.is_file():
+                    if path.is_dir() and is_partial(path):
+                        shutil.rmtree(path)
+                        removed += 1
+                    elif path.is_file() and is_partial(path):
                         path.unlink()
                         removed += 1
                 except FileNotFoundError:

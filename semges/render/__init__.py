@@ -1,8 +1,12 @@
-"""Render SMPL-X motion as a mesh video with the speech, on CPU, and export BVH.
+"""The render layer: SMPL-X motion as a mesh video with the speech (on CPU), a still, BVH and
+glTF. Installed with the package; its packages come with the extra
+(``pip install 'semges[render]'``, :mod:`semges.render.extra`). The core never imports it:
+files are written through :func:`semges.export.export`, which imports this layer's writers
+(:mod:`semges.render.exporters`) for the render kinds only.
 
-Public API (everything the web app and the CLI need)::
+Public API::
 
-    from render import VideoRenderer, render_video, write_bvh
+    from semges.render import VideoRenderer, render_video, write_bvh
 
     # one-shot: build, render, free
     render_video(motion, "out/talk.mp4", audio_path="speech.wav", size=(720, 480),
@@ -38,30 +42,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from render.gl_platform import GLPlatformError, configure_headless_gl
+from semges.render.gl_platform import GLPlatformError, configure_headless_gl
 
 if TYPE_CHECKING:
-    from render.bodies import SmplxModelError
-    from render.bvh import write_bvh
-    from render.pipeline import Framing, VideoRenderer, render_video
-    from render.video import EncoderSettings, VideoEncodeError
+    from semges.render.bodies import SmplxModelError
+    from semges.render.bvh import write_bvh
+    from semges.render.video_renderer import Framing, VideoRenderer, render_video
+    from semges.render.video_encoder import EncoderSettings, VideoEncodeError
 
 _LAZY: dict[str, str] = {
-    "VideoRenderer": "render.pipeline",
-    "Framing": "render.pipeline",
-    "render_video": "render.pipeline",
-    "write_bvh": "render.bvh",
-    "SmplxModelError": "render.bodies",
-    "EncoderSettings": "render.video",
-    "VideoEncodeError": "render.video",
+    "VideoRenderer": "semges.render.video_renderer",
+    "Framing": "semges.render.video_renderer",
+    "render_video": "semges.render.video_renderer",
+    "write_bvh": "semges.render.bvh",
+    "SmplxModelError": "semges.render.bodies",
+    "EncoderSettings": "semges.render.video_encoder",
+    "VideoEncodeError": "semges.render.video_encoder",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """Import the public names on first use, so ``import render`` stays cheap."""
+    """Import the public names on first use, so ``import semges.render`` stays cheap."""
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'render' has no attribute {name!r}")
+        raise AttributeError(f"module 'semges.render' has no attribute {name!r}")
     import importlib
 
     value = getattr(importlib.import_module(module), name)

@@ -3,7 +3,7 @@
 No licensed file is needed: the package ships the figure and a small calibration table that
 reproduces the SMPL-X neutral skeleton for the first ten shape coefficients. The figure has no
 jaw, eyes or face; :meth:`MannequinBody.with_face` (what the video renderer draws) adds a
-simple mouth on the head that opens with the SMPL-X jaw (``render/bodies/mouth.py``), so the
+simple mouth on the head that opens with the SMPL-X jaw (``semges/render/bodies/mouth.py``), so the
 figure is seen to speak. The plain body (glTF export) is the package's figure alone.
 
 Posing uses the package's own forward kinematics (``Mannequin.joint_transforms``) and replaces
@@ -27,15 +27,15 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import ConvexHull, QhullError
 
-from render.bodies.base import (
+from semges.render.bodies.base import (
     SMPLX_BODY_JOINTS,
     BodyModel,
     PosedChunk,
     check_frame_range,
     joint_columns,
 )
-from render.bodies.mouth import Mouth, build_mouth
-from render.bodies.normals import VertexNormals
+from semges.render.bodies.mouth import Mouth, build_mouth
+from semges.render.bodies.normals import VertexNormals
 from semges import layout, skeleton
 from semges.face_statistics import mouth_opening_degrees
 from semges.skeleton import FLAT_HAND_MEAN, relaxed_hand_mean

@@ -2,15 +2,15 @@
 
 The scene is built once per (body, picture size); each frame only rewrites the body's vertex
 buffer (positions and normals, in place with ``glBufferSubData``) and draws. Nothing here picks
-the OpenGL platform: call :func:`render.gl_platform.configure_headless_gl` first (the
-:class:`render.VideoRenderer` does).
+the OpenGL platform: call :func:`semges.render.gl_platform.configure_headless_gl` first (the
+:class:`semges.render.VideoRenderer` does).
 
 pyrender internals used, each with a public fallback: ``Primitive._buffers`` (the vertex buffer
 to update in place; else the mesh is re-added each frame) and ``OffscreenRenderer._renderer``
 (to read only the colour buffer on OSMesa, skipping the depth read-back pyrender always does)
-and ``Renderer._program_cache`` (to use the light shaders in ``render/shaders``: matte diffuse
-light, about 2.5x faster than pyrender's PBR shader under software rasterisation, compiled
-once instead of every frame; without it pyrender's own shader draws, somewhat darker).
+and ``Renderer._program_cache`` (to use the light shaders in ``semges/render/shaders``: matte
+diffuse light, about 2.5x faster than pyrender's PBR shader under software rasterisation,
+compiled once instead of every frame; without it pyrender's own shader draws, somewhat darker).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from render.framing import CameraSetup
+from semges.render.framing import CameraSetup
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 PyOpenGL reads ``PYOPENGL_PLATFORM`` once, when ``OpenGL`` is first imported, so the choice has
 to be made by the program's entry point (the CLI's ``main``, the web app's start-up, or the
-first :class:`render.VideoRenderer`), never as a side effect of importing this package.
+first :class:`semges.render.VideoRenderer`), never as a side effect of importing this package.
 
 - ``osmesa``: Mesa's software rasteriser (llvmpipe), no display and no GPU needed (Debian
   package ``libosmesa6``). The default on machines without an NVIDIA GPU.
@@ -59,7 +59,7 @@ def configure_headless_gl(platform: str | None = None) -> str:
     if "OpenGL" in sys.modules and current != chosen:
         raise GLPlatformError(
             f"OpenGL was imported with {PLATFORM_ENV}={current!r} before the renderer could "
-            f"choose {chosen!r}; call render.configure_headless_gl() before importing OpenGL"
+            f"choose {chosen!r}; call semges.render.configure_headless_gl() before importing OpenGL"
         )
     if current != chosen:
         os.environ[PLATFORM_ENV] = chosen

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from render.bodies import BodyModel, BodySpec, load_body
-from render.framing import (
+from semges.render.bodies import BodyModel, BodySpec, load_body
+from semges.render.framing import (
     DEFAULT_VIEW,
     VIEWS,
     CameraFit,
@@ -42,9 +42,9 @@ from render.framing import (
     check_view,
     facing_direction,
 )
-from render.gl_platform import configure_headless_gl
-from render.offscreen import RawFormat
-from render.video import DEFAULT_SIZE, EncoderSettings, VideoWriter, check_frame_size
+from semges.render.gl_platform import configure_headless_gl
+from semges.render.offscreen import RawFormat
+from semges.render.video_encoder import DEFAULT_SIZE, EncoderSettings, VideoWriter, check_frame_size
 from semges import layout
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ class VideoRenderer:
     # -- drawing ---------------------------------------------------------------------------
     def _frame_renderer(self) -> object:
         if self._frames is None:
-            from render.offscreen import FrameRenderer
+            from semges.render.offscreen import FrameRenderer
 
             self._frames = FrameRenderer(self.body.faces, self.body.vertex_colors, self.size)
         return self._frames

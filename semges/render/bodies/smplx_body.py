@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from render.bodies.base import (
+from semges.render.bodies.base import (
     SMPLX_BODY_JOINTS,
     BodyModel,
     PosedChunk,
@@ -22,7 +22,7 @@ from render.bodies.base import (
     joint_columns,
     uniform_colors,
 )
-from render.bodies.normals import VertexNormals
+from semges.render.bodies.normals import VertexNormals
 from semges import layout
 from semges.skeleton import FLAT_HAND_MEAN
 

@@ -39,9 +39,9 @@ from semges.atomic_files import atomic_output
 if TYPE_CHECKING:
     import pygltflib
 
-    from render.bodies import BodySpec
-    from render.bodies.mannequin_body import MannequinBody
-    from render.bodies.smplx_body import SmplxBody
+    from semges.render.bodies import BodySpec
+    from semges.render.bodies.mannequin_body import MannequinBody
+    from semges.render.bodies.smplx_body import SmplxBody
     from semges.motion import MotionClip
 
 INFLUENCES_PER_SET: int = 4  # joints per JOINTS_n / WEIGHTS_n attribute (a glTF VEC4)
@@ -130,7 +130,7 @@ def _mannequin_rig(betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np
     (55, 3) of the mannequin for ten ``betas`` (cached: building the figure takes ~0.5 s)."""
     from mannequin import Mannequin
 
-    from render.bodies.mannequin_body import MANNEQUIN_KIND, smplx_joint_of
+    from semges.render.bodies.mannequin_body import MANNEQUIN_KIND, smplx_joint_of
 
     model = Mannequin(MANNEQUIN_KIND, flat_hand_mean=True)
     model.reshape(np.asarray(betas, np.float32))
@@ -155,7 +155,7 @@ def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
     The figure alone: a body drawn with a mouth (``MannequinBody.with_face``) has the mouth's
     vertices after the figure's, moved by a rule no skin can express, so they are left out.
     """
-    from render.bodies.normals import VertexNormals
+    from semges.render.bodies.normals import VertexNormals
 
     shape = np.zeros(NUM_SHAPE_COEFFICIENTS)
     count = min(NUM_SHAPE_COEFFICIENTS, betas.shape[0])
@@ -190,7 +190,7 @@ def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
     joints regressed from the shaped mesh, ``weights`` for skinning, ``hands_mean[lr]`` for
     the relaxed hands.
     """
-    from render.bodies.normals import VertexNormals
+    from semges.render.bodies.normals import VertexNormals
 
     template, shapedirs, regressor, dense, hand_mean = _smplx_arrays(str(body.model_path))
     shape = np.zeros(layout.NUM_BETAS)
@@ -208,9 +208,9 @@ def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
 
 
 def skinned_mesh(body: object, betas: np.ndarray) -> SkinnedMesh:
-    """The :class:`SkinnedMesh` of a loaded body (``render.bodies`` mannequin or SMPL-X)."""
-    from render.bodies.mannequin_body import MannequinBody
-    from render.bodies.smplx_body import SmplxBody
+    """The :class:`SkinnedMesh` of a loaded body (``semges.render.bodies`` mannequin or SMPL-X)."""
+    from semges.render.bodies.mannequin_body import MannequinBody
+    from semges.render.bodies.smplx_body import SmplxBody
 
     if isinstance(body, MannequinBody):
         return mannequin_mesh(body, betas)
@@ -374,7 +374,7 @@ def write_glb(motion: MotionClip, path: str | os.PathLike, body: BodySpec = None
     mannequin), ``"mannequin"``, an SMPL-X model file, or a loaded ``BodyModel``.
     Returns the path.
     """
-    from render.bodies import load_body
+    from semges.render.bodies import load_body
 
     if motion.num_frames < 1:
         raise ValueError("the motion has no frames")

@@ -15,12 +15,13 @@ import os
 import re
 import subprocess
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 import numpy as np
+
+from semges.atomic_files import partial_path
 
 logger = logging.getLogger(__name__)
 
@@ -134,8 +135,7 @@ class VideoWriter:
             raise FileNotFoundError(f"audio file not found: {self.audio_path}")
         self.settings = settings or EncoderSettings()
         self.frames_written = 0
-        self._partial = self.out_path.with_name(
-            f".{self.out_path.stem}.{uuid.uuid4().hex[:8]}.partial.mp4")
+        self._partial = partial_path(self.out_path)
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr = None
         self.input_pix_fmt = input_pix_fmt

@@ -1,16 +1,21 @@
 """Command line: render SMPL-X motion to a video (with speech), a still PNG, or a BVH file.
 
-    python -m render MOTION.npz [--audio SPEECH] -o VIDEO.mp4 [--size 720x480] [--view upper|full]
-                                [--smplx-model PATH]
-    python -m render MOTION.npz --still FRAME -o STILL.png [--size ...] [--view ...]
-    python -m render MOTION.npz --bvh -o OUT.bvh [--bvh-scale 100]
-    python -m render MOTION.npz -o OUT.glb [--smplx-model PATH]     (glTF 2.0, by extension)
-    python -m render MOTION.npz ... | FOLDER [--audio SPEECH_FOLDER] -o OUT_FOLDER
-                     [--bvh | --still F | --glb] [--shard K/N] [--workers N]
+    python -m semges.render MOTION.npz [--audio SPEECH] -o VIDEO.mp4 [--size 720x480]
+                            [--view upper|full] [--smplx-model PATH]
+    python -m semges.render MOTION.npz --still FRAME -o STILL.png [--size ...] [--view ...]
+    python -m semges.render MOTION.npz --bvh -o OUT.bvh [--bvh-scale 100]
+    python -m semges.render MOTION.npz -o OUT.glb [--smplx-model PATH]  (glTF 2.0, by extension)
+    python -m semges.render MOTION.npz ... | FOLDER [--audio SPEECH_FOLDER] -o OUT_FOLDER
+                            [--bvh | --still F | --glb] [--shard K/N] [--workers N]
 
 Several motion files (or folders of them) make a batch: OUT_FOLDER/NAME.mp4 (.png, .bvh, .glb)
 per clip, one renderer per worker for all its clips, finished clips skipped on a re-run, a
-failing clip named while the others go on, exit status 1 when any failed.
+failing clip named while the others go on, exit status 1 when any failed (130 on Ctrl-C: the
+clips in progress finish, the same command finishes the rest); the batch plumbing is
+:mod:`semges.batch_command`, shared with ``python -m semges generate``, and every file is
+written by :func:`semges.export.export`.
+
+Without the render extra (``pip install 'semges[render]'``) the command says so in one line.
 
 Nothing heavy (torch, OpenGL, a body model) loads before the arguments are parsed: ``--help``
 and usage errors answer at once.
@@ -23,19 +28,21 @@ import logging
 import sys
 from pathlib import Path
 
-from render.batch import DRAWN_KINDS, RenderSettings
-from semges.batch import BatchError, Shard
+from semges.batch import BatchError
+from semges import batch_command
+from semges.export import ExportError, export
+from semges.render.extra import RenderExtraMissing, check_render_extra
+from semges.render.render_job import DRAWN_KINDS, RenderSettings
 
-logger = logging.getLogger("render")
+logger = logging.getLogger("semges.render")
 
-EXIT_FAILURE: int = 1
-EXIT_USAGE: int = 2
+EXIT_FAILURE: int = batch_command.EXIT_FAILED
 _PROGRESS_STEPS: int = 10  # log progress about this many times per video
 
 
 def parse_size(text: str) -> tuple[int, int]:
     """``--size`` -> (width, height), by the renderer's one size rule."""
-    from render.video import parse_frame_size
+    from semges.render.video_encoder import parse_frame_size
 
     try:
         return parse_frame_size(text)
@@ -44,12 +51,12 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from render.bodies.smplx_body import SMPLX_DOWNLOAD_URL, SMPLX_FILE_NAME, SMPLX_MODEL_ENV
-    from render.framing import DEFAULT_VIEW, VIEWS
-    from render.video import DEFAULT_SIZE
+    from semges.render.bodies.smplx_body import SMPLX_DOWNLOAD_URL, SMPLX_FILE_NAME, SMPLX_MODEL_ENV
+    from semges.render.framing import DEFAULT_VIEW, VIEWS
+    from semges.render.video_encoder import DEFAULT_SIZE
 
     parser = argparse.ArgumentParser(
-        prog="python -m render",
+        prog="python -m semges.render",
         description="Render SMPL-X motion (a BEAT2-layout .npz at 30 fps) as an H.264 mp4 with "
                     "the speech muxed as AAC, as a still PNG, or export it as BVH. Runs on CPU "
                     "(OSMesa); uses EGL where an NVIDIA GPU is present.",
@@ -86,28 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
                              f"${SMPLX_MODEL_ENV} if set, else the mannequin")
     parser.add_argument("--bvh-scale", type=float, default=1.0, metavar="S",
                         help="BVH lengths in metres times S (100 for centimetres; default 1)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="only print errors (and no progress bar for a batch)")
-    batch = parser.add_argument_group("many clips")
-    batch.add_argument("--shard", type=_shard, metavar="K/N",
-                       help="render only the K-th of N equal shares of the clips (by sorted "
-                            "name); makes a batch")
-    batch.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="worker processes, each with its own renderer (default 1: drawing "
-                            "already uses every core)")
+    batch_command.add_batch_options(
+        parser,
+        shard_help="render only the K-th of N equal shares of the clips (by sorted name); "
+                   "makes a batch",
+        workers_default=1,
+        workers_help="worker processes, each with its own renderer (default 1: drawing "
+                     "already uses every core)",
+        quiet_help="only print errors (and no progress bar for a batch)")
     return parser
-
-
-def _shard(text: str) -> Shard:
-    try:
-        return Shard.parse(text)
-    except BatchError as error:
-        raise argparse.ArgumentTypeError(str(error)) from error
-
-
-def _is_batch(args: argparse.Namespace) -> bool:
-    """Several motions, a folder or --shard: -o is a folder of per-clip outputs."""
-    return args.shard is not None or len(args.motion) != 1 or args.motion[0].is_dir()
 
 
 def _writes_glb(args: argparse.Namespace) -> bool:
@@ -117,7 +111,7 @@ def _writes_glb(args: argparse.Namespace) -> bool:
 
 
 def _kind(args: argparse.Namespace) -> str:
-    """The output kind, one of render.batch.KINDS."""
+    """The output kind, one of semges.render.render_job.KINDS."""
     if args.bvh:
         return "bvh"
     if args.still is not None:
@@ -130,7 +124,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         parser.error("--bvh-scale must be positive")
     if args.workers < 1:
         parser.error("--workers must be >= 1")
-    args.batch = _is_batch(args)
+    args.batch = batch_command.is_batch(args.motion, args.shard)
     kind = _kind(args)
     if args.audio is not None and kind != "mp4":
         parser.error("--audio only applies to videos")
@@ -150,15 +144,17 @@ def _settings(args: argparse.Namespace) -> RenderSettings:
 
 def run(args: argparse.Namespace) -> Path:
     """Do what the parsed arguments ask for one motion file; returns the written file."""
-    from render.batch import write_output
+    from dataclasses import replace
+
     from semges.motion import load_motion
 
     motion = load_motion(args.motion)
     settings = _settings(args)
+    options = settings.options(args.audio)
     if settings.kind not in DRAWN_KINDS:
-        return write_output(motion, args.output, settings, renderer=None)
+        return export(motion, settings.kind, args.output, replace(options, body=settings.body))
 
-    from render.pipeline import VideoRenderer
+    from semges.render.video_renderer import VideoRenderer
 
     step = max(1, motion.num_frames // _PROGRESS_STEPS)
 
@@ -168,31 +164,30 @@ def run(args: argparse.Namespace) -> Path:
 
     # body None: $SEMGES_SMPLX_MODEL or the mannequin
     with VideoRenderer(settings.body, size=args.size) as renderer:
-        return write_output(motion, args.output, settings, renderer, args.audio, progress)
+        return export(motion, settings.kind, args.output,
+                      replace(options, renderer=renderer, progress=progress))
 
 
 def render_batch(args: argparse.Namespace) -> int:
     """Render every clip of the inputs (in this run's shard) into the -o folder."""
-    from render.batch import RenderJob
-    from semges.batch import find_clips, run_batch, take_shard
+    from semges.batch import find_clips, take_shard
+    from semges.render.render_job import RenderJob
 
-    if args.output.exists() and not args.output.is_dir():
-        raise ValueError(f"{args.output} is a file; give the output folder")
+    batch_command.check_output_folder(args.output)
     if args.audio is not None and not args.audio.is_dir():
         raise ValueError(f"--audio {args.audio} must be a folder of NAME.wav files for a batch")
     clips = take_shard(find_clips(args.motion, [".npz"]), args.shard)
     job = RenderJob(_settings(args), args.output)
-    report = run_batch(job, clips, args.workers, progress=not args.quiet)
-    shard = f" (shard {args.shard})" if args.shard else ""
-    print(f"{len(clips)} clips{shard} -> {args.output}: {len(report.done)} written, "
-          f"{len(report.skipped)} already done, {len(report.failed)} failed"
-          + (f", {len(report.not_run)} not run" if report.not_run else ""))
-    for outcome in report.failed:
-        print(f"failed: {outcome.name}: {outcome.message}", file=sys.stderr)
-    return 0 if report.ok else EXIT_FAILURE
+    return batch_command.run_batch_command(job, clips, args.output, args.shard, args.workers,
+                                           args.quiet)
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        check_render_extra()
+    except RenderExtraMissing as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
@@ -200,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(message)s")
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its accelerate-module notice
 
-    from render.bodies.smplx_body import SmplxModelError
-    from render.gl_platform import GLPlatformError, configure_headless_gl
-    from render.video import VideoEncodeError
+    from semges.render.bodies.smplx_body import SmplxModelError
+    from semges.render.gl_platform import GLPlatformError, configure_headless_gl
+    from semges.render.video_encoder import VideoEncodeError
     from semges.motion import MotionFileError
 
     try:
@@ -212,12 +207,12 @@ def main(argv: list[str] | None = None) -> int:
             return render_batch(args)
         written = run(args)
     except (MotionFileError, SmplxModelError, VideoEncodeError, GLPlatformError, BatchError,
-            FileNotFoundError, ValueError, OSError) as error:
+            ExportError, FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return EXIT_FAILURE
+        return batch_command.EXIT_INTERRUPTED
     if args.bvh or args.still is not None or _writes_glb(args):  # a video's renderer says so
         logger.info("wrote %s", written)
     return 0

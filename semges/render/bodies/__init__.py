@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from render.bodies.base import BodyModel, PosedChunk
-from render.bodies.smplx_body import (
+from semges.render.bodies.base import BodyModel, PosedChunk
+from semges.render.bodies.smplx_body import (
     SMPLX_DOWNLOAD_URL,
     SMPLX_FILE_NAME,
     SMPLX_MODEL_ENV,
@@ -32,15 +32,15 @@ def load_body(spec: BodySpec = None) -> BodyModel:
     if isinstance(spec, BodyModel):
         return spec
     if spec == MANNEQUIN:
-        from render.bodies.mannequin_body import MannequinBody
+        from semges.render.bodies.mannequin_body import MannequinBody
 
         return MannequinBody()
     path = resolve_smplx_model_path(spec)
     if path is None:
-        from render.bodies.mannequin_body import MannequinBody
+        from semges.render.bodies.mannequin_body import MannequinBody
 
         return MannequinBody()
-    from render.bodies.smplx_body import SmplxBody
+    from semges.render.bodies.smplx_body import SmplxBody
 
     return SmplxBody(path)
 
