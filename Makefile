@@ -62,7 +62,10 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt pyproject.toml
 demo: setup
 	$(PY) app.py
 
+# The linter and the formatter (configured in pyproject.toml) first, then the whole suite.
 test: setup-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
 
 # Retrain the shipped default checkpoint (assets/checkpoint) from the BEAT2 sample in data/beat2.

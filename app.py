@@ -23,12 +23,16 @@ logger = logging.getLogger("semges.app")
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkpoint", type=Path,
-                        help=f"pipeline folder (default: $SEMGES_CHECKPOINT or {SHIPPED_CHECKPOINT})")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help=f"pipeline folder (default: $SEMGES_CHECKPOINT or {SHIPPED_CHECKPOINT})",
+    )
     parser.add_argument("--share", action="store_true", help="create a public gradio.live link")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     from webapp.settings import AppSettings, SettingsError
     from webapp.startup import StartupError, create_demo, launch_options

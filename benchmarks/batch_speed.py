@@ -49,10 +49,16 @@ RENDER_FRAMES = 300
 TARGET_SPEEDUP = 3.0
 TARGET_HELP_S = 1.0
 COMMAND_LINES = (
-    ("semges", "--help"), ("semges", "generate", "--help"), ("semges", "generate"),
-    ("semges.render", "--help"), ("semges.render",), ("benchmarks", "--help"),
-    ("training.generator", "--help"), ("training.vqvae", "--help"),
-    ("training.evaluate", "--help"), ("training.default_checkpoint", "--help"),
+    ("semges", "--help"),
+    ("semges", "generate", "--help"),
+    ("semges", "generate"),
+    ("semges.render", "--help"),
+    ("semges.render",),
+    ("benchmarks", "--help"),
+    ("training.generator", "--help"),
+    ("training.vqvae", "--help"),
+    ("training.evaluate", "--help"),
+    ("training.default_checkpoint", "--help"),
     ("training.synthetic", "--help"),
 )
 FIRST_FRAME_PROBE = """
@@ -98,7 +104,7 @@ def cut_clips(count: int) -> list[Path]:
             raise SystemExit(f"not enough sample speech for {count} clips")
         path = SPEECH_DIR / f"clip{index:02d}.wav"
         if not path.is_file():
-            soundfile.write(path, speech[start:start + length], SAMPLE_RATE, subtype="PCM_16")
+            soundfile.write(path, speech[start : start + length], SAMPLE_RATE, subtype="PCM_16")
         paths.append(path)
         start += length
     for stale in sorted(SPEECH_DIR.glob("clip*.wav"))[count:]:
@@ -131,12 +137,14 @@ def _tree_rss_bytes(root: int) -> int:
     return total * os.sysconf("SC_PAGE_SIZE")
 
 
-def run_measured(command: list[str], cwd: Path = REPO, env: dict | None = None
-                 ) -> tuple[float, float, subprocess.CompletedProcess]:
+def run_measured(
+    command: list[str], cwd: Path = REPO, env: dict | None = None
+) -> tuple[float, float, subprocess.CompletedProcess]:
     """(wall seconds, peak resident GB of the process tree, the completed process)."""
     begin = time.perf_counter()
-    child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak, done = [0], threading.Event()
 
     def sample() -> None:
@@ -168,14 +176,16 @@ def batch_against_singles(clips: list[Path], out: Path) -> dict:
         print(f"single {clip.name}: {wall:.1f} s", flush=True)
     runs = {}
     for label, extra in (("batch", []), ("batch_half", ["--shard", "1/2"])):
-        wall, peak, done = run_measured(_semges(SPEECH_DIR, "-o", out / label, "-q", "-v",
-                                                *extra))
+        wall, peak, done = run_measured(_semges(SPEECH_DIR, "-o", out / label, "-q", "-v", *extra))
         if done.returncode != 0:
             raise SystemExit(f"{label} failed:\n{done.stderr[-2000:]}")
         workers = next((line for line in done.stderr.splitlines() if " workers x " in line), "")
-        runs[label] = {"wall_s": round(wall, 2), "peak_rss_gb": round(peak, 3),
-                       "clips": len(list((out / label).glob("*.npz"))),
-                       "workers": workers.split(": ", 1)[-1]}
+        runs[label] = {
+            "wall_s": round(wall, 2),
+            "peak_rss_gb": round(peak, 3),
+            "clips": len(list((out / label).glob("*.npz"))),
+            "workers": workers.split(": ", 1)[-1],
+        }
         print(f"{label}: {runs[label]}", flush=True)
     return {
         "clips": len(clips),
@@ -200,8 +210,11 @@ def compare_outputs(single: Path, batch: Path) -> dict:
         if a.num_frames == b.num_frames:
             same_frames += 1
             largest = max(largest, float(np.abs(a.poses - b.poses).max()))
-    return {"clips_with_equal_frame_counts": same_frames, "of": len(paths),
-            "max_abs_pose_difference_rad": round(largest, 6)}
+    return {
+        "clips_with_equal_frame_counts": same_frames,
+        "of": len(paths),
+        "max_abs_pose_difference_rad": round(largest, 6),
+    }
 
 
 def _children_cpu_s() -> float:
@@ -218,43 +231,68 @@ def command_line_times(tree: Path) -> dict[str, dict]:
         walls, cpus, status = [], [], None
         for _ in range(HELP_REPEATS):
             begin, cpu_begin = time.perf_counter(), _children_cpu_s()
-            done = subprocess.run([sys.executable, "-m", *args], cwd=tree, env=env,
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [sys.executable, "-m", *args], cwd=tree, env=env, capture_output=True, text=True
+            )
             walls.append(time.perf_counter() - begin)
             cpus.append(_children_cpu_s() - cpu_begin)
             status = done.returncode
-        times["python -m " + " ".join(args)] = {"median_s": round(statistics.median(walls), 3),
-                                                "median_cpu_s": round(statistics.median(cpus), 3),
-                                                "exit_status": status}
+        times["python -m " + " ".join(args)] = {
+            "median_s": round(statistics.median(walls), 3),
+            "median_cpu_s": round(statistics.median(cpus), 3),
+            "exit_status": status,
+        }
     return times
 
 
 def render_first_frame(tree: Path, workdir: Path) -> dict:
     """Seconds from process start to the first frame handed to ffmpeg, and in all, for
     ``python -m semges.render`` on ``RENDER_FRAMES`` frames with speech (mannequin, 720x480)."""
-    from semges.render.bodies import SMPLX_MODEL_ENV
     from semges.motion import MotionClip, load_motion, save_motion
+    from semges.render.bodies import SMPLX_MODEL_ENV
 
     full = load_motion(MOTION)
     n = min(RENDER_FRAMES, full.num_frames)
-    motion = save_motion(MotionClip(full.poses[:n], full.trans[:n], full.betas,
-                                    full.expressions[:n]), workdir / "motion.npz")
+    motion = save_motion(
+        MotionClip(full.poses[:n], full.trans[:n], full.betas, full.expressions[:n]),
+        workdir / "motion.npz",
+    )
     speech = BEAT2_SAMPLE_DIR / f"{MOTION.stem}.wav"
     env = {**os.environ, "PYTHONPATH": str(tree), SMPLX_MODEL_ENV: ""}
     results = []
     for _ in range(HELP_REPEATS):
-        done = subprocess.run([sys.executable, "-c", FIRST_FRAME_PROBE, str(motion), "--audio",
-                               str(speech), "-o", str(workdir / "video.mp4"), "-q"],
-                              cwd=tree, env=env, capture_output=True, text=True)
-        line = next((l for l in done.stdout.splitlines() if l.startswith("FIRST_FRAME_S")), None)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                FIRST_FRAME_PROBE,
+                str(motion),
+                "--audio",
+                str(speech),
+                "-o",
+                str(workdir / "video.mp4"),
+                "-q",
+            ],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        line = next(
+            (out for out in done.stdout.splitlines() if out.startswith("FIRST_FRAME_S")), None
+        )
         if line is None:
             raise SystemExit(f"render probe failed in {tree}:\n{done.stderr[-2000:]}")
         fields = line.split()
         results.append((float(fields[1]), float(fields[3])))
     first = statistics.median(r[0] for r in results)
     total = statistics.median(r[1] for r in results)
-    return {"frames": n, "first_frame_s": round(first, 2), "total_s": round(total, 2),
-            "frames_per_s_after_first": round(n / max(total - first, 1e-9), 1)}
+    return {
+        "frames": n,
+        "first_frame_s": round(first, 2),
+        "total_s": round(total, 2),
+        "frames_per_s_after_first": round(n / max(total - first, 1e-9), 1),
+    }
 
 
 def write_report(results: dict, path: Path) -> None:
@@ -292,15 +330,20 @@ def write_report(results: dict, path: Path) -> None:
     ]
     start_up = results.get("start_up")
     if start_up is not None:
-        lines += [f"Measured {start_up['date']} on {start_up['machine']}; load average "
-                  f"{start_up['load_average'][0]:.1f}.", ""]
+        lines += [
+            f"Measured {start_up['date']} on {start_up['machine']}; load average "
+            f"{start_up['load_average'][0]:.1f}.",
+            "",
+        ]
     baseline = results.get("baseline")
     header = "| command line | exit | now: wall | now: CPU |"
     header += " before: wall | before: CPU |" if baseline else ""
     lines += [header, "|---|---:|---:|---:|" + ("---:|---:|" if baseline else "")]
     for command, now in results["command_lines"].items():
-        row = (f"| `{command}` | {now['exit_status']} | **{now['median_s']:.2f}** | "
-               f"{now['median_cpu_s']:.2f} |")
+        row = (
+            f"| `{command}` | {now['exit_status']} | **{now['median_s']:.2f}** | "
+            f"{now['median_cpu_s']:.2f} |"
+        )
         if baseline:
             before = baseline["command_lines"][command]
             row += f" {before['median_s']:.2f} | {before['median_cpu_s']:.2f} |"
@@ -318,8 +361,10 @@ def write_report(results: dict, path: Path) -> None:
     ]
     if baseline:
         before = baseline["render"]
-        lines.append(f"| before | {before['first_frame_s']:.2f} | {before['total_s']:.2f} | "
-                     f"{before['frames_per_s_after_first']:.1f} |")
+        lines.append(
+            f"| before | {before['first_frame_s']:.2f} | {before['total_s']:.2f} | "
+            f"{before['frames_per_s_after_first']:.1f} |"
+        )
         lines += ["", f"Before: {baseline['tree']} ({baseline['description']})."]
     lines += ["", "Notes:", ""] + [f"- {note}" for note in NOTES]
     path.write_text("\n".join(lines) + "\n")
@@ -342,12 +387,19 @@ NOTES = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clips", type=int, default=20)
-    parser.add_argument("--baseline", type=Path, metavar="DIR",
-                        help="another source tree to time the start-up of (before/after)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another source tree to time the start-up of (before/after)",
+    )
     parser.add_argument("--baseline-description", default="the tree before this change")
     parser.add_argument("--out", type=Path, default=HERE / "batch_speed")
-    parser.add_argument("--start-up-only", action="store_true",
-                        help="measure part 2 only; part 1 is kept from the results file")
+    parser.add_argument(
+        "--start-up-only",
+        action="store_true",
+        help="measure part 2 only; part 1 is kept from the results file",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     work = INPUT_DIR / "batch_speed_out"
@@ -359,17 +411,26 @@ def main() -> None:
     if args.start_up_only:
         results = json.loads(args.out.with_suffix(".json").read_text())
     else:
-        results = {"date": datetime.date.today().isoformat(), "machine": machine_description(),
-                   "load_average_before": os.getloadavg()}
-    results["start_up"] = {"date": datetime.date.today().isoformat(),
-                           "machine": machine_description(), "load_average": os.getloadavg()}
+        results = {
+            "date": datetime.date.today().isoformat(),
+            "machine": machine_description(),
+            "load_average_before": os.getloadavg(),
+        }
+    results["start_up"] = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine_description(),
+        "load_average": os.getloadavg(),
+    }
     results["command_lines"] = command_line_times(REPO)
     results["render"] = render_first_frame(REPO, work)
     results.pop("baseline", None)
     if args.baseline is not None:
-        results["baseline"] = {"tree": str(args.baseline), "description": args.baseline_description,
-                               "command_lines": command_line_times(args.baseline.resolve()),
-                               "render": render_first_frame(args.baseline.resolve(), work)}
+        results["baseline"] = {
+            "tree": str(args.baseline),
+            "description": args.baseline_description,
+            "command_lines": command_line_times(args.baseline.resolve()),
+            "render": render_first_frame(args.baseline.resolve(), work),
+        }
     print(json.dumps({k: results[k] for k in ("command_lines", "render")}, indent=1), flush=True)
     if not args.start_up_only:
         results["batch"] = batch_against_singles(cut_clips(args.clips), work)

@@ -43,10 +43,16 @@ from training.sample_data import BEAT2_SAMPLE_DIR
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 600_000
 GOAL_RATIO = 0.3  # the body should move within this fraction of the time to the mp4
@@ -120,8 +126,9 @@ def measure(browser: object, url: str, speech: Path, screenshot: Path | None) ->
     finally:
         page.close()
     click = times["click"]
-    seconds = {name: (times[name] - click) / MS_PER_S
-               for name in ("arrives", "loaded", "moves", "mp4")}
+    seconds = {
+        name: (times[name] - click) / MS_PER_S for name in ("arrives", "loaded", "moves", "mp4")
+    }
     seconds["ratio"] = seconds["moves"] / seconds["mp4"]
     seconds["animation_s"] = times["duration"]
     seconds["page_ready"] = at_rest
@@ -131,10 +138,13 @@ def measure(browser: object, url: str, speech: Path, screenshot: Path | None) ->
 def medians(runs: list[dict], length: int) -> dict:
     """The median of every measure over the runs of one speech length."""
     mine = [run for run in runs if run["speech_s"] == length]
-    row = {key: statistics.median(run[key] for run in mine)
-           for key in mine[0] if key != "speech_s"}
-    return {"speech_s": length, "runs": len(mine),
-            "ratios": ", ".join(f"{run['ratio']:.2f}" for run in mine), **row}
+    row = {key: statistics.median(run[key] for run in mine) for key in mine[0] if key != "speech_s"}
+    return {
+        "speech_s": length,
+        "runs": len(mine),
+        "ratios": ", ".join(f"{run['ratio']:.2f}" for run in mine),
+        **row,
+    }
 
 
 def write_report(report: dict, path_md: Path) -> None:
@@ -152,12 +162,19 @@ def write_report(report: dict, path_md: Path) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in report["medians"]:
-        lines.append(f"| {row['speech_s']} s | {row['runs']} | {row['arrives']:.1f} | "
-                     f"{row['loaded']:.1f} | **{row['moves']:.1f}** | {row['mp4']:.1f} | "
-                     f"{row['ratio']:.2f} (runs: {row['ratios']}) | {row['page_ready']:.1f} |")
-    lines += ["", f"Goal: the body moves within {GOAL_RATIO}x the time to the mp4.", "",
-              "Page ready: from opening the page to the body standing at rest in the 3D view "
-              "(the viewer builds its renderer then, not when the first motion comes).", ""]
+        lines.append(
+            f"| {row['speech_s']} s | {row['runs']} | {row['arrives']:.1f} | "
+            f"{row['loaded']:.1f} | **{row['moves']:.1f}** | {row['mp4']:.1f} | "
+            f"{row['ratio']:.2f} (runs: {row['ratios']}) | {row['page_ready']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Goal: the body moves within {GOAL_RATIO}x the time to the mp4.",
+        "",
+        "Page ready: from opening the page to the body standing at rest in the 3D view "
+        "(the viewer builds its renderer then, not when the first motion comes).",
+        "",
+    ]
     path_md.write_text("\n".join(lines))
 
 
@@ -177,15 +194,19 @@ def main() -> None:
     settings = AppSettings(checkpoint=args.checkpoint, output_root=output)
     demo = create_demo(settings, load_service(settings))
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **launch_options(settings))  # fmt: skip
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options(settings),
+    )
     url = f"http://127.0.0.1:{port}/"
     load_before = os.getloadavg()[0]
     runs = []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
-                                                 args=CHROMIUM_ARGS)
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             version = browser.version
             measure(browser, url, speeches[min(speeches)], None)  # warm: first page load
             for repeat in range(args.repeats):
@@ -209,8 +230,9 @@ def main() -> None:
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     write_report(report, args.out.with_suffix(".md"))
-    logger.info("wrote %s and %s (%.0f s)", args.out, args.out.with_suffix(".md"),
-                time.process_time())
+    logger.info(
+        "wrote %s and %s (%.0f s)", args.out, args.out.with_suffix(".md"), time.process_time()
+    )
 
 
 if __name__ == "__main__":

@@ -28,12 +28,23 @@ SHEET_TEXT_HEIGHT = 16
 def centred(motion: MotionClip, frames: np.ndarray) -> MotionClip:
     """The chosen frames, translation minus its mean, so both clips share one camera."""
     trans = motion.trans[frames]
-    return MotionClip(motion.poses[frames], trans - trans.mean(axis=0), motion.betas,
-                      motion.expressions[frames], motion.fps)
+    return MotionClip(
+        motion.poses[frames],
+        trans - trans.mean(axis=0),
+        motion.betas,
+        motion.expressions[frames],
+        motion.fps,
+    )
 
 
-def contact_sheet(renderer: VideoRenderer, rows: dict[str, MotionClip], view: str, title: str,
-                  path: Path, start_s: float = 0.0) -> Path:
+def contact_sheet(
+    renderer: VideoRenderer,
+    rows: dict[str, MotionClip],
+    view: str,
+    title: str,
+    path: Path,
+    start_s: float = 0.0,
+) -> Path:
     """A PNG: for every SHEET_STEP_S of the first SHEET_SPAN_S, one frame of every clip in
     ``rows`` (label -> clip), in blocks of SHEET_COLUMNS times, one camera for all. Times are
     labelled from ``start_s`` (the clips' first frame in their source)."""
@@ -43,16 +54,23 @@ def contact_sheet(renderer: VideoRenderer, rows: dict[str, MotionClip], view: st
     step = round(SHEET_STEP_S * layout.FPS)
     frames = np.arange(0, min(length, round(SHEET_SPAN_S * layout.FPS)), step)
     shown = {label: centred(clip, frames) for label, clip in rows.items()}
-    everything = MotionClip(np.concatenate([c.poses for c in shown.values()]),
-                            np.concatenate([c.trans for c in shown.values()]))
+    everything = MotionClip(
+        np.concatenate([c.poses for c in shown.values()]),
+        np.concatenate([c.trans for c in shown.values()]),
+    )
     framing = renderer.frame(everything, view)
-    images = {label: list(renderer.render_frames(clip, view, framing=framing))
-              for label, clip in shown.items()}
+    images = {
+        label: list(renderer.render_frames(clip, view, framing=framing))
+        for label, clip in shown.items()
+    }
     width, height = SHEET_FRAME
     blocks = -(-len(frames) // SHEET_COLUMNS)
     block_height = SHEET_TEXT_HEIGHT + len(rows) * height
-    sheet = Image.new("RGB", (SHEET_LABEL_WIDTH + SHEET_COLUMNS * width,
-                              SHEET_TEXT_HEIGHT + blocks * block_height), "white")
+    sheet = Image.new(
+        "RGB",
+        (SHEET_LABEL_WIDTH + SHEET_COLUMNS * width, SHEET_TEXT_HEIGHT + blocks * block_height),
+        "white",
+    )
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default(size=12)
     draw.text((4, 1), title, fill="black", font=font)

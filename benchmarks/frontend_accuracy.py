@@ -43,8 +43,11 @@ def read_textgrid_words(path: Path):
     from semges.speech import Word
 
     grid = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
-    return [Word(e.label.strip(), e.start, e.end) for e in grid.getTier("words").entries
-            if e.label.strip()]  # fmt: skip
+    return [
+        Word(e.label.strip(), e.start, e.end)
+        for e in grid.getTier("words").entries
+        if e.label.strip()
+    ]
 
 
 def word_error_rate(reference: list[str], hypothesis: list[str]) -> float:
@@ -116,12 +119,15 @@ def main() -> None:
             "role": "calibration (timing shift)" if clip == CALIBRATION_CLIP else "held out",
             "transcription": {
                 **onset_stats(reference, transcribed, paired=False),
-                "word_error_rate": round(word_error_rate([w.word for w in reference],
-                                                         [w.word for w in transcribed]), 4),
+                "word_error_rate": round(
+                    word_error_rate([w.word for w in reference], [w.word for w in transcribed]), 4
+                ),
                 "seconds": round(transcribe_s, 2),
-            },  # fmt: skip
-            "forced_alignment": {**onset_stats(reference, aligned, paired=True),
-                                 "seconds": round(align_s, 2)},  # fmt: skip
+            },
+            "forced_alignment": {
+                **onset_stats(reference, aligned, paired=True),
+                "seconds": round(align_s, 2),
+            },
             "ablation": {
                 "raw_whisper_times": onset_stats(reference, raw, paired=False),
                 "snapped_no_shift": onset_stats(
@@ -129,8 +135,11 @@ def main() -> None:
                 ),
             },
         }
-        print(clip, json.dumps(clips[clip]["transcription"]), json.dumps(
-            clips[clip]["forced_alignment"]))  # fmt: skip
+        print(
+            clip,
+            json.dumps(clips[clip]["transcription"]),
+            json.dumps(clips[clip]["forced_alignment"]),
+        )
 
     def pooled(kind: str, key: str) -> float:
         return round(float(np.median([clips[c][kind][key] for c in CLIPS])), 4)
@@ -141,24 +150,28 @@ def main() -> None:
         "timing_shift_default_s": TimingRefinement().shift_s,
         "calibration": {
             "clip": CALIBRATION_CLIP,
-            "median_signed_onset_error_without_shift_s":
-                clips[CALIBRATION_CLIP]["ablation"]["snapped_no_shift"][
-                    "median_signed_onset_error_s"],
-        },  # fmt: skip
+            "median_signed_onset_error_without_shift_s": clips[CALIBRATION_CLIP]["ablation"][
+                "snapped_no_shift"
+            ]["median_signed_onset_error_s"],
+        },
         "target_median_abs_onset_error_s": TARGET_MEDIAN_ONSET_ERROR_S,
         "clips": clips,
         "summary": {
-            "transcription_median_abs_onset_error_s (median over clips)":
-                pooled("transcription", "median_abs_onset_error_s"),
-            "forced_alignment_median_abs_onset_error_s (median over clips)":
-                pooled("forced_alignment", "median_abs_onset_error_s"),
-            "transcription_word_error_rate (median over clips)":
-                pooled("transcription", "word_error_rate"),
+            "transcription_median_abs_onset_error_s (median over clips)": pooled(
+                "transcription", "median_abs_onset_error_s"
+            ),
+            "forced_alignment_median_abs_onset_error_s (median over clips)": pooled(
+                "forced_alignment", "median_abs_onset_error_s"
+            ),
+            "transcription_word_error_rate (median over clips)": pooled(
+                "transcription", "word_error_rate"
+            ),
             "all_clips_meet_target": all(
                 clips[c][kind]["median_abs_onset_error_s"] <= TARGET_MEDIAN_ONSET_ERROR_S
-                for c in CLIPS for kind in ("transcription", "forced_alignment")
+                for c in CLIPS
+                for kind in ("transcription", "forced_alignment")
             ),
-        },  # fmt: skip
+        },
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
     }
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
@@ -171,7 +184,7 @@ def markdown(report: dict) -> str:
         "# Speech front-end: word timing accuracy on BEAT2",
         "",
         "Produced by `benchmarks/frontend_accuracy.py`. Reference: BEAT2 TextGrids (tier "
-        "\"words\", empty intervals skipped). Onset error = predicted start - TextGrid start. "
+        '"words", empty intervals skipped). Onset error = predicted start - TextGrid start. '
         "Transcribed words are matched to the reference by sequence alignment of normalised "
         "spellings; forced alignment times the TextGrid's own words. WER over normalised words "
         "(numbers written as digits by Whisper count as errors).",
@@ -205,8 +218,10 @@ def markdown(report: dict) -> str:
         "|---|---|---|---|",
     ]
     for clip, result in report["clips"].items():
-        raw, snapped = result["ablation"]["raw_whisper_times"], result["ablation"][
-            "snapped_no_shift"]  # fmt: skip
+        raw, snapped = (
+            result["ablation"]["raw_whisper_times"],
+            result["ablation"]["snapped_no_shift"],
+        )
         lines.append(
             f"| {clip} | {raw['median_abs_onset_error_s']:.3f} | "
             f"{raw['median_signed_onset_error_s']:+.3f} | "

@@ -34,8 +34,13 @@ def timed_extract(frontend, audio, text=None) -> dict[str, float]:
     """Seconds per stage of one ``extract`` call (stage start -> next stage start)."""
     marks: list[tuple[str, float]] = []
     started, cpu_started = time.perf_counter(), time.process_time()
-    frontend.extract(audio, text, progress=lambda stage, fraction: marks.append(
-        (stage, time.perf_counter())) if fraction == 0.0 else None)  # fmt: skip
+    frontend.extract(
+        audio,
+        text,
+        progress=lambda stage, fraction: (
+            marks.append((stage, time.perf_counter())) if fraction == 0.0 else None
+        ),
+    )
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started  # all threads: independent of other processes
     ends = [t for _, t in marks[1:]] + [started + total]
@@ -45,8 +50,7 @@ def timed_extract(frontend, audio, text=None) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--speech", type=Path,
-                        default=BEAT2_SAMPLE_DIR / "2_scott_0_1_1.wav")  # fmt: skip
+    parser.add_argument("--speech", type=Path, default=BEAT2_SAMPLE_DIR / "2_scott_0_1_1.wav")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "frontend_speed")
     args = parser.parse_args()
@@ -79,11 +83,12 @@ def main() -> None:
 
     words = frontend.transcribe(clip)
     parts = {
-        "whisper_encoder_states": best_of(lambda: whisper_encoder_states(frontend.whisper,
-                                                                         samples, frames)),
+        "whisper_encoder_states": best_of(
+            lambda: whisper_encoder_states(frontend.whisper, samples, frames)
+        ),
         "prosody": best_of(lambda: prosody_features(samples, frames)),
         "word_embeddings": best_of(lambda: frontend.word_encoder.embed(words)),
-    }  # fmt: skip
+    }
     text = " ".join(w.word for w in words)
     aligned = [timed_extract(frontend, clip, text) for _ in range(args.repeats)]
     aligned_median = sorted(aligned, key=lambda r: r["total"])[len(aligned) // 2]
@@ -102,8 +107,11 @@ def main() -> None:
         "extract_with_text_median_s": aligned_median,
         "realtime_factor_with_text": round(SECONDS / aligned_median["total"], 1),
         "load_average_before_runs": [round(x, 2) for x in loads],
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "processor": platform.processor()},  # fmt: skip
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+        },
     }
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
@@ -133,9 +141,11 @@ def markdown(report: dict) -> str:
         "",
         "| stage | " + " | ".join(stages) + " | total |",
         "|---" * (len(stages) + 2) + "|",
-        "| transcribe (s) | " + " | ".join(f"{run[s]:.2f}" for s in stages)
+        "| transcribe (s) | "
+        + " | ".join(f"{run[s]:.2f}" for s in stages)
         + f" | {run['total']:.2f} |",
-        "| with text (s) | " + " | ".join(f"{text_run.get(s, 0.0):.2f}" for s in stages)
+        "| with text (s) | "
+        + " | ".join(f"{text_run.get(s, 0.0):.2f}" for s in stages)
         + f" | {text_run['total']:.2f} |",
         "",
         "Feature stage parts (best of 3, s): "

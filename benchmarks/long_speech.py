@@ -56,8 +56,12 @@ def run_command(arguments: list[str]) -> dict[str, float]:
     """Run ``python -m semges ARGUMENTS``; wall seconds and peak memory of that process."""
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "semges", *arguments], cwd=REPO,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "semges", *arguments],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     stdout, stderr = process.stdout.read(), process.stderr.read()
@@ -87,26 +91,33 @@ def main() -> None:
             entry: dict = {"speech_seconds": seconds}
             if minutes == RATIO_MINUTES:
                 entry["transcribe"] = run_command(
-                    ["transcribe", str(speech), "-o", str(Path(folder) / "words.json")])
+                    ["transcribe", str(speech), "-o", str(Path(folder) / "words.json")]
+                )
             entry["generate"] = run_command(
-                ["generate", str(speech), "-o", str(Path(folder) / f"motion_{minutes:g}.npz")])
+                ["generate", str(speech), "-o", str(Path(folder) / f"motion_{minutes:g}.npz")]
+            )
             if "transcribe" in entry:
                 entry["generate_over_transcribe"] = round(
-                    entry["generate"]["seconds"] / entry["transcribe"]["seconds"], 2)
+                    entry["generate"]["seconds"] / entry["transcribe"]["seconds"], 2
+                )
             results[f"{minutes:g}"] = entry
             print(f"{minutes:g} min: {json.dumps(entry)}", flush=True)
             speech.unlink()
 
     report = {
         "what": "python -m semges transcribe / generate on long real speech (BEAT2 sample "
-                "clips and assets/examples repeated), one process per command, CPU",
+        "clips and assets/examples repeated), one process per command, CPU",
         "target_ratio": TARGET_RATIO,
         "target_peak_memory_gb": TARGET_PEAK_GB,
         "results": results,
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
-                    "processor": platform.processor(),
-                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-                                       / 1024**3, 1)},  # fmt: skip
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "processor": platform.processor(),
+            "memory_gb": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1
+            ),
+        },
     }
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
@@ -135,16 +146,19 @@ def markdown(report: dict) -> str:
                 lines.append(
                     f"| {minutes} min | {command} | {run['seconds']:.1f} | {run['cpu_seconds']:.1f}"
                     f" | {entry['speech_seconds'] / run['seconds']:.1f} "
-                    f"| {run['peak_memory_gb']:.2f} | {run['load_average_before']} |")
+                    f"| {run['peak_memory_gb']:.2f} | {run['load_average_before']} |"
+                )
     lines.append("")
     for minutes, entry in report["results"].items():
         if "generate_over_transcribe" in entry:
             lines.append(
                 f"- **generate / transcribe on the same {minutes}-minute file: "
-                f"{entry['generate_over_transcribe']:.2f}x** (target <= {report['target_ratio']}x)")
+                f"{entry['generate_over_transcribe']:.2f}x** (target <= {report['target_ratio']}x)"
+            )
     peak = max(entry["generate"]["peak_memory_gb"] for entry in report["results"].values())
-    lines.append(f"- largest peak memory: {peak:.2f} GB "
-                 f"(target <= {report['target_peak_memory_gb']:g} GB)")
+    lines.append(
+        f"- largest peak memory: {peak:.2f} GB (target <= {report['target_peak_memory_gb']:g} GB)"
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -41,32 +41,50 @@ def word_frames(words: list[Word], num_frames: int) -> np.ndarray:
 
 
 def segment(motion: MotionClip, start: int, stop: int) -> MotionClip:
-    return MotionClip(motion.poses[start:stop], motion.trans[start:stop], motion.betas,
-                      motion.expressions[start:stop], motion.fps)
+    return MotionClip(
+        motion.poses[start:stop],
+        motion.trans[start:stop],
+        motion.betas,
+        motion.expressions[start:stop],
+        motion.fps,
+    )
 
 
 def textgrid_features(frontend: SpeechFrontend, source: Path, clip: str) -> SpeechFeatures:
     """Features of a clip's speech with its TextGrid words (the training recipe)."""
-    return frontend.features(frontend.load(str(source / f"{clip}.wav")),
-                             files.read_words(source / f"{clip}.TextGrid"))
+    return frontend.features(
+        frontend.load(str(source / f"{clip}.wav")), files.read_words(source / f"{clip}.TextGrid")
+    )
 
 
 def words_within(words: list[Word], start_s: float, stop_s: float, shift_s: float) -> list[Word]:
     """Words lying wholly in [start_s, stop_s), moved by ``shift_s`` seconds."""
-    return [Word(w.word, w.start + shift_s, w.end + shift_s) for w in words
-            if w.start >= start_s and w.end <= stop_s]
+    return [
+        Word(w.word, w.start + shift_s, w.end + shift_s)
+        for w in words
+        if w.start >= start_s and w.end <= stop_s
+    ]
 
 
 def silence_input(frontend: SpeechFrontend, source: Path) -> tuple[SpeechFeatures, np.ndarray]:
     """Speech / digital silence / speech features, and the (T,) bool silence frames."""
     first, second = TEXTGRID_CLIPS
     piece = round(SPEECH_PIECE_S * SAMPLE_RATE)
-    samples = np.concatenate([frontend.load(str(source / f"{first}.wav"))[:piece],
-                              np.zeros(round(SILENCE_S * SAMPLE_RATE), np.float32),
-                              frontend.load(str(source / f"{second}.wav"))[:piece]])
-    words = (words_within(files.read_words(source / f"{first}.TextGrid"), 0.0, SPEECH_PIECE_S, 0.0)
-             + words_within(files.read_words(source / f"{second}.TextGrid"), 0.0,
-                            SPEECH_PIECE_S, SPEECH_PIECE_S + SILENCE_S))
+    samples = np.concatenate(
+        [
+            frontend.load(str(source / f"{first}.wav"))[:piece],
+            np.zeros(round(SILENCE_S * SAMPLE_RATE), np.float32),
+            frontend.load(str(source / f"{second}.wav"))[:piece],
+        ]
+    )
+    words = words_within(
+        files.read_words(source / f"{first}.TextGrid"), 0.0, SPEECH_PIECE_S, 0.0
+    ) + words_within(
+        files.read_words(source / f"{second}.TextGrid"),
+        0.0,
+        SPEECH_PIECE_S,
+        SPEECH_PIECE_S + SILENCE_S,
+    )
     features = frontend.features(samples, words)
     times = np.arange(features.num_frames) / layout.FPS
     silent = (times >= SPEECH_PIECE_S) & (times < SPEECH_PIECE_S + SILENCE_S)
@@ -87,7 +105,9 @@ def repeated(clips: list[SpeechFeatures], num_frames: int) -> SpeechFeatures:
 def tail_features(features: SpeechFeatures, start: int, stop: int) -> SpeechFeatures:
     """Frames [start, stop) of ``features``, words moved to the new time origin."""
     offset = start / layout.FPS
-    words = [Word(w.word, w.start - offset, w.end - offset) for w in features.words
-             if w.end > offset]
-    return SpeechFeatures(features.audio[start:stop], features.text[start:stop],
-                          features.word_mask[start:stop], words)
+    words = [
+        Word(w.word, w.start - offset, w.end - offset) for w in features.words if w.end > offset
+    ]
+    return SpeechFeatures(
+        features.audio[start:stop], features.text[start:stop], features.word_mask[start:stop], words
+    )

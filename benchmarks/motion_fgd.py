@@ -10,8 +10,9 @@ from semges.motion import MotionClip
 from training.fgd_model import FGDAutoencoder, fgd_features, part_rot6d
 
 
-def frechet(autoencoder: FGDAutoencoder, real: list[MotionClip],
-            generated: list[MotionClip]) -> float:
+def frechet(
+    autoencoder: FGDAutoencoder, real: list[MotionClip], generated: list[MotionClip]
+) -> float:
     """semges FGD (features of the shipped training/fgd_model.py autoencoder) between two sets
     of clips."""
 

@@ -33,8 +33,11 @@ from training.sample_data import BEAT2_SAMPLE_DIR
 ROOT = Path(__file__).resolve().parents[1]
 MOTION = ROOT / "tests" / "data" / "2_scott_0_1_1.npz"
 SHARED_AUDIO = BEAT2_SAMPLE_DIR / "2_scott_0_1_1.wav"  # the clip's full speech
-AUDIO = SHARED_AUDIO if SHARED_AUDIO.is_file() else \
-    ROOT / "tests" / "data" / "2_scott_0_1_1_excerpt.wav"  # padded to the motion if shorter
+AUDIO = (
+    SHARED_AUDIO
+    if SHARED_AUDIO.is_file()
+    else ROOT / "tests" / "data" / "2_scott_0_1_1_excerpt.wav"
+)  # padded to the motion if shorter
 POSE_CHUNK = 16
 
 
@@ -55,10 +58,14 @@ def timed(function, *args):
 
 
 def pose_all(body, clip):
-    chunks = [body.pose(clip, s, min(clip.num_frames, s + POSE_CHUNK))
-              for s in range(0, clip.num_frames, POSE_CHUNK)]
-    return (np.concatenate([c.vertices for c in chunks]),
-            np.concatenate([c.normals for c in chunks]))
+    chunks = [
+        body.pose(clip, s, min(clip.num_frames, s + POSE_CHUNK))
+        for s in range(0, clip.num_frames, POSE_CHUNK)
+    ]
+    return (
+        np.concatenate([c.vertices for c in chunks]),
+        np.concatenate([c.normals for c in chunks]),
+    )
 
 
 def ours_stages(renderer, clip, view, audio, workdir):
@@ -68,8 +75,7 @@ def ours_stages(renderer, clip, view, audio, workdir):
 
     framing, t_framing = timed(renderer.frame, clip, view)
     (vertices, normals), t_pose = timed(pose_all, renderer.body, clip)
-    frames_renderer = FrameRenderer(renderer.body.faces, renderer.body.vertex_colors,
-                                    renderer.size)
+    frames_renderer = FrameRenderer(renderer.body.faces, renderer.body.vertex_colors, renderer.size)
     frames_renderer.set_view(framing.camera, framing.floor_y)
 
     def draw():
@@ -82,14 +88,19 @@ def ours_stages(renderer, clip, view, audio, workdir):
     frames_renderer.close()
 
     def encode():
-        with VideoWriter(workdir / "ours_stages.mp4", renderer.size, clip.num_frames, clip.fps,
-                         audio) as writer:
+        with VideoWriter(
+            workdir / "ours_stages.mp4", renderer.size, clip.num_frames, clip.fps, audio
+        ) as writer:
             for image in images:
                 writer.write(image)
 
     _, t_encode = timed(encode)
-    return {"framing_pass": t_framing, "posing": t_pose, "drawing": t_draw,
-            "encoding_h264_aac": t_encode}, gl_renderer
+    return {
+        "framing_pass": t_framing,
+        "posing": t_pose,
+        "drawing": t_draw,
+        "encoding_h264_aac": t_encode,
+    }, gl_renderer
 
 
 def research_run(body, clip, framing, size, audio, workdir):
@@ -105,19 +116,25 @@ def research_run(body, clip, framing, size, audio, workdir):
     renderer = pyrender.OffscreenRenderer(width, height)
     scene = pyrender.Scene(bg_color=[0.93, 0.93, 0.94, 1.0], ambient_light=[0.3] * 3)
     camera = framing.camera
-    scene.add(pyrender.PerspectiveCamera(yfov=camera.yfov, aspectRatio=camera.aspect,
-                                         znear=camera.znear, zfar=camera.zfar), pose=camera.pose)
+    scene.add(
+        pyrender.PerspectiveCamera(
+            yfov=camera.yfov, aspectRatio=camera.aspect, znear=camera.znear, zfar=camera.zfar
+        ),
+        pose=camera.pose,
+    )
     scene.add(pyrender.DirectionalLight(intensity=3.0), pose=camera.pose)
-    material = pyrender.MetallicRoughnessMaterial(baseColorFactor=[0.71, 0.44, 0.21, 1.0],
-                                                  metallicFactor=0.0, roughnessFactor=0.8)
+    material = pyrender.MetallicRoughnessMaterial(
+        baseColorFactor=[0.71, 0.44, 0.21, 1.0], metallicFactor=0.0, roughnessFactor=0.8
+    )
     png_dir = workdir / "png"
     png_dir.mkdir()
     t_mesh = t_render = t_png = 0.0
     node = None
     for index, frame_vertices in enumerate(vertices):
         start = time.perf_counter()
-        mesh = pyrender.Mesh.from_trimesh(trimesh.Trimesh(frame_vertices, body.faces,
-                                                          process=False), material=material)
+        mesh = pyrender.Mesh.from_trimesh(
+            trimesh.Trimesh(frame_vertices, body.faces, process=False), material=material
+        )
         t_mesh += time.perf_counter() - start
         start = time.perf_counter()
         if node is not None:
@@ -129,13 +146,35 @@ def research_run(body, clip, framing, size, audio, workdir):
         iio.imwrite(png_dir / f"{index:06d}.png", color)
         t_png += time.perf_counter() - start
     renderer.delete()
-    command = [ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
-               "-framerate", str(clip.fps), "-i", str(png_dir / "%06d.png"), "-i", str(audio),
-               "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-               str(workdir / "research.mp4")]
+    command = [
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-framerate",
+        str(clip.fps),
+        "-i",
+        str(png_dir / "%06d.png"),
+        "-i",
+        str(audio),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(workdir / "research.mp4"),
+    ]
     _, t_ffmpeg = timed(lambda: subprocess.run(command, check=True))
-    return {"posing": t_pose, "trimesh_and_pyrender_mesh": t_mesh, "drawing": t_render,
-            "png_files": t_png, "ffmpeg_over_pngs": t_ffmpeg}
+    return {
+        "posing": t_pose,
+        "trimesh_and_pyrender_mesh": t_mesh,
+        "drawing": t_render,
+        "png_files": t_png,
+        "ffmpeg_over_pngs": t_ffmpeg,
+    }
 
 
 def table(rows: dict[str, float], frames: int) -> list[str]:
@@ -151,8 +190,8 @@ def main() -> None:
     args = parse_args()
     logging.basicConfig(level=logging.WARNING)
     platform_name = configure_headless_gl()
-    from semges.render import VideoRenderer
     from semges.motion import MotionClip, load_motion
+    from semges.render import VideoRenderer
 
     width, height = (int(v) for v in args.size.split("x"))
     beat2 = load_motion(MOTION)
@@ -160,20 +199,24 @@ def main() -> None:
     clip = MotionClip(beat2.poses[:n], beat2.trans[:n], beat2.betas, beat2.expressions[:n])
     load_before = os.getloadavg()
     results: dict[str, object] = {}
-    with VideoRenderer("mannequin", size=(width, height)) as renderer, \
-            tempfile.TemporaryDirectory() as tmp:
+    with (
+        VideoRenderer("mannequin", size=(width, height)) as renderer,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         workdir = Path(tmp)
         renderer.render_video(clip, workdir / "warmup.mp4", AUDIO, args.view)  # JIT, caches
         ours_runs, research_runs = [], []
         for repeat in range(args.repeats):
-            _, seconds = timed(renderer.render_video, clip, workdir / f"ours{repeat}.mp4",
-                               AUDIO, args.view)
+            _, seconds = timed(
+                renderer.render_video, clip, workdir / f"ours{repeat}.mp4", AUDIO, args.view
+            )
             ours_runs.append(seconds)
             run_dir = workdir / f"research{repeat}"
             run_dir.mkdir()
             framing = renderer.frame(clip, args.view)
-            stages, seconds = timed(research_run, renderer.body, clip, framing,
-                                    (width, height), AUDIO, run_dir)
+            stages, seconds = timed(
+                research_run, renderer.body, clip, framing, (width, height), AUDIO, run_dir
+            )
             research_runs.append((seconds, stages))
         our_stages, gl_renderer = ours_stages(renderer, clip, args.view, AUDIO, workdir)
         _, full_view = timed(renderer.render_video, clip, workdir / "full.mp4", AUDIO, "full")
@@ -186,16 +229,30 @@ def main() -> None:
     research_best_seconds, research_stages = min(research_runs, key=lambda r: r[0])
     results = {
         "clip": f"{MOTION.name} frames 0-{n - 1} (BEAT2, speaker 2), audio {AUDIO.name}",
-        "frames": n, "size": [width, height], "view": args.view,
+        "frames": n,
+        "size": [width, height],
+        "view": args.view,
         "body": "mannequin (24,256 vertices)",
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "gl_platform": platform_name, "gl_renderer": gl_renderer,
-                    "load_average_before": load_before, "load_average_after": os.getloadavg()},
-        "ours": {"end_to_end_seconds": ours_runs, "fps": n / ours_best,
-                 "stages_sequential_seconds": our_stages,
-                 "full_view_seconds": full_view, "full_view_fps": n / full_view},
-        "research": {"end_to_end_seconds": [r[0] for r in research_runs],
-                     "fps": n / research_best_seconds, "stages_seconds": research_stages},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "gl_platform": platform_name,
+            "gl_renderer": gl_renderer,
+            "load_average_before": load_before,
+            "load_average_after": os.getloadavg(),
+        },
+        "ours": {
+            "end_to_end_seconds": ours_runs,
+            "fps": n / ours_best,
+            "stages_sequential_seconds": our_stages,
+            "full_view_seconds": full_view,
+            "full_view_fps": n / full_view,
+        },
+        "research": {
+            "end_to_end_seconds": [r[0] for r in research_runs],
+            "fps": n / research_best_seconds,
+            "stages_seconds": research_stages,
+        },
         "speedup": research_best_seconds / ours_best,
         "mannequin_package_skinning_ms_per_frame": 1000 * package_skinning / 16,
         "our_skinning_ms_per_frame": 1000 * our_stages["posing"] / n,

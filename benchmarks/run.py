@@ -85,11 +85,11 @@ def build_input(seconds: int, speech_dir: Path) -> Path:
 def run_one(speech: Path, checkpoint: Path, with_video: bool, out_dir: Path) -> dict:
     """Time every stage of one clip in this process (called in a fresh child process)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from semges.speech.audio import SAMPLE_RATE
-    from semges.speech.frontend import SpeechFrontend
     from semges.motion import save_motion
     from semges.pipeline import SemGesPipeline
     from semges.speech import SpeechFeatures
+    from semges.speech.audio import SAMPLE_RATE
+    from semges.speech.frontend import SpeechFrontend
     from semges.speech.text_features import frame_word_features
 
     stages: dict[str, float] = {}
@@ -186,8 +186,15 @@ def machine_description() -> str:
 
 
 def write_report(results: list[dict], path_md: Path) -> None:
-    stage_names = ["load", "transcribe", "text_features", "audio_features", "generation",
-                   "write_motion", "render_encode_mux"]
+    stage_names = [
+        "load",
+        "transcribe",
+        "text_features",
+        "audio_features",
+        "generation",
+        "write_motion",
+        "render_encode_mux",
+    ]
     lines = [
         "# End-to-end speed and memory",
         "",
@@ -200,9 +207,12 @@ def write_report(results: list[dict], path_md: Path) -> None:
         "|---" * (len(stage_names) + 7) + "|",
     ]
     for r in results:
-        cells = [f"{r['stages_s'].get(s, 0):.2f}" if s in r["stages_s"] else "-" for s in stage_names]
+        cells = [
+            f"{r['stages_s'].get(s, 0):.2f}" if s in r["stages_s"] else "-" for s in stage_names
+        ]
         lines.append(
-            f"| {r['speech_s']:.0f} s | {'yes' if r['video'] else 'no'} | " + " | ".join(cells)
+            f"| {r['speech_s']:.0f} s | {'yes' if r['video'] else 'no'} | "
+            + " | ".join(cells)
             + f" | **{r['total_s']:.1f}** | {r['realtime_factor']:.1f} | "
             f"{r['generation_realtime_factor']:.0f} / {r['generation_alone_realtime_factor']:.0f} | {r['peak_rss_gb']:.2f} | {r['model_loading_s']:.1f} s |"
         )
@@ -228,32 +238,44 @@ def check_targets(results: list[dict]) -> list[str]:
     report = []
     slowest = min(results, key=lambda r: r["generation_alone_realtime_factor"])
     in_path = min(results, key=lambda r: r["generation_realtime_factor"])
-    report.append(f"generation alone (median of 3): {slowest['generation_alone_realtime_factor']:.0f}x "
-                  f"real time at the slowest ({slowest['speech_s']:.0f} s clip; target >= "
-                  f"{TARGETS['generation_realtime_factor']:.0f}x); inside the full path, right "
-                  f"after Whisper, {in_path['generation_realtime_factor']:.0f}x at the slowest "
-                  f"({in_path['speech_s']:.0f} s clip)")
+    report.append(
+        f"generation alone (median of 3): {slowest['generation_alone_realtime_factor']:.0f}x "
+        f"real time at the slowest ({slowest['speech_s']:.0f} s clip; target >= "
+        f"{TARGETS['generation_realtime_factor']:.0f}x); inside the full path, right "
+        f"after Whisper, {in_path['generation_realtime_factor']:.0f}x at the slowest "
+        f"({in_path['speech_s']:.0f} s clip)"
+    )
     for seconds, key in ((10, "video_10s_total_s"), (60, "video_60s_total_s")):
         if seconds in by_length and by_length[seconds]["video"]:
             total = by_length[seconds]["total_s"]
-            report.append(f"{seconds} s clip to playable mp4: {total:.1f} s (target <= {TARGETS[key]:.0f} s)")
+            report.append(
+                f"{seconds} s clip to playable mp4: {total:.1f} s (target <= {TARGETS[key]:.0f} s)"
+            )
     if 600 in by_length:
         r = by_length[600]
-        report.append(f"10 min speech to motion: {r['total_s']:.1f} s (target <= "
-                      f"{TARGETS['motion_600s_total_s']:.0f} s), peak memory {r['peak_rss_gb']:.2f} GB "
-                      f"(target <= {TARGETS['peak_memory_600s_gb']:.0f} GB)")
+        report.append(
+            f"10 min speech to motion: {r['total_s']:.1f} s (target <= "
+            f"{TARGETS['motion_600s_total_s']:.0f} s), peak memory {r['peak_rss_gb']:.2f} GB "
+            f"(target <= {TARGETS['peak_memory_600s_gb']:.0f} GB)"
+        )
     return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=list(DEFAULT_LENGTHS_S),
-                        help="speech lengths in seconds")
+    parser.add_argument(
+        "--lengths",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_LENGTHS_S),
+        help="speech lengths in seconds",
+    )
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT_DIR)
     parser.add_argument("--speech-dir", type=Path, default=BEAT2_SAMPLE_DIR)
     parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--child", nargs=3, metavar=("SPEECH", "VIDEO", "OUT_DIR"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("SPEECH", "VIDEO", "OUT_DIR"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         speech, video, out_dir = args.child
@@ -266,16 +288,30 @@ def main() -> None:
         out_dir = INPUT_DIR / f"out_{seconds}s"
         out_dir.mkdir(parents=True, exist_ok=True)
         video = "1" if seconds <= VIDEO_MAX_S else "0"
-        command = [sys.executable, "-m", "benchmarks", "--checkpoint", str(args.checkpoint),
-                   "--child", str(speech), video, str(out_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--checkpoint",
+            str(args.checkpoint),
+            "--child",
+            str(speech),
+            video,
+            str(out_dir),
+        ]
         completed = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
         if completed.returncode != 0:
             raise SystemExit(f"benchmark of {seconds} s failed:\n{completed.stderr[-3000:]}")
-        line = next(l for l in completed.stdout.splitlines() if l.startswith("RESULT "))
+        line = next(out for out in completed.stdout.splitlines() if out.startswith("RESULT "))
         results.append(json.loads(line.removeprefix("RESULT ")))
         print(json.dumps(results[-1]), flush=True)
-    results_json = {"date": datetime.date.today().isoformat(), "machine": machine_description(),
-                    "load_average": os.getloadavg(), "targets": TARGETS, "results": results}
+    results_json = {
+        "date": datetime.date.today().isoformat(),
+        "machine": machine_description(),
+        "load_average": os.getloadavg(),
+        "targets": TARGETS,
+        "results": results,
+    }
     args.out.with_suffix(".json").write_text(json.dumps(results_json, indent=2))
     write_report(results, args.out.with_suffix(".md"))
     print(args.out.with_suffix(".md").read_text())

@@ -23,8 +23,9 @@ def frames_to_nearest_word(word_mask: np.ndarray) -> np.ndarray:
     return np.minimum(frames - previous, following - frames)
 
 
-def activity_envelope(word_mask: np.ndarray, fps: float, hold_after_words_s: float,
-                      settle_s: float) -> np.ndarray:
+def activity_envelope(
+    word_mask: np.ndarray, fps: float, hold_after_words_s: float, settle_s: float
+) -> np.ndarray:
     """(T,) word mask -> (T,) weight in [0, 1] of the generated motion against the rest pose.
 
     1 within ``hold_after_words_s`` of a spoken word; from there it eases to 0 over

@@ -97,7 +97,7 @@ def take_shard(clips: Iterable[Clip], shard: Shard | None) -> list[Clip]:
     ordered = sorted(clips)
     if shard is None:
         return ordered
-    return ordered[shard.index - 1::shard.count]
+    return ordered[shard.index - 1 :: shard.count]
 
 
 def find_clips(inputs: Sequence[Path], suffixes: Sequence[str]) -> list[Clip]:
@@ -108,13 +108,15 @@ def find_clips(inputs: Sequence[Path], suffixes: Sequence[str]) -> list[Clip]:
     sources: list[Path] = []
     for path in inputs:
         if path.is_dir():
-            sources.extend(sorted(p for p in path.iterdir()
-                                  if p.is_file() and p.suffix.lower() in wanted))
+            sources.extend(
+                sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in wanted)
+            )
         else:
             sources.append(path)  # a missing or unreadable file fails as that clip, visibly
     if not sources:
-        raise BatchError(f"no input files ({', '.join(sorted(wanted))}) in "
-                         f"{', '.join(str(p) for p in inputs)}")
+        raise BatchError(
+            f"no input files ({', '.join(sorted(wanted))}) in {', '.join(str(p) for p in inputs)}"
+        )
     return unique_clips(Clip(source.stem, source) for source in sources)
 
 
@@ -124,8 +126,10 @@ def unique_clips(clips: Iterable[Clip]) -> list[Clip]:
     for clip in clips:
         earlier = by_name.setdefault(clip.name, clip)
         if earlier is not clip and earlier.source != clip.source:
-            raise BatchError(f"two inputs are named {clip.name!r} ({earlier.source} and "
-                             f"{clip.source}); their outputs would overwrite each other")
+            raise BatchError(
+                f"two inputs are named {clip.name!r} ({earlier.source} and "
+                f"{clip.source}); their outputs would overwrite each other"
+            )
     return sorted(by_name.values())
 
 
@@ -193,8 +197,9 @@ class BatchReport:
         """{worker pid: its peak resident memory in MB} over the clips it ran."""
         peaks: dict[int, float] = {}
         for outcome in self.done + self.failed:
-            peaks[outcome.worker_pid] = max(peaks.get(outcome.worker_pid, 0.0),
-                                            outcome.worker_peak_rss_mb)
+            peaks[outcome.worker_pid] = max(
+                peaks.get(outcome.worker_pid, 0.0), outcome.worker_peak_rss_mb
+            )
         return peaks
 
 
@@ -216,8 +221,9 @@ def pending_clips(job: ClipJob, clips: Iterable[Clip]) -> tuple[list[Clip], list
     return todo, done
 
 
-def run_batch(job: ClipJob, clips: Sequence[Clip], workers: int, progress: bool = True
-              ) -> BatchReport:
+def run_batch(
+    job: ClipJob, clips: Sequence[Clip], workers: int, progress: bool = True
+) -> BatchReport:
     """Run ``job`` over the clips not done yet, on ``workers`` processes (1: this process).
 
     Every clip runs even when others fail; with ``progress``, a failure's reason is written
@@ -241,16 +247,17 @@ def run_batch(job: ClipJob, clips: Sequence[Clip], workers: int, progress: bool 
     finally:
         bar.close()
     peaks = report.worker_peak_rss_mb()
-    logger.info("peak resident memory per worker: %s MB",
-                ", ".join(f"{peak:.0f}" for peak in peaks.values()))
+    logger.info(
+        "peak resident memory per worker: %s MB",
+        ", ".join(f"{peak:.0f}" for peak in peaks.values()),
+    )
     return report
 
 
 def _progress_bar(total: int, enabled: bool) -> tqdm:
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="clip", disable=not enabled, file=sys.stderr,
-                dynamic_ncols=True)
+    return tqdm(total=total, unit="clip", disable=not enabled, file=sys.stderr, dynamic_ncols=True)
 
 
 def _record(outcome: ClipOutcome, report: BatchReport, bar: tqdm) -> None:
@@ -273,11 +280,13 @@ def _run_here(job: ClipJob, todo: list[Clip], report: BatchReport, bar: tqdm) ->
             return
 
 
-def _run_in_pool(job: ClipJob, todo: list[Clip], workers: int, report: BatchReport,
-                 bar: tqdm) -> None:
+def _run_in_pool(
+    job: ClipJob, todo: list[Clip], workers: int, report: BatchReport, bar: tqdm
+) -> None:
     context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                   initargs=(job,))
+    executor = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(job,)
+    )
     futures: dict[Future, Clip] = {executor.submit(_run_in_worker, clip): clip for clip in todo}
     pending = set(futures)
     try:
@@ -288,8 +297,10 @@ def _run_in_pool(job: ClipJob, todo: list[Clip], workers: int, report: BatchRepo
                 if report.interrupted:
                     raise  # a second Ctrl-C: stop waiting for the clips in progress
                 report.interrupted = True
-                bar.write("interrupted: finishing the clips in progress (Ctrl-C again to stop "
-                          "now)", file=sys.stderr)
+                bar.write(
+                    "interrupted: finishing the clips in progress (Ctrl-C again to stop now)",
+                    file=sys.stderr,
+                )
                 for future in pending:
                     future.cancel()
                 continue
@@ -304,8 +315,10 @@ def _run_in_pool(job: ClipJob, todo: list[Clip], workers: int, report: BatchRepo
     finally:
         executor.shutdown(wait=not report.interrupted, cancel_futures=True)
     if report.not_run and not report.interrupted:
-        logger.error("a worker process died (killed, or out of memory?): %d clips not run",
-                     len(report.not_run))
+        logger.error(
+            "a worker process died (killed, or out of memory?): %d clips not run",
+            len(report.not_run),
+        )
     report.not_run.sort()
 
 

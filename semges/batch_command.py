@@ -31,14 +31,20 @@ def shard_argument(text: str) -> Shard:
         raise argparse.ArgumentTypeError(str(error)) from error
 
 
-def add_batch_options(parser: argparse.ArgumentParser, shard_help: str, workers_default: int,
-                      workers_help: str, quiet_help: str) -> argparse._ArgumentGroup:
+def add_batch_options(
+    parser: argparse.ArgumentParser,
+    shard_help: str,
+    workers_default: int,
+    workers_help: str,
+    quiet_help: str,
+) -> argparse._ArgumentGroup:
     """The "many clips" group with ``--shard``, ``--workers`` and ``-q``; returns the group,
     to which a command line adds its own batch options."""
     batch = parser.add_argument_group("many clips")
     batch.add_argument("--shard", type=shard_argument, metavar="K/N", help=shard_help)
-    batch.add_argument("--workers", type=int, default=workers_default, metavar="N",
-                       help=workers_help)
+    batch.add_argument(
+        "--workers", type=int, default=workers_default, metavar="N", help=workers_help
+    )
     batch.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
     return batch
 
@@ -55,8 +61,14 @@ def check_output_folder(output: Path) -> None:
         raise BatchError(f"{output} is a file; give the output folder")
 
 
-def run_batch_command(job: ClipJob, clips: Sequence[Clip], output: Path, shard: Shard | None,
-                      workers: int, quiet: bool) -> int:
+def run_batch_command(
+    job: ClipJob,
+    clips: Sequence[Clip],
+    output: Path,
+    shard: Shard | None,
+    workers: int,
+    quiet: bool,
+) -> int:
     """Run ``job`` over ``clips`` into ``output``, print the summary line (stdout) and each
     failure (stderr); returns the exit status."""
     in_shard = f" (shard {shard})" if shard else ""
@@ -64,9 +76,11 @@ def run_batch_command(job: ClipJob, clips: Sequence[Clip], output: Path, shard: 
         print(f"0 clips in this shard{in_shard}: nothing to do")
         return 0
     report = run_batch(job, clips, workers, progress=not quiet)
-    print(f"{len(clips)} clips{in_shard} -> {output}: {len(report.done)} written, "
-          f"{len(report.skipped)} already done, {len(report.failed)} failed"
-          + (f", {len(report.not_run)} not run" if report.not_run else ""))
+    print(
+        f"{len(clips)} clips{in_shard} -> {output}: {len(report.done)} written, "
+        f"{len(report.skipped)} already done, {len(report.failed)} failed"
+        + (f", {len(report.not_run)} not run" if report.not_run else "")
+    )
     for outcome in report.failed:
         print(f"failed: {outcome.name}: {outcome.message}", file=sys.stderr)
     if report.interrupted:

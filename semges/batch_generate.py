@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from semges.batch import Clip
 from semges.export import EXPORT_KINDS, ExportOptions, ExportSession, export_kind
-from semges.speech.frontend import FrontendConfig, SpeechFrontend
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.speakers import DEFAULT_SPEAKER, speaker_id
+from semges.speech.frontend import FrontendConfig, SpeechFrontend
 
 if TYPE_CHECKING:
     from semges.pipeline import SemGesPipeline
@@ -74,8 +74,10 @@ class GenerateJob:
 
     def outputs(self, clip: Clip) -> list[Path]:
         out = self.settings.out_dir
-        return [out / f"{clip.name}{EXPORT_KINDS[kind].suffix}"
-                for kind in (*CLIP_OUTPUTS, *self.settings.exports)]
+        return [
+            out / f"{clip.name}{EXPORT_KINDS[kind].suffix}"
+            for kind in (*CLIP_OUTPUTS, *self.settings.exports)
+        ]
 
     def setup(self) -> None:
         """Load the speech front-end and the checkpoint (once per process)."""
@@ -88,8 +90,7 @@ class GenerateJob:
         if self.settings.torch_threads > 0:
             torch.set_num_threads(self.settings.torch_threads)
         frontend = SpeechFrontend(self.settings.frontend)
-        self._pipeline = SemGesPipeline.from_pretrained(self.settings.checkpoint,
-                                                        frontend=frontend)
+        self._pipeline = SemGesPipeline.from_pretrained(self.settings.checkpoint, frontend=frontend)
 
     def run(self, clip: Clip) -> str:
         """Generate ``clip``; returns '<frames> frames (<s> s), <n> words'."""
@@ -97,11 +98,14 @@ class GenerateJob:
             raise RuntimeError("setup() was not called")
         settings = self.settings
         speaker = settings.speaker or clip.speaker or DEFAULT_SPEAKER
-        result = self._pipeline(clip.source, speaker=speaker, seed=settings.seed,
-                                temperature=settings.temperature)
+        result = self._pipeline(
+            clip.source, speaker=speaker, seed=settings.seed, temperature=settings.temperature
+        )
         paths = dict(zip((*CLIP_OUTPUTS, *settings.exports), self.outputs(clip), strict=True))
         options = ExportOptions(words=result.words, speech=clip.source)
         for kind in ("words", *settings.exports, "npz"):  # the motion last, as always
             self._exports.export(result.motion, kind, paths[kind], options)
-        return (f"{result.motion.num_frames} frames ({result.motion.duration_s:.2f} s), "
-                f"{len(result.words)} words")
+        return (
+            f"{result.motion.num_frames} frames ({result.motion.duration_s:.2f} s), "
+            f"{len(result.words)} words"
+        )

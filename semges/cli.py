@@ -22,10 +22,10 @@ import argparse
 import dataclasses
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
-from semges.speech.audio import AudioError
 from semges.batch import AUDIO_SUFFIXES, BatchError, Clip
 from semges.batch_command import (
     EXIT_FAILED,
@@ -36,6 +36,7 @@ from semges.batch_command import (
     run_batch_command,
 )
 from semges.batch_generate import EXPORTS
+from semges.beat2_layout import SPLITS, DatasetError
 from semges.export import (
     EXPORT_KINDS,
     ExportError,
@@ -46,11 +47,11 @@ from semges.export import (
     words_path_for,
     write_words,
 )
-from semges.beat2_layout import SPLITS, DatasetError
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from semges.speakers import DEFAULT_SPEAKER, speaker_id
 from semges.speech import Word
+from semges.speech.audio import AudioError
 from semges.speech.transcription import whisper_threads
 
 if TYPE_CHECKING:
@@ -79,55 +80,78 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     transcribe = commands.add_parser(
-        "transcribe", help="timed words of a speech file (Whisper, or your text aligned)",
+        "transcribe",
+        help="timed words of a speech file (Whisper, or your text aligned)",
         description="Write the words of SPEECH with their start and end times in seconds.",
-    )  # fmt: skip
+    )
     _add_speech_options(transcribe)
     transcribe.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="WORDS_JSON",
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="WORDS_JSON",
         help='where to write [{"word": ..., "start": s, "end": s}, ...]',
-    )  # fmt: skip
+    )
 
     generate = commands.add_parser(
-        "generate", help="SMPL-X gesture motion for speech files",
+        "generate",
+        help="SMPL-X gesture motion for speech files",
         description="Generate SMPL-X motion for SPEECH and write it as a BEAT2 .npz "
         "(30 fps, exactly round(duration * 30) frames), with the words used in "
         "NAME.words.json beside it. With several SPEECH files, folders of them or --data, "
         "write NAME.npz and NAME.words.json per clip into the folder -o: the models load once "
         "per worker, clips already done are skipped (re-run to resume), a clip that fails is "
         "named and the others go on; the exit status is 1 when any failed.",
-    )  # fmt: skip
+    )
     _add_speech_options(generate, several=True)
     generate.add_argument(
-        "-o", "--output", type=Path, required=True, metavar="OUT",
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT",
         help="where to write the motion (.npz, BEAT2 / EMAGE SMPL-X layout); for several "
         "inputs, --data or --shard, the output folder",
-    )  # fmt: skip
+    )
     generate.add_argument(
-        "--speaker", type=_speaker_argument, default=None, metavar="ID|NAME",
+        "--speaker",
+        type=_speaker_argument,
+        default=None,
+        metavar="ID|NAME",
         help=f"BEAT2 speaker whose style to use: an id 1-30 or a name such as scott (default "
         f"{DEFAULT_SPEAKER}, scott; with --data, each clip's own speaker)",
-    )  # fmt: skip
+    )
     generate.add_argument(
-        "--seed", type=int, default=0, metavar="N",
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
         help="random seed: picks the variation when --temperature > 0 (default 0)",
-    )  # fmt: skip
+    )
     generate.add_argument(
-        "--temperature", type=float, default=DEFAULT_TEMPERATURE, metavar="T",
+        "--temperature",
+        type=float,
+        default=DEFAULT_TEMPERATURE,
+        metavar="T",
         help="sampling temperature over the generator's motion-code probabilities: 0 takes "
         "the most likely gestures (deterministic, the seed is unused), 1 samples as the model "
         f"learned, above 1 is restless (default {DEFAULT_TEMPERATURE:g})",
-    )  # fmt: skip
+    )
     generate.add_argument(
-        "--checkpoint", type=Path, default=DEFAULT_CHECKPOINT_DIR, metavar="DIR",
+        "--checkpoint",
+        type=Path,
+        default=DEFAULT_CHECKPOINT_DIR,
+        metavar="DIR",
         help=f"pipeline folder saved with save_pretrained (default {DEFAULT_CHECKPOINT_DIR})",
-    )  # fmt: skip
+    )
     for kind in EXPORTS:
         generate.add_argument(
-            f"--{kind}", action="store_true",
+            f"--{kind}",
+            action="store_true",
             help=f"also write the motion as NAME.{kind} ({EXPORT_KINDS[kind].description}; "
             "needs the render extra)",
-        )  # fmt: skip
+        )
     _add_batch_options(generate)
     return parser
 
@@ -141,12 +165,19 @@ def _add_batch_options(parser: argparse.ArgumentParser) -> None:
         workers_help="worker processes, each loading the models once (default 0: one per "
         "available core, no more than there are clips); the cores are divided between them",
         quiet_help="no progress bar",
-    )  # fmt: skip
-    batch.add_argument("--data", type=Path, metavar="ROOT",
-                       help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the "
-                       "clips of --split")
-    batch.add_argument("--split", choices=SPLITS, default="test",
-                       help="the BEAT2 split to run with --data (default test)")
+    )
+    batch.add_argument(
+        "--data",
+        type=Path,
+        metavar="ROOT",
+        help="a BEAT2 language folder (wave16k/, train_test_split.csv): run the clips of --split",
+    )
+    batch.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="test",
+        help="the BEAT2 split to run with --data (default test)",
+    )
 
 
 def _speaker_argument(text: str) -> int:
@@ -159,32 +190,45 @@ def _speaker_argument(text: str) -> int:
 
 def _add_speech_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
     parser.add_argument(
-        "speech", type=Path, metavar="SPEECH", nargs="*" if several else None,
+        "speech",
+        type=Path,
+        metavar="SPEECH",
+        nargs="*" if several else None,
         help="speech audio: wav, flac, mp3, ogg/opus, webm, m4a/aac, ...; any rate, mono or "
         "stereo" + ("; or folders of such files" if several else ""),
-    )  # fmt: skip
+    )
     text = parser.add_mutually_exclusive_group()
     text.add_argument(
-        "--text", metavar="TEXT",
+        "--text",
+        metavar="TEXT",
         help="what is said; aligned to the audio instead of recognising it with Whisper",
-    )  # fmt: skip
+    )
     text.add_argument(
-        "--text-file", type=Path, metavar="FILE",
+        "--text-file",
+        type=Path,
+        metavar="FILE",
         help="read the transcript from a UTF-8 text file (like --text)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--whisper-model", metavar="PATH",
+        "--whisper-model",
+        metavar="PATH",
         help="faster-whisper (CTranslate2) model folder (default: the bundled tiny.en)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--max-duration", type=float, default=CLI_MAX_DURATION_S, metavar="SECONDS",
+        "--max-duration",
+        type=float,
+        default=CLI_MAX_DURATION_S,
+        metavar="SECONDS",
         help=f"refuse longer speech (default {CLI_MAX_DURATION_S:g} s)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--threads", type=int, default=0, metavar="N",
+        "--threads",
+        type=int,
+        default=0,
+        metavar="N",
         help="CPU threads for Whisper (default 0: half the available cores, at least one; in "
         "a batch, each worker's share of them)",
-    )  # fmt: skip
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
 
@@ -192,8 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    batch = args.command == "generate" and is_batch(args.speech, args.shard,
-                                                     more=args.data is not None)
+    batch = args.command == "generate" and is_batch(
+        args.speech, args.shard, more=args.data is not None
+    )
     _check_usage(parser, args, batch)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
@@ -244,8 +289,9 @@ def _check_output(output: Path) -> None:
         raise CliError(f"{output} is a folder; give a file name")
 
 
-def _frontend_config(args: argparse.Namespace,
-                     saved: FrontendConfig | None = None) -> FrontendConfig:
+def _frontend_config(
+    args: argparse.Namespace, saved: FrontendConfig | None = None
+) -> FrontendConfig:
     """``saved`` (a checkpoint's front-end, default: the bundled one) with the command line's
     run-time settings; ``--whisper-model`` replaces its Whisper (a checkpoint refuses it
     unless it was trained with that model)."""
@@ -313,9 +359,12 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
         raise CliError(f"--speaker: {error}") from error
     try:
         result = pipeline(
-            speech, text=text, speaker=speaker, seed=args.seed,
+            speech,
+            text=text,
+            speaker=speaker,
+            seed=args.seed,
             temperature=args.temperature,
-        )  # fmt: skip
+        )
     except AudioError:
         raise
     except ValueError as error:  # speaker out of range, features that do not fit the model
@@ -331,8 +380,12 @@ def _generate(args: argparse.Namespace, text: str | None) -> int:
         f"{len(result.words)} words -> {words_path}"
     )
     for kind in _exports(args):
-        path = export(result.motion, kind, args.output.with_suffix(EXPORT_KINDS[kind].suffix),
-                      ExportOptions(speech=args.speech))
+        path = export(
+            result.motion,
+            kind,
+            args.output.with_suffix(EXPORT_KINDS[kind].suffix),
+            ExportOptions(speech=args.speech),
+        )
         print(f"{kind} -> {path}")
     return 0
 
@@ -373,6 +426,7 @@ def _batch_clips(args: argparse.Namespace) -> list[Clip]:
 def _generate_batch(args: argparse.Namespace) -> int:
     from semges.batch import default_workers, threads_per_worker
     from semges.batch_generate import GenerateJob, GenerateSettings
+
     _check_generation_settings(args)
     check_available(_exports(args))
     if args.max_duration <= 0:
@@ -383,15 +437,22 @@ def _generate_batch(args: argparse.Namespace) -> int:
     threads = threads_per_worker(workers)
     frontend = dataclasses.replace(
         _frontend_config(args, _saved_frontend_config(args.checkpoint)),
-        cpu_threads=args.threads or whisper_threads(threads))
+        cpu_threads=args.threads or whisper_threads(threads),
+    )
     settings = GenerateSettings(
-        checkpoint=args.checkpoint.resolve(), out_dir=args.output, frontend=frontend,
-        speaker=args.speaker, seed=args.seed, temperature=args.temperature,
-        torch_threads=threads, exports=_exports(args),
-    )  # fmt: skip
+        checkpoint=args.checkpoint.resolve(),
+        out_dir=args.output,
+        frontend=frontend,
+        speaker=args.speaker,
+        seed=args.seed,
+        temperature=args.temperature,
+        torch_threads=threads,
+        exports=_exports(args),
+    )
     logger.info("%d clips, %d workers x %d threads", len(clips), workers, threads)
-    return run_batch_command(GenerateJob(settings), clips, args.output, args.shard, workers,
-                             args.quiet)
+    return run_batch_command(
+        GenerateJob(settings), clips, args.output, args.shard, workers, args.quiet
+    )
 
 
 def _warn_if_not_english(language_note: str | None) -> None:

@@ -78,19 +78,44 @@ class ExportKind:
     extra: str | None = None
 
 
-EXPORT_KINDS: dict[str, ExportKind] = {kind.name: kind for kind in (
-    ExportKind("npz", ".npz", "SMPL-X motion, BEAT2 / EMAGE layout", "semges.export:write_npz"),
-    ExportKind("words", WORDS_SUFFIX, 'the timed words: [{"word": ..., "start": s, "end": s}]',
-               "semges.export:write_words_file"),
-    ExportKind("bvh", ".bvh", "BVH in metres", "semges.render.exporters:write_bvh_file",
-               extra="render"),
-    ExportKind("glb", ".glb", "glTF 2.0: the skinned body, animated",
-               "semges.render.exporters:write_glb_file", extra="render"),
-    ExportKind("mp4", ".mp4", "a video of the body with the speech",
-               "semges.render.exporters:write_video", drawn=True, extra="render"),
-    ExportKind("png", ".png", "one frame of the body as a picture",
-               "semges.render.exporters:write_still", drawn=True, extra="render"),
-)}  # fmt: skip
+EXPORT_KINDS: dict[str, ExportKind] = {
+    kind.name: kind
+    for kind in (
+        ExportKind("npz", ".npz", "SMPL-X motion, BEAT2 / EMAGE layout", "semges.export:write_npz"),
+        ExportKind(
+            "words",
+            WORDS_SUFFIX,
+            'the timed words: [{"word": ..., "start": s, "end": s}]',
+            "semges.export:write_words_file",
+        ),
+        ExportKind(
+            "bvh", ".bvh", "BVH in metres", "semges.render.exporters:write_bvh_file", extra="render"
+        ),
+        ExportKind(
+            "glb",
+            ".glb",
+            "glTF 2.0: the skinned body, animated",
+            "semges.render.exporters:write_glb_file",
+            extra="render",
+        ),
+        ExportKind(
+            "mp4",
+            ".mp4",
+            "a video of the body with the speech",
+            "semges.render.exporters:write_video",
+            drawn=True,
+            extra="render",
+        ),
+        ExportKind(
+            "png",
+            ".png",
+            "one frame of the body as a picture",
+            "semges.render.exporters:write_still",
+            drawn=True,
+            extra="render",
+        ),
+    )
+}
 """Every kind :func:`export` writes, by name."""
 
 RENDERER_FACTORY = "semges.render.exporters:new_renderer"
@@ -125,8 +150,9 @@ def _load(target: str, extra: str | None) -> Any:
         missing = getattr(error, "name", None) or ""
         if not isinstance(error, ModuleNotFoundError) or missing.startswith("semges"):
             raise  # a bug, not a missing package
-        raise ExportUnavailable(f"the {extra} extra is not installed (missing {missing}): "
-                                f"pip install 'semges[{extra}]'") from None
+        raise ExportUnavailable(
+            f"the {extra} extra is not installed (missing {missing}): pip install 'semges[{extra}]'"
+        ) from None
 
 
 def check_available(kinds: Iterable[str]) -> None:
@@ -137,8 +163,9 @@ def check_available(kinds: Iterable[str]) -> None:
         _load(kind.writer, kind.extra)
 
 
-def export(motion: MotionClip, kind: str, path: str | os.PathLike,
-           options: ExportOptions | None = None) -> Path:
+def export(
+    motion: MotionClip, kind: str, path: str | os.PathLike, options: ExportOptions | None = None
+) -> Path:
     """Write ``motion`` as ``kind`` (a name in :data:`EXPORT_KINDS`) at ``path``, atomically.
 
     Returns the path. Raises ExportError (unknown kind, bad options), ExportUnavailable (the
@@ -161,8 +188,13 @@ class ExportSession:
         self.size = size
         self._renderer: Any = None
 
-    def export(self, motion: MotionClip, kind: str, path: str | os.PathLike,
-               options: ExportOptions | None = None) -> Path:
+    def export(
+        self,
+        motion: MotionClip,
+        kind: str,
+        path: str | os.PathLike,
+        options: ExportOptions | None = None,
+    ) -> Path:
         """:func:`export` with this session's body, size and renderer."""
         options = replace(options or ExportOptions(), body=self.body, size=self.size)
         if export_kind(kind).drawn:

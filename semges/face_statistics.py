@@ -26,8 +26,9 @@ def mouth_opening_degrees(poses: np.ndarray) -> np.ndarray:
     return np.degrees(poses[:, column].astype(np.float64))
 
 
-def speech_loudness(samples: np.ndarray, sample_rate: int, num_frames: int,
-                    fps: float = layout.FPS) -> np.ndarray:
+def speech_loudness(
+    samples: np.ndarray, sample_rate: int, num_frames: int, fps: float = layout.FPS
+) -> np.ndarray:
     """(N,) mono samples -> (num_frames,) RMS amplitude of the ``LOUDNESS_WINDOW_FRAMES``
     window centred on each frame time ``i / fps`` (zero-padded at both ends)."""
     half = max(1, round(LOUDNESS_WINDOW_FRAMES * sample_rate / fps / 2))

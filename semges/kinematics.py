@@ -43,8 +43,9 @@ def forward_kinematics(poses: torch.Tensor, offsets: torch.Tensor | None = None)
     if offsets is None:
         offsets = rest_offsets()
     offsets = offsets.to(poses)
-    local = axis_angle_to_matrix(poses.reshape(*poses.shape[:-1], layout.NUM_JOINTS,
-                                               layout.AXIS_ANGLE_DIM))  # (..., 55, 3, 3)
+    local = axis_angle_to_matrix(
+        poses.reshape(*poses.shape[:-1], layout.NUM_JOINTS, layout.AXIS_ANGLE_DIM)
+    )  # (..., 55, 3, 3)
     rotations: list[torch.Tensor] = [local[..., 0, :, :]]
     positions: list[torch.Tensor] = [offsets[0].expand(*poses.shape[:-1], 3)]
     for joint in range(1, layout.NUM_JOINTS):

@@ -48,12 +48,13 @@ def motion_beats(positions: np.ndarray, fps: float, order: int = BEAT_ORDER_FRAM
         return np.zeros(0)
     windows = np.lib.stride_tricks.sliding_window_view(speed, 2 * order + 1)  # (T - 2 order, .)
     centre = speed[order:-order]
-    is_min = (centre <= windows.min(axis=1)) & (centre < speed[order - 1: speed.size - order - 1])
+    is_min = (centre <= windows.min(axis=1)) & (centre < speed[order - 1 : speed.size - order - 1])
     return (np.flatnonzero(is_min) + order) / fps
 
 
-def beat_consistency(audio_beats: np.ndarray, motion_beat_times: np.ndarray,
-                     sigma: float = BC_SIGMA_S) -> float:
+def beat_consistency(
+    audio_beats: np.ndarray, motion_beat_times: np.ndarray, sigma: float = BC_SIGMA_S
+) -> float:
     """Mean over audio beats of exp(-d^2 / (2 sigma^2)), d (s) to the nearest motion beat."""
     audio_beats = np.asarray(audio_beats, dtype=np.float64)
     motion_beat_times = np.asarray(motion_beat_times, dtype=np.float64)
@@ -62,7 +63,7 @@ def beat_consistency(audio_beats: np.ndarray, motion_beat_times: np.ndarray,
     if motion_beat_times.size == 0:
         return 0.0
     distance = np.abs(audio_beats[:, None] - motion_beat_times[None]).min(axis=1)
-    return float(np.exp(-distance**2 / (2 * sigma**2)).mean())
+    return float(np.exp(-(distance**2) / (2 * sigma**2)).mean())
 
 
 def l1_divergence(positions: np.ndarray) -> float:
@@ -78,8 +79,12 @@ def mean_jerk(positions: np.ndarray, fps: float) -> float:
     return float(np.linalg.norm(jerk, axis=-1).mean())
 
 
-def srgr(generated: np.ndarray, real: np.ndarray, relevance: np.ndarray,
-         threshold: float = SRGR_THRESHOLD_M) -> float:
+def srgr(
+    generated: np.ndarray,
+    real: np.ndarray,
+    relevance: np.ndarray,
+    threshold: float = SRGR_THRESHOLD_M,
+) -> float:
     """Semantic-relevance gesture recall: sum_t s_t r_t / sum_t s_t.
 
     generated, real: (T, J, 3) joint positions; relevance: (T,) scores s_t >= 0; r_t is the
@@ -94,8 +99,9 @@ def srgr(generated: np.ndarray, real: np.ndarray, relevance: np.ndarray,
     return float((relevance * recalled).sum() / total)
 
 
-def nearest_template_recall(features: np.ndarray, templates: np.ndarray,
-                            targets: np.ndarray) -> float:
+def nearest_template_recall(
+    features: np.ndarray, templates: np.ndarray, targets: np.ndarray
+) -> float:
     """Share of samples whose nearest template (L2) is their target.
 
     features (N, D), templates (K, D), targets (N,) template indices.

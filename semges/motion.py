@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,7 +67,7 @@ class MotionClip:
         return self.num_frames / self.fps
 
     @classmethod
-    def rest(cls, num_frames: int) -> "MotionClip":
+    def rest(cls, num_frames: int) -> MotionClip:
         """A clip of ``num_frames`` frames with every joint at rest and no translation."""
         return cls(
             poses=np.zeros((num_frames, layout.POSE_DIM), np.float32),
@@ -84,7 +83,7 @@ class MotionClip:
         columns = list(part.pose_columns)
         return flat_axis_angle_to_rot6d(torch.from_numpy(self.poses[:, columns]))
 
-    def with_part_rot6d(self, part: layout.JointGroup, rot6d: torch.Tensor) -> "MotionClip":
+    def with_part_rot6d(self, part: layout.JointGroup, rot6d: torch.Tensor) -> MotionClip:
         """A copy with one joint group's rotations replaced by (T, J * 6) 6D rotations."""
         from semges.rotations import flat_rot6d_to_axis_angle
 
@@ -92,12 +91,14 @@ class MotionClip:
         columns = list(part.pose_columns)
         for start in range(0, self.num_frames, ROTATION_CHUNK_FRAMES):
             chunk = rot6d[start : start + ROTATION_CHUNK_FRAMES].float()
-            poses[start : start + chunk.shape[0], columns] = \
+            poses[start : start + chunk.shape[0], columns] = (
                 flat_rot6d_to_axis_angle(chunk).cpu().numpy()
-        return MotionClip(poses, self.trans.copy(), self.betas.copy(), self.expressions.copy(),
-                          self.fps)
+            )
+        return MotionClip(
+            poses, self.trans.copy(), self.betas.copy(), self.expressions.copy(), self.fps
+        )
 
-    def mirrored(self) -> "MotionClip":
+    def mirrored(self) -> MotionClip:
         """The left/right mirror image: swap left and right joints, reflect every rotation.
 
         Reflection across the sagittal plane is M R M with M = diag(-1, 1, 1); it is an
@@ -107,8 +108,13 @@ class MotionClip:
         signs = np.asarray(layout.MIRROR_AXIS_ANGLE_SIGNS, np.float32)
         mirrored = joints[:, list(layout.MIRROR_JOINT_PERMUTATION)] * signs
         trans = self.trans * np.asarray(layout.MIRROR_TRANSLATION_SIGNS, np.float32)
-        return MotionClip(mirrored.reshape(self.num_frames, layout.POSE_DIM), trans,
-                          self.betas.copy(), self.expressions.copy(), self.fps)
+        return MotionClip(
+            mirrored.reshape(self.num_frames, layout.POSE_DIM),
+            trans,
+            self.betas.copy(),
+            self.expressions.copy(),
+            self.fps,
+        )
 
 
 def load_motion(path: str | os.PathLike) -> MotionClip:

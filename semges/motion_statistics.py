@@ -26,17 +26,26 @@ from semges.rotations import axis_angle_to_matrix
 
 PELVIS: int = layout.JOINT_NAMES.index("pelvis")
 NECK: int = layout.JOINT_NAMES.index("neck")
-WRISTS: tuple[int, int] = (layout.JOINT_NAMES.index("left_wrist"),
-                           layout.JOINT_NAMES.index("right_wrist"))
+WRISTS: tuple[int, int] = (
+    layout.JOINT_NAMES.index("left_wrist"),
+    layout.JOINT_NAMES.index("right_wrist"),
+)
 SPINE_NECK_HEAD: tuple[int, ...] = tuple(
-    layout.JOINT_NAMES.index(name) for name in ("spine1", "spine2", "spine3", "neck", "head"))
+    layout.JOINT_NAMES.index(name) for name in ("spine1", "spine2", "spine3", "neck", "head")
+)
 ARMS: tuple[int, ...] = tuple(
     layout.JOINT_NAMES.index(f"{side}_{joint}")
-    for side in ("left", "right") for joint in ("shoulder", "elbow", "wrist"))
+    for side in ("left", "right")
+    for joint in ("shoulder", "elbow", "wrist")
+)
 ARMS_AND_HANDS: tuple[int, ...] = ARMS + layout.HANDS.joints
 """Shoulders, elbows, wrists and the 30 finger joints: the joints whose jerk is measured."""
 AT_REST_IN_UPPER_BODY_ROWS: tuple[layout.JointGroup, ...] = (
-    layout.ROOT, layout.LOWER_BODY, layout.JAW, layout.EYES)
+    layout.ROOT,
+    layout.LOWER_BODY,
+    layout.JAW,
+    layout.EYES,
+)
 """Groups set to rest for upper-body rows: only the upper body and the hands move."""
 
 ACTIVITY_WINDOW_S: float = 0.2
@@ -47,6 +56,7 @@ HEIGHT_PERCENTILE: float = 95.0
 
 
 # -- poses and positions --------------------------------------------------------------------
+
 
 def with_groups_at_rest(poses: np.ndarray, groups: tuple[layout.JointGroup, ...]) -> np.ndarray:
     """(T, 165) axis-angle -> a copy with every joint of ``groups`` at rest (zero rotation)."""
@@ -70,6 +80,7 @@ def world_joint_positions(poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
 
 # -- where the hands are --------------------------------------------------------------------
 
+
 def wrist_position_std(positions: np.ndarray) -> float:
     """(T, 55, 3) -> std over time of each wrist's position, averaged over the two wrists and
     the three axes (m)."""
@@ -82,8 +93,7 @@ def wrist_heights(positions: np.ndarray) -> np.ndarray:
     return positions[:, list(WRISTS), layout.VERTICAL_AXIS] - pelvis[:, None]
 
 
-def wrist_height_percentile(positions: np.ndarray,
-                            percentile: float = HEIGHT_PERCENTILE) -> float:
+def wrist_height_percentile(positions: np.ndarray, percentile: float = HEIGHT_PERCENTILE) -> float:
     """(T, 55, 3) -> the ``percentile`` of both wrists' heights above the pelvis joint, pooled
     over the two wrists and all frames (m): how high the hands go."""
     return float(np.percentile(wrist_heights(positions), percentile))
@@ -111,6 +121,7 @@ def mean_wrist_height(positions: np.ndarray) -> np.ndarray:
 
 # -- how much the joints rotate -------------------------------------------------------------
 
+
 def _rotations(poses: np.ndarray, joints: tuple[int, ...]) -> torch.Tensor:
     """(T, 165) -> (T, J, 3, 3) float64 rotation matrices of ``joints`` as drawn (finger
     joints with the hand mean of ``semges.skeleton.with_relaxed_hands``)."""
@@ -135,14 +146,14 @@ def pose_spread_degrees(poses: np.ndarray, joints: tuple[int, ...]) -> float:
     return math.degrees(float(angles.mean()))
 
 
-def rotation_error_degrees(poses: np.ndarray, reference: np.ndarray,
-                           joints: tuple[int, ...]) -> float:
+def rotation_error_degrees(
+    poses: np.ndarray, reference: np.ndarray, joints: tuple[int, ...]
+) -> float:
     """(T, 165) and (T, 165) axis-angle -> mean over frames and ``joints`` of the geodesic
     angle between the two clips' rotations (degrees)."""
     if poses.shape != reference.shape:
         raise ValueError(f"clips differ in shape: {poses.shape} vs {reference.shape}")
-    angles = roma.rotmat_geodesic_distance(_rotations(poses, joints),
-                                           _rotations(reference, joints))
+    angles = roma.rotmat_geodesic_distance(_rotations(poses, joints), _rotations(reference, joints))
     return math.degrees(float(angles.mean()))
 
 
@@ -171,6 +182,7 @@ def trunk_lean_degrees(positions: np.ndarray) -> np.ndarray:
 
 # -- how the hands move ---------------------------------------------------------------------
 
+
 def arm_hand_jerk(positions: np.ndarray, fps: float) -> float:
     """(T, 55, 3) -> mean |d^3 p / dt^3| of the arm and finger joints (m/s^3)."""
     return metrics.mean_jerk(positions[:, list(ARMS_AND_HANDS)], fps)
@@ -181,8 +193,9 @@ def wrist_speed(positions: np.ndarray, fps: float) -> np.ndarray:
     return metrics.joint_speed(positions[:, list(WRISTS)], fps)
 
 
-def wrist_activity(positions: np.ndarray, fps: float,
-                   window_s: float = ACTIVITY_WINDOW_S) -> np.ndarray:
+def wrist_activity(
+    positions: np.ndarray, fps: float, window_s: float = ACTIVITY_WINDOW_S
+) -> np.ndarray:
     """(T, 55, 3) -> (T,) the mean speed of the two wrists (m/s) averaged over a centred
     window of ``window_s`` seconds: when the hands move. Two motions whose activities
     correlate move their hands at the same moments."""
@@ -193,12 +206,14 @@ def wrist_activity(positions: np.ndarray, fps: float,
     return np.convolve(padded, kernel, mode="valid")
 
 
-def mean_joint_distance(positions: np.ndarray, other: np.ndarray,
-                        joints: tuple[int, ...] = ARMS) -> float:
+def mean_joint_distance(
+    positions: np.ndarray, other: np.ndarray, joints: tuple[int, ...] = ARMS
+) -> float:
     """Two (T, 55, 3) position sequences -> mean over frames and ``joints`` of the distance
     between the same joint in both (m): how different two motions look."""
-    return float(np.linalg.norm(positions[:, list(joints)] - other[:, list(joints)],
-                                axis=-1).mean())
+    return float(
+        np.linalg.norm(positions[:, list(joints)] - other[:, list(joints)], axis=-1).mean()
+    )
 
 
 def pause_frames(word_mask: np.ndarray, fps: float, min_pause_s: float = MIN_PAUSE_S) -> np.ndarray:
@@ -247,8 +262,10 @@ def weight_bearing_foot_speed(world_positions: np.ndarray, fps: float) -> float:
 
 # -- comparing two clips --------------------------------------------------------------------
 
-def mean_position_error(positions: np.ndarray, reference: np.ndarray,
-                        joints: tuple[int, ...] | None = None) -> float:
+
+def mean_position_error(
+    positions: np.ndarray, reference: np.ndarray, joints: tuple[int, ...] | None = None
+) -> float:
     """(T, 55, 3) and (T, 55, 3) -> mean over frames and ``joints`` (all when None) of the
     distance between the two clips' joint positions (m)."""
     if positions.shape != reference.shape:

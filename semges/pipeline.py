@@ -34,15 +34,24 @@ from semges import layout
 from semges.activity_envelope import activity_envelope
 from semges.atomic_files import atomic_output
 from semges.models import MotionVQVAE, SemGesGenerator
-from semges.models.code_sampling import (sample_held_codes, segment_noise, segment_starts,
-                                         window_segments, word_onset_frames)
+from semges.models.code_sampling import (
+    sample_held_codes,
+    segment_noise,
+    segment_starts,
+    window_segments,
+    word_onset_frames,
+)
 from semges.models.face import FaceModel
 from semges.motion import MotionClip
 from semges.planted_translation import planted_translation
 from semges.progress import Stage, StageCallback, ignore_progress
-from semges.serialization import (CheckpointError, PretrainedModel, config_from_dict,
-                                  write_folder_atomically)
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.serialization import (
+    CheckpointError,
+    PretrainedModel,
+    config_from_dict,
+    write_folder_atomically,
+)
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER, speaker_id
 from semges.speech import SpeechFeatures, Word
 from semges.speech.audio import AudioInput
@@ -61,9 +70,11 @@ READABLE_FORMAT_VERSIONS = (3, PIPELINE_FORMAT_VERSION)
 # A component is named as its folder in a pipeline folder.
 GENERATOR_FOLDER = "generator"
 FACE_FOLDER = "face"  # optional (older folders lack it)
-_VERSION_3_CLASSES = {"generator": ("semges.models.generator", "SemGesGenerator"),
-                      "vqvae": ("semges.models.vqvae", "MotionVQVAE"),
-                      "face": ("semges.models.face", "FaceModel")}  # by role ("vqvae/<part>")
+_VERSION_3_CLASSES = {
+    "generator": ("semges.models.generator", "SemGesGenerator"),
+    "vqvae": ("semges.models.vqvae", "MotionVQVAE"),
+    "face": ("semges.models.face", "FaceModel"),
+}  # by role ("vqvae/<part>")
 
 
 @dataclass(frozen=True)
@@ -128,8 +139,10 @@ def _read_manifest(folder: Path) -> dict[str, Any]:
             "(`make checkpoint` for the default one)"
         )
     if version == 3:  # role -> folder, the class implied by the role
-        manifest["components"] = {folder_name: list(_VERSION_3_CLASSES[role.split("/")[0]])
-                                  for role, folder_name in manifest["components"].items()}
+        manifest["components"] = {
+            folder_name: list(_VERSION_3_CLASSES[role.split("/")[0]])
+            for role, folder_name in manifest["components"].items()
+        }
     return manifest
 
 
@@ -137,32 +150,40 @@ def _component_class(name: str, entry: Any, manifest_path: Path) -> type[Pretrai
     """The model class a ``pipeline.json`` lists for component ``name``: a saved model class
     of semges (a checkpoint never makes other code run)."""
     if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(e, str) for e in entry)):
-        raise CheckpointError(f"{manifest_path}: component {name!r} must be listed as "
-                              f"[module, class], got {entry!r}")
+        raise CheckpointError(
+            f"{manifest_path}: component {name!r} must be listed as [module, class], got {entry!r}"
+        )
     module_name, class_name = entry
     if module_name.split(".")[0] != "semges":
-        raise CheckpointError(f"{manifest_path}: component {name!r} is a {module_name}."
-                              f"{class_name}; only semges classes are loaded")
+        raise CheckpointError(
+            f"{manifest_path}: component {name!r} is a {module_name}."
+            f"{class_name}; only semges classes are loaded"
+        )
     try:
         model_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as error:
-        raise CheckpointError(f"{manifest_path}: component {name!r}: no class {class_name} "
-                              f"in {module_name} ({error})") from error
+        raise CheckpointError(
+            f"{manifest_path}: component {name!r}: no class {class_name} in {module_name} ({error})"
+        ) from error
     if not (isinstance(model_class, type) and issubclass(model_class, PretrainedModel)):
-        raise CheckpointError(f"{manifest_path}: component {name!r}: {module_name}."
-                              f"{class_name} is not a saved model class")
+        raise CheckpointError(
+            f"{manifest_path}: component {name!r}: {module_name}."
+            f"{class_name} is not a saved model class"
+        )
     return model_class
 
 
-def _component(components: dict[str, PretrainedModel], name: str, expected: type,
-               folder: Path) -> Any:
+def _component(
+    components: dict[str, PretrainedModel], name: str, expected: type, folder: Path
+) -> Any:
     """Component ``name``, taken out of ``components``, if it is an ``expected``."""
     if name not in components:
         raise CheckpointError(f"{folder}/{PIPELINE_FILE} lists no component {name!r}")
     model = components.pop(name)
     if not isinstance(model, expected):
-        raise CheckpointError(f"{folder}: component {name!r} is a {type(model).__name__}, "
-                              f"not a {expected.__name__}")
+        raise CheckpointError(
+            f"{folder}: component {name!r} is a {type(model).__name__}, not a {expected.__name__}"
+        )
     return model
 
 
@@ -219,18 +240,23 @@ class SemGesPipeline:
                 )
         unknown = set(inference.guided_parts) - set(generator.config.parts)
         if unknown:
-            raise CheckpointError(f"guided_parts {sorted(unknown)} are not generated parts "
-                                  f"{list(generator.config.parts)}")
+            raise CheckpointError(
+                f"guided_parts {sorted(unknown)} are not generated parts "
+                f"{list(generator.config.parts)}"
+            )
         self.generator = generator.eval()
         self.vqvaes = {part: vqvaes[part].eval() for part in generator.config.parts}
         self.inference = inference
         self.trained_speakers = tuple(sorted(trained_speakers))
         if face is not None and (face.config.audio_dim, face.config.text_dim) != (
-                generator.config.audio_dim, generator.config.text_dim):
+            generator.config.audio_dim,
+            generator.config.text_dim,
+        ):
             raise CheckpointError(
                 f"the face model reads audio/text features of {face.config.audio_dim}/"
                 f"{face.config.text_dim} dims, the generator {generator.config.audio_dim}/"
-                f"{generator.config.text_dim}: they were trained with different front-ends")
+                f"{generator.config.text_dim}: they were trained with different front-ends"
+            )
         self.face = face.eval() if face is not None else None
         self.frontend_config = frontend_config if frontend_config is not None else FrontendConfig()
         self._frontend = self._checked(frontend) if frontend is not None else None
@@ -254,8 +280,11 @@ class SemGesPipeline:
         if differences:
             raise CheckpointError(
                 "this checkpoint was trained with another speech front-end: "
-                + "; ".join(f"{name} {getattr(self.frontend_config, name)!r} in the checkpoint, "
-                            f"{getattr(frontend.config, name)!r} given" for name in differences)
+                + "; ".join(
+                    f"{name} {getattr(self.frontend_config, name)!r} in the checkpoint, "
+                    f"{getattr(frontend.config, name)!r} given"
+                    for name in differences
+                )
             )
         config = self.generator.config
         if (frontend.audio_dim, frontend.text_dim) != (config.audio_dim, config.text_dim):
@@ -287,19 +316,28 @@ class SemGesPipeline:
             named[FACE_FOLDER] = self.face
         return named
 
-    def with_face(self, face: FaceModel | None) -> "SemGesPipeline":
+    def with_face(self, face: FaceModel | None) -> SemGesPipeline:
         """This pipeline with another face model (None: none), checked as the constructor
         checks it."""
-        return SemGesPipeline(self.generator, self.vqvaes, self.inference, self._frontend,
-                              self.trained_speakers, face, self.frontend_config)
+        return SemGesPipeline(
+            self.generator,
+            self.vqvaes,
+            self.inference,
+            self._frontend,
+            self.trained_speakers,
+            face,
+            self.frontend_config,
+        )
 
     def _manifest(self) -> dict[str, Any]:
         """What ``pipeline.json`` says of this pipeline."""
         return {
             "format": PIPELINE_FORMAT,
             "format_version": PIPELINE_FORMAT_VERSION,
-            "components": {name: [type(model).__module__, type(model).__name__]
-                           for name, model in self.components().items()},
+            "components": {
+                name: [type(model).__module__, type(model).__name__]
+                for name, model in self.components().items()
+            },
             "inference": dataclasses.asdict(self.inference),
             "trained_speakers": list(self.trained_speakers),
             "frontend": self.frontend_config.to_dict(),
@@ -331,14 +369,17 @@ class SemGesPipeline:
         folder = Path(folder)
         components = self.components()
         if name not in components:
-            raise ValueError(f"this pipeline has no component {name!r}; it has "
-                             f"{', '.join(components)}")
+            raise ValueError(
+                f"this pipeline has no component {name!r}; it has {', '.join(components)}"
+            )
         listed = self._manifest()["components"]
         saved = _read_manifest(folder)["components"]
         others, saved_others = ({n: e for n, e in c.items() if n != name} for c in (listed, saved))
         if saved_others != others:
-            raise CheckpointError(f"{folder} holds the components {saved_others}, this pipeline "
-                                  f"{others}: save the whole pipeline with save_pretrained")
+            raise CheckpointError(
+                f"{folder} holds the components {saved_others}, this pipeline "
+                f"{others}: save the whole pipeline with save_pretrained"
+            )
         destination = components[name].save_pretrained(folder / name)
         self._write_manifest(folder)
         return destination
@@ -349,24 +390,41 @@ class SemGesPipeline:
         folder: str | os.PathLike,
         frontend: SpeechFrontend | None = None,
         device: str | torch.device = "cpu",
-    ) -> "SemGesPipeline":
+    ) -> SemGesPipeline:
         folder = Path(folder)
         manifest = _read_manifest(folder)
         manifest_path = folder / PIPELINE_FILE
-        components = {name: _component_class(name, entry, manifest_path).from_pretrained(
-            folder / name, device) for name, entry in manifest["components"].items()}
+        components = {
+            name: _component_class(name, entry, manifest_path).from_pretrained(
+                folder / name, device
+            )
+            for name, entry in manifest["components"].items()
+        }
         generator = _component(components, GENERATOR_FOLDER, SemGesGenerator, folder)
-        vqvaes = {part: _component(components, vqvae_folder(part), MotionVQVAE, folder)
-                  for part in generator.config.parts}
-        face = (_component(components, FACE_FOLDER, FaceModel, folder)
-                if FACE_FOLDER in components else None)
+        vqvaes = {
+            part: _component(components, vqvae_folder(part), MotionVQVAE, folder)
+            for part in generator.config.parts
+        }
+        face = (
+            _component(components, FACE_FOLDER, FaceModel, folder)
+            if FACE_FOLDER in components
+            else None
+        )
         if components:
-            raise CheckpointError(f"{manifest_path} lists components this pipeline does not "
-                                  f"use: {', '.join(components)}")
+            raise CheckpointError(
+                f"{manifest_path} lists components this pipeline does not "
+                f"use: {', '.join(components)}"
+            )
         inference = config_from_dict(InferenceConfig, manifest.get("inference", {}))
-        return cls(generator, vqvaes, inference, frontend,
-                   tuple(manifest.get("trained_speakers", ())), face,
-                   _frontend_config(manifest, manifest_path))
+        return cls(
+            generator,
+            vqvaes,
+            inference,
+            frontend,
+            tuple(manifest.get("trained_speakers", ())),
+            face,
+            _frontend_config(manifest, manifest_path),
+        )
 
     # -- generation ------------------------------------------------------------------------
 
@@ -384,8 +442,10 @@ class SemGesPipeline:
         if sid > known:
             raise ValueError(f"this checkpoint knows speaker ids 1..{known}")
         if trained_only and sid not in self._offered_speakers():
-            raise ValueError(f"this model was not trained on {BEAT2_SPEAKERS[sid]}; choose one of "
-                             f"{', '.join(self.speaker_names())}")
+            raise ValueError(
+                f"this model was not trained on {BEAT2_SPEAKERS[sid]}; choose one of "
+                f"{', '.join(self.speaker_names())}"
+            )
         return sid
 
     def _offered_speakers(self) -> tuple[int, ...]:
@@ -393,8 +453,13 @@ class SemGesPipeline:
             return self.trained_speakers
         return tuple(range(1, self.generator.config.num_speakers + 1))
 
-    def code_logits(self, audio: torch.Tensor, text: torch.Tensor, word_mask: torch.Tensor,
-                    speaker: torch.Tensor) -> dict[str, torch.Tensor]:
+    def code_logits(
+        self,
+        audio: torch.Tensor,
+        text: torch.Tensor,
+        word_mask: torch.Tensor,
+        speaker: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
         """Windows of features -> per part (B, T, K) logits the codes are sampled from.
 
         audio (B, T, A), text (B, T, E), word_mask (B, T), speaker (B,) BEAT2 ids. The
@@ -409,14 +474,21 @@ class SemGesPipeline:
         else:
             batch = audio.shape[0]
             withheld = torch.arange(2 * batch, device=audio.device) >= batch
-            output = self.generator(audio.repeat(2, 1, 1), text.repeat(2, 1, 1),
-                                    word_mask.repeat(2, 1), speaker.repeat(2),
-                                    speech_withheld=withheld)
+            output = self.generator(
+                audio.repeat(2, 1, 1),
+                text.repeat(2, 1, 1),
+                word_mask.repeat(2, 1),
+                speaker.repeat(2),
+                speech_withheld=withheld,
+            )
             logits = {}
             for part, both in output.code_logits.items():
                 conditional, unconditional = both.split(batch)
-                logits[part] = (unconditional + scale * (conditional - unconditional)
-                                if part in guided else conditional)
+                logits[part] = (
+                    unconditional + scale * (conditional - unconditional)
+                    if part in guided
+                    else conditional
+                )
         return self.generator.prior_corrected_logits(logits, self.inference.prior_correction)
 
     def generate_motion(
@@ -454,8 +526,11 @@ class SemGesPipeline:
         mask = pad_to_window(torch.from_numpy(features.word_mask).bool(), config.window)
         part_dims = [self.vqvaes[p].config.input_dim for p in self.parts]
         segment_firsts = segment_starts(
-            features.num_frames, word_onset_frames(features.word_mask, features.text),
-            settings.min_segment_frames, settings.max_segment_frames)
+            features.num_frames,
+            word_onset_frames(features.word_mask, features.text),
+            settings.min_segment_frames,
+            settings.max_segment_frames,
+        )
 
         def predict(window_starts: list[int]) -> torch.Tensor:
             windows = [slice(s, s + config.window) for s in window_starts]
@@ -463,7 +538,8 @@ class SemGesPipeline:
                 torch.stack([audio[w] for w in windows]).to(device),
                 torch.stack([text[w] for w in windows]).to(device),
                 torch.stack([mask[w] for w in windows]).to(device),
-                torch.full((len(windows),), speaker, dtype=torch.long, device=device))
+                torch.full((len(windows),), speaker, dtype=torch.long, device=device),
+            )
             segments, firsts = window_segments(segment_firsts, window_starts, config.window)
             most = max(len(f) for f in firsts)
             decoded = []
@@ -472,18 +548,23 @@ class SemGesPipeline:
                 if temperature > 0:
                     noise = torch.zeros(len(windows), most, config.codebook_size)
                     for row, first_frames in enumerate(firsts):
-                        noise[row, : len(first_frames)] = torch.from_numpy(segment_noise(
-                            seed, stream, first_frames, config.codebook_size))
-                indices = sample_held_codes(logits[part], torch.from_numpy(segments),
-                                            temperature, noise)
+                        noise[row, : len(first_frames)] = torch.from_numpy(
+                            segment_noise(seed, stream, first_frames, config.codebook_size)
+                        )
+                indices = sample_held_codes(
+                    logits[part], torch.from_numpy(segments), temperature, noise
+                )
                 decoded.append(self.vqvaes[part].decode_indices(indices))
             return torch.cat(decoded, dim=-1)  # (B, window, sum of part dims)
 
         with torch.inference_mode():
             rot6d = run_windowed(predict, plan, sum(part_dims), settings.batch_windows)
         rot6d = gaussian_smooth(rot6d, settings.smoothing_frames)
-        envelope = torch.from_numpy(activity_envelope(
-            features.word_mask, layout.FPS, settings.hold_after_words_s, settings.settle_s))
+        envelope = torch.from_numpy(
+            activity_envelope(
+                features.word_mask, layout.FPS, settings.hold_after_words_s, settings.settle_s
+            )
+        )
         motion = MotionClip.rest(features.num_frames)
         for part, part_rot6d in zip(self.parts, rot6d.split(part_dims, dim=-1)):
             rest = self.vqvaes[part].mean.float().cpu()  # (D,) the part's mean pose
@@ -492,11 +573,18 @@ class SemGesPipeline:
         if layout.LOWER.name in self.parts:
             motion.trans = planted_translation(motion.poses, layout.FPS, settings.recenter_time_s)
         if self.face is not None:
-            face = self.face.predict(features.audio, features.text, features.word_mask,
-                                     activity_envelope(features.word_mask, layout.FPS,
-                                                       settings.face_hold_after_words_s,
-                                                       settings.face_settle_s),
-                                     settings.face_gain)
+            face = self.face.predict(
+                features.audio,
+                features.text,
+                features.word_mask,
+                activity_envelope(
+                    features.word_mask,
+                    layout.FPS,
+                    settings.face_hold_after_words_s,
+                    settings.face_settle_s,
+                ),
+                settings.face_gain,
+            )
             motion.poses[:, list(layout.FACE_JAW.pose_columns)] = face.jaw
             motion.expressions = face.expressions
         return motion

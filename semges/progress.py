@@ -8,8 +8,8 @@ turns those into one progress bar (``webapp.progress``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Callable
 
 
 class Stage(StrEnum):

@@ -18,15 +18,21 @@ MAX_SEED: int = 2**64 - 1  # the largest seed a torch generator takes
 def check_temperature(temperature: float) -> float:
     """``temperature`` if it is within 0..:data:`MAX_TEMPERATURE`; ValueError otherwise."""
     if not (math.isfinite(temperature) and 0.0 <= temperature <= MAX_TEMPERATURE):
-        raise ValueError(f"the temperature (the demo's Variation) must be between 0 and "
-                         f"{MAX_TEMPERATURE:g}, got {temperature:g}")
+        raise ValueError(
+            f"the temperature (the demo's Variation) must be between 0 and "
+            f"{MAX_TEMPERATURE:g}, got {temperature:g}"
+        )
     return float(temperature)
 
 
 def check_seed(seed: int) -> int:
     """``seed`` if it is a whole number in 0..:data:`MAX_SEED`; ValueError otherwise."""
-    whole = (isinstance(seed, Real) and not isinstance(seed, bool) and math.isfinite(seed)
-             and seed == int(seed))
+    whole = (
+        isinstance(seed, Real)
+        and not isinstance(seed, bool)
+        and math.isfinite(seed)
+        and seed == int(seed)
+    )
     if not whole or not 0 <= seed <= MAX_SEED:
         raise ValueError(f"the seed must be zero or a positive whole number, got {seed!r}")
     return int(seed)

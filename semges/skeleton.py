@@ -57,8 +57,9 @@ def _calibration() -> dict[str, np.ndarray]:
         raise RuntimeError("the SMPL-X skeleton needs the mannequin-x package (its calibration)")
     path = Path(spec.origin).parent.joinpath(*CALIBRATION_ASSET)
     with np.load(path) as data:
-        return {key: data[key].astype(np.float64)
-                for key in ("joint_rest", "joint_dirs", "hand_mean")}
+        return {
+            key: data[key].astype(np.float64) for key in ("joint_rest", "joint_dirs", "hand_mean")
+        }
 
 
 def _shape(betas: np.ndarray | None) -> np.ndarray:
@@ -77,8 +78,8 @@ def rest_joint_positions(betas: np.ndarray | None = None) -> np.ndarray:
     calibration = _calibration()
     table = calibration["joint_rest"] + calibration["joint_dirs"] @ _shape(betas)  # (54, 3)
     joints = np.zeros((layout.NUM_JOINTS, 3))
-    joints[:len(_BODY_ROWS)] = table[list(_BODY_ROWS)]
-    joints[layout.LEFT_HAND.joints[0]:] = table[list(_FINGER_ROWS)]
+    joints[: len(_BODY_ROWS)] = table[list(_BODY_ROWS)]
+    joints[layout.LEFT_HAND.joints[0] :] = table[list(_FINGER_ROWS)]
     left_eye, right_eye = layout.EYES.joints
     joints[layout.JAW.joints[0]] = joints[_HEAD] + JAW_FROM_HEAD_M
     joints[left_eye] = joints[_HEAD] + LEFT_EYE_FROM_HEAD_M

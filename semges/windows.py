@@ -10,8 +10,8 @@ length it was trained on, and the padding is cropped off afterwards.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -116,8 +116,9 @@ def gaussian_smooth(sequence: torch.Tensor, sigma_frames: float) -> torch.Tensor
     offsets = torch.arange(-radius, radius + 1, dtype=torch.float32)
     kernel = torch.exp(-0.5 * (offsets / sigma_frames) ** 2)
     kernel = (kernel / kernel.sum()).to(sequence)
-    padded = torch.cat([sequence[:1].expand(radius, -1), sequence,
-                        sequence[-1:].expand(radius, -1)])  # (T + 2r, D)
+    padded = torch.cat(
+        [sequence[:1].expand(radius, -1), sequence, sequence[-1:].expand(radius, -1)]
+    )  # (T + 2r, D)
     # A weighted sum of 2r + 1 shifted copies: memory (T, D) at any length, where conv1d's
     # im2col would hold (D, 2r + 1, T) (0.9 GB for 30 minutes of motion).
     num_frames = sequence.shape[0]

@@ -3,7 +3,7 @@ what the architecture can learn, not what the shipped checkpoint learned)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -13,8 +13,12 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tens
 """audio (B, T, A), text (B, T, E), word mask (B, T), speaker (B,), codes (B, T)."""
 
 
-def fit_upper_body_codes(generator: SemGesGenerator, next_batch: Callable[[], Batch],
-                         steps: int, learning_rate: float = 3e-3) -> None:
+def fit_upper_body_codes(
+    generator: SemGesGenerator,
+    next_batch: Callable[[], Batch],
+    steps: int,
+    learning_rate: float = 3e-3,
+) -> None:
     """Cross-entropy on the upper body's code logits for ``steps`` batches from
     ``next_batch``; leaves the generator in eval mode."""
     optimizer = torch.optim.Adam(generator.parameters(), lr=learning_rate)

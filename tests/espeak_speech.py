@@ -22,11 +22,15 @@ _RATE = 1  # espeak_PARAMETER espeakRATE
 
 class _Event(ctypes.Structure):  # espeak_EVENT from speak_lib.h
     _fields_ = [
-        ("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint),
-        ("text_position", ctypes.c_int), ("length", ctypes.c_int),
-        ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-        ("user_data", ctypes.c_void_p), ("id", ctypes.c_char * 8),
-    ]  # fmt: skip
+        ("type", ctypes.c_int),
+        ("unique_identifier", ctypes.c_uint),
+        ("text_position", ctypes.c_int),
+        ("length", ctypes.c_int),
+        ("audio_position", ctypes.c_int),
+        ("sample", ctypes.c_int),
+        ("user_data", ctypes.c_void_p),
+        ("id", ctypes.c_char * 8),
+    ]
 
 
 _Callback = ctypes.CFUNCTYPE(

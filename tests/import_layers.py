@@ -35,7 +35,7 @@ def module_imports(path: Path, module: str) -> set[str]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             names.add(base)
     return names - {"__future__"}
 
@@ -63,15 +63,22 @@ def violations(allowed_top_level: set[str]) -> list[str]:
         for name in sorted(module_imports(path, module)):
             top = name.split(".")[0]
             if in_render_layer(name) and not in_render_layer(module):
-                found.append(f"{module} imports {name} (the core must not import the render "
-                             "layer)")
-            elif (top != "semges" and top not in sys.stdlib_module_names
-                  and top not in allowed_top_level):
-                found.append(f"{module} imports {name} (not the standard library's, semges's "
-                             "or a declared dependency's)")
+                found.append(f"{module} imports {name} (the core must not import the render layer)")
+            elif (
+                top != "semges"
+                and top not in sys.stdlib_module_names
+                and top not in allowed_top_level
+            ):
+                found.append(
+                    f"{module} imports {name} (not the standard library's, semges's "
+                    "or a declared dependency's)"
+                )
     return found
 
 
 if __name__ == "__main__":
-    print(json.dumps({"modules": len(installed_modules()),
-                      "violations": violations(set(sys.argv[1:]))}))
+    print(
+        json.dumps(
+            {"modules": len(installed_modules()), "violations": violations(set(sys.argv[1:]))}
+        )
+    )

@@ -4,8 +4,8 @@ service: what the browser and client tests talk to."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import gradio as gr
 
@@ -20,8 +20,13 @@ def serve_demo(settings, service) -> Iterator[tuple[str, gr.Blocks]]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                quiet=True, **launch_options(settings))  # fmt: skip
+    demo.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        **launch_options(settings),
+    )
     try:
         yield f"http://127.0.0.1:{port}/", demo
     finally:

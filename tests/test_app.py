@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from semges.render.bodies import SMPLX_MODEL_ENV
 from semges.motion import load_motion
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
+from semges.render.bodies import SMPLX_MODEL_ENV
 from semges.sampling import MAX_SEED
 from webapp.handlers import make_generate_handler, parse_seed, parse_size
 from webapp.progress import STAGE_SLICES, StageProgress
@@ -90,9 +90,16 @@ def tiny_service_pipeline(frontend):
 
 
 def app_settings(output_root: Path, **overrides: object) -> AppSettings:
-    return replace(AppSettings(output_root=output_root, max_audio_seconds=MAX_SECONDS,
-                               keep_minutes=5, max_upload_mb=1, max_transcript_words=50),
-                   **overrides)  # fmt: skip
+    return replace(
+        AppSettings(
+            output_root=output_root,
+            max_audio_seconds=MAX_SECONDS,
+            keep_minutes=5,
+            max_upload_mb=1,
+            max_transcript_words=50,
+        ),
+        **overrides,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +137,11 @@ def check_video(path: Path, min_seconds: float) -> None:
     """The mp4 has an H.264 video stream and an AAC audio stream, and lasts the clip."""
     import imageio_ffmpeg
 
-    probe = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-                           capture_output=True, text=True)  # fmt: skip
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert "Video: h264" in probe.stderr, probe.stderr
     assert "Audio: aac" in probe.stderr, probe.stderr
     frames, seconds = imageio_ffmpeg.count_frames_and_secs(str(path))
@@ -145,9 +155,17 @@ def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
     progress = RecordingProgress()
     handler = make_generate_handler(service)
     first, last = run_handler(
-        handler, str(speech_clip), "", "scott", 3, 0.0, "mannequin", "upper", TEST_SIZE,
+        handler,
+        str(speech_clip),
+        "",
+        "scott",
+        3,
+        0.0,
+        "mannequin",
+        "upper",
+        TEST_SIZE,
         progress=progress,
-    )  # fmt: skip
+    )
     video, transcript, rows, npz, bvh, glb, seed = last
     assert first[0] is None and first[1:] == last[1:]  # the motion first, the video after
     assert seed == "3"  # the seed asked for, given back (as digits, like the page shows it)
@@ -168,14 +186,22 @@ def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
     fractions = [fraction for fraction, _ in progress.calls]
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
     stages = {desc for _, desc in progress.calls}
-    assert {"Loading audio", "Transcribing speech", "Generating gestures",
-            "Rendering video"} <= stages  # fmt: skip
+    assert {
+        "Loading audio",
+        "Transcribing speech",
+        "Generating gestures",
+        "Rendering video",
+    } <= stages
 
 
 def test_a_typed_transcript_is_aligned_and_shown_back(service, speech_clip):
-    result = service.generate(GenerateRequest(
-        speech_clip, transcript="well in my opinion I", size=parse_size(TEST_SIZE),
-    ))  # fmt: skip
+    result = service.generate(
+        GenerateRequest(
+            speech_clip,
+            transcript="well in my opinion I",
+            size=parse_size(TEST_SIZE),
+        )
+    )
     assert [w.word for w in result.words] == ["well", "in", "my", "opinion", "I"]
     assert result.transcript == "well in my opinion I"
 
@@ -200,8 +226,18 @@ def test_bad_input_gets_a_friendly_message(service, tmp_path):
     folders_before = set(service.settings.output_root.iterdir())
     for name, (path, words) in write_bad_inputs(tmp_path).items():
         with pytest.raises(gr.Error) as caught:
-            run_handler(handler, None if path is None else str(path), "", "scott", 0, 0.0,
-                        "mannequin", "upper", TEST_SIZE, progress=RecordingProgress())  # fmt: skip
+            run_handler(
+                handler,
+                None if path is None else str(path),
+                "",
+                "scott",
+                0,
+                0.0,
+                "mannequin",
+                "upper",
+                TEST_SIZE,
+                progress=RecordingProgress(),
+            )
         assert words in caught.value.message.lower(), (name, caught.value.message)
         assert "Traceback" not in caught.value.message
     assert set(service.settings.output_root.iterdir()) == folders_before  # nothing left behind
@@ -247,10 +283,15 @@ def test_fresh_seeds_are_short_and_seeds_are_read_as_typed():
 
 @pytest.mark.parametrize(
     "field, value, words",
-    [("speaker", "nobody", "unknown beat2 speaker"), ("seed", -1, "seed"),
-     ("seed", 2.5, "whole number"), ("temperature", 5.0, "variation"), ("view", "side", "view"),
-     ("body", "smplx", "smpl-x model file")],
-)  # fmt: skip
+    [
+        ("speaker", "nobody", "unknown beat2 speaker"),
+        ("seed", -1, "seed"),
+        ("seed", 2.5, "whole number"),
+        ("temperature", 5.0, "variation"),
+        ("view", "side", "view"),
+        ("body", "smplx", "smpl-x model file"),
+    ],
+)
 def test_bad_options_are_refused_before_any_work(service, speech_clip, field, value, words):
     request = replace(GenerateRequest(speech_clip, size=(160, 120)), **{field: value})
     with pytest.raises(UserFacingError, match="(?i)" + words):
@@ -264,8 +305,18 @@ def test_a_bug_is_logged_but_the_user_sees_no_trace(service, speech_clip, monkey
     monkeypatch.setattr(service.renderers, "render", broken)
     handler = make_generate_handler(service)
     with caplog.at_level(logging.ERROR), pytest.raises(gr.Error) as caught:
-        run_handler(handler, str(speech_clip), "", "scott", 0, 0.0, "mannequin", "upper",
-                    TEST_SIZE, progress=RecordingProgress())  # fmt: skip
+        run_handler(
+            handler,
+            str(speech_clip),
+            "",
+            "scott",
+            0,
+            0.0,
+            "mannequin",
+            "upper",
+            TEST_SIZE,
+            progress=RecordingProgress(),
+        )
     assert "went wrong on our side" in caught.value.message
     assert "internal detail" not in caught.value.message
     assert "internal detail" in caplog.text  # the operator gets the traceback
@@ -277,10 +328,16 @@ def test_a_bug_is_logged_but_the_user_sees_no_trace(service, speech_clip, monkey
 def test_stage_progress_maps_stages_onto_one_bar():
     calls: list[tuple[float, str]] = []
     progress = StageProgress(lambda fraction, words: calls.append((fraction, words)))
-    for stage, fraction in [(Stage.LOADING, 0), (Stage.TRANSCRIBING, 0.5), (Stage.FEATURES, 1),
-                            (Stage.TRANSCRIBING, 0.0), (Stage.GENERATING, 1),
-                            (Stage.RENDERING, 0.5), (Stage.SAVING, 1),
-                            (Stage.ENCODING, 1)]:  # fmt: skip
+    for stage, fraction in [
+        (Stage.LOADING, 0),
+        (Stage.TRANSCRIBING, 0.5),
+        (Stage.FEATURES, 1),
+        (Stage.TRANSCRIBING, 0.0),
+        (Stage.GENERATING, 1),
+        (Stage.RENDERING, 0.5),
+        (Stage.SAVING, 1),
+        (Stage.ENCODING, 1),
+    ]:
         progress(stage, fraction)
     fractions = [fraction for fraction, _ in calls]
     assert fractions == sorted(fractions)  # a late report never moves the bar back
@@ -356,10 +413,14 @@ def test_the_demo_refuses_to_start_without_a_checkpoint(tmp_path):
 
 
 def test_app_py_exits_with_a_message_without_a_checkpoint(tmp_path):
-    env = {**os.environ, "SEMGES_CHECKPOINT": str(tmp_path / "missing"),
-           "SEMGES_APP_OUTPUT": str(tmp_path / "out")}  # fmt: skip
-    done = subprocess.run([sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    env = {
+        **os.environ,
+        "SEMGES_CHECKPOINT": str(tmp_path / "missing"),
+        "SEMGES_APP_OUTPUT": str(tmp_path / "out"),
+    }
+    done = subprocess.run(
+        [sys.executable, "app.py"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode != 0
     assert "cannot start: no checkpoint at" in done.stderr
     assert "Traceback" not in done.stderr
@@ -386,8 +447,10 @@ def test_seed_is_offered_only_when_gestures_are_sampled() -> None:
 def test_a_transcript_above_the_word_limit_is_refused_with_a_message(service, speech_clip):
     limit = service.settings.max_transcript_words
     handler = make_generate_handler(service)
-    for text, size in [("word " * (limit + 1), f"{limit + 1:,} words"),
-                       ("x" * (limit * 40), "characters")]:  # fmt: skip
+    for text, size in [
+        ("word " * (limit + 1), f"{limit + 1:,} words"),
+        ("x" * (limit * 40), "characters"),
+    ]:
         with pytest.raises(gr.Error) as caught:
             run_handler(handler, str(speech_clip), text, progress=RecordingProgress())
         assert "transcript is too long" in caught.value.message and size in caught.value.message
@@ -416,8 +479,14 @@ def test_the_status_line_keeps_the_last_outcome_per_session(service, speech_clip
     handler, status = make_generate_handler(service, outcomes), make_status_handler(outcomes)
     with pytest.raises(gr.Error):
         run_handler(handler, None, progress=RecordingProgress(), request=tab_a)
-    run_handler(handler, str(speech_clip), size=TEST_SIZE, variation=0.0,
-                progress=RecordingProgress(), request=tab_b)  # fmt: skip
+    run_handler(
+        handler,
+        str(speech_clip),
+        size=TEST_SIZE,
+        variation=0.0,
+        progress=RecordingProgress(),
+        request=tab_b,
+    )
     assert "record or upload some speech" in status(tab_a).lower()
     assert status(tab_b).startswith(DONE_MESSAGE)
     assert status(tab_a) == ""  # shown once
@@ -467,12 +536,21 @@ def test_generate_and_the_examples_come_before_the_folded_options(service):
         own = props.get(node["id"], {})
         name = own.get("elem_id") or own.get("label")
         return ([name] if isinstance(name, str) else []) + [
-            found for child in node.get("children", []) for found in names(child)]
+            found for child in node.get("children", []) for found in names(child)
+        ]
 
     order = names(config["layout"])
-    left = [order.index(name) for name in ("speech-input", "Transcript (optional)",
-                                           "generate-button", "examples", "Gesture style",
-                                           "Video")]  # fmt: skip
+    left = [
+        order.index(name)
+        for name in (
+            "speech-input",
+            "Transcript (optional)",
+            "generate-button",
+            "examples",
+            "Gesture style",
+            "Video",
+        )
+    ]
     assert left == sorted(left)
     accordions = [p for p in props.values() if p.get("label") in ("Gesture style", "Video")]
     assert len(accordions) == 2 and not any(p.get("open") for p in accordions)

@@ -20,9 +20,6 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-
-from semges.motion import load_motion
-from semges.pipeline import SemGesPipeline
 from test_app import (
     CLIP_SECONDS,
     MAX_SECONDS,
@@ -32,6 +29,9 @@ from test_app import (
     write_bad_inputs,
     write_speech_clip,
 )
+
+from semges.motion import load_motion
+from semges.pipeline import SemGesPipeline
 from webapp.service import MAX_FRESH_SEED
 
 pytestmark = pytest.mark.slow  # starts `python app.py` as a separate server process
@@ -102,8 +102,9 @@ def server(checkpoint, tmp_path_factory) -> str:
     }
     log = folder / "app.log"
     with open(log, "wb") as output:
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env,
-                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [sys.executable, "app.py"], cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(url, process, log)
@@ -118,13 +119,21 @@ def speech_clip(tmp_path_factory) -> Path:
     return write_speech_clip(tmp_path_factory.mktemp("speech") / "speech.wav")
 
 
-def generate(url: str, audio: Path | None, seed: int | str | None = 0,
-             temperature: float = 0.0) -> tuple:
+def generate(
+    url: str, audio: Path | None, seed: int | str | None = 0, temperature: float = 0.0
+) -> tuple:
     client = Client(url, verbose=False)
     return client.predict(
-        None if audio is None else handle_file(str(audio)), "", "scott", seed, temperature,
-        "mannequin", "upper", TEST_SIZE, api_name="/generate",
-    )  # fmt: skip
+        None if audio is None else handle_file(str(audio)),
+        "",
+        "scott",
+        seed,
+        temperature,
+        "mannequin",
+        "upper",
+        TEST_SIZE,
+        api_name="/generate",
+    )
 
 
 def test_wav_in_video_and_motion_out(server, speech_clip):
@@ -138,8 +147,9 @@ def test_wav_in_video_and_motion_out(server, speech_clip):
     assert Path(glb).read_bytes()[:4] == b"glTF"
 
 
-def test_four_clients_at_once_each_get_their_own_result(server, speech_clip, checkpoint,
-                                                        speech_frontend):  # fmt: skip
+def test_four_clients_at_once_each_get_their_own_result(
+    server, speech_clip, checkpoint, speech_frontend
+):
     seeds = [1, 2, 3, 4]
     with ThreadPoolExecutor(len(seeds)) as pool:
         results = list(pool.map(lambda s: generate(server, speech_clip, s, 1.0), seeds))
@@ -173,13 +183,15 @@ def test_the_api_is_named_and_examples_are_shipped(server):
 
 def test_the_audio_alone_is_enough(server, speech_clip):
     client = Client(server, verbose=False)
-    parameters = client.view_api(return_format="dict", print_info=False)[
-        "named_endpoints"]["/generate"]["parameters"]  # fmt: skip
+    parameters = client.view_api(return_format="dict", print_info=False)["named_endpoints"][
+        "/generate"
+    ]["parameters"]
     assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["audio"]
     seed_parameter = next(p for p in parameters if p["parameter_name"] == "seed")
     assert seed_parameter["parameter_default"] == ""  # the empty seed box: a fresh seed
-    video, transcript, _, npz, _, _, seed = client.predict(audio=handle_file(str(speech_clip)),
-                                                           api_name="/generate")  # fmt: skip
+    video, transcript, _, npz, _, _, seed = client.predict(
+        audio=handle_file(str(speech_clip)), api_name="/generate"
+    )
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)

@@ -106,8 +106,9 @@ def test_stereo_48k_equals_mono_16k(tmp_path, reference):
 
 def test_channels_are_averaged(tmp_path, reference):
     path = tmp_path / "left_only.wav"
-    soundfile.write(path, np.stack([reference, np.zeros_like(reference)], 1), SAMPLE_RATE,
-                    subtype="FLOAT")  # fmt: skip
+    soundfile.write(
+        path, np.stack([reference, np.zeros_like(reference)], 1), SAMPLE_RATE, subtype="FLOAT"
+    )
     np.testing.assert_allclose(load_audio(path), reference / 2, atol=1e-6)
 
 
@@ -196,6 +197,11 @@ def test_unreadable(tmp_path, encoded):
 
 
 def test_every_error_is_an_audio_value_error():
-    for error in (NotAudioError, EmptyAudioError, AudioTooShortError, AudioTooLongError,
-                  UnreadableAudioError):  # fmt: skip
+    for error in (
+        NotAudioError,
+        EmptyAudioError,
+        AudioTooShortError,
+        AudioTooLongError,
+        UnreadableAudioError,
+    ):
         assert issubclass(error, AudioError) and issubclass(error, ValueError)

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-
 from import_probe import modules_loaded_by
+
 from semges import cli
 from semges.batch import (
     BatchError,
@@ -36,8 +36,13 @@ KILL_WAIT_S = 240  # generous: the machine may be shared; the test ends as soon 
 
 
 def _generate(*args: object, **popen) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "semges", "generate", *map(str, args)],
-                          capture_output=True, text=True, timeout=600, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "semges", "generate", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **popen,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +50,9 @@ def checkpoint(tmp_path_factory, speech_frontend) -> Path:
     from tiny_pipeline import tiny_pipeline
 
     folder = tmp_path_factory.mktemp("checkpoint")
-    tiny_pipeline(audio_dim=speech_frontend.audio_dim, text_dim=speech_frontend.text_dim
-                  ).save_pretrained(folder)
+    tiny_pipeline(
+        audio_dim=speech_frontend.audio_dim, text_dim=speech_frontend.text_dim
+    ).save_pretrained(folder)
     return folder
 
 
@@ -58,7 +64,7 @@ def _speech_folder(folder: Path, speech_excerpt: Path, count: int) -> list[str]:
     names = []
     for index in range(count):
         start = (index * step) % (len(samples) - step)
-        sf.write(folder / f"clip{index}.wav", samples[start:start + step], rate)
+        sf.write(folder / f"clip{index}.wav", samples[start : start + step], rate)
         names.append(f"clip{index}")
     return names
 
@@ -100,11 +106,14 @@ def test_a_folder_gives_its_audio_files_sorted(tmp_path):
 
 
 def test_a_beat2_split_gives_its_speech_and_speakers(tmp_path):
-    (tmp_path / SPLIT_FILE).write_text("id,type\n2_scott_0_1_1,train\n4_lawrence_0_2_2,test\n"
-                                       "1_wayne_0_3_3,test\n")
+    (tmp_path / SPLIT_FILE).write_text(
+        "id,type\n2_scott_0_1_1,train\n4_lawrence_0_2_2,test\n1_wayne_0_3_3,test\n"
+    )
     clips = beat2_clips(tmp_path, "test")
-    assert clips == [Clip("1_wayne_0_3_3", tmp_path / WAVE_DIR / "1_wayne_0_3_3.wav", 1),
-                     Clip("4_lawrence_0_2_2", tmp_path / WAVE_DIR / "4_lawrence_0_2_2.wav", 4)]
+    assert clips == [
+        Clip("1_wayne_0_3_3", tmp_path / WAVE_DIR / "1_wayne_0_3_3.wav", 1),
+        Clip("4_lawrence_0_2_2", tmp_path / WAVE_DIR / "4_lawrence_0_2_2.wav", 4),
+    ]
     with pytest.raises(DatasetError, match="no val clips"):
         beat2_clips(tmp_path, "val")
     with pytest.raises(DatasetError, match="not a BEAT2 folder"):
@@ -112,9 +121,11 @@ def test_a_beat2_split_gives_its_speech_and_speakers(tmp_path):
 
 
 def test_usage_errors(capsys):
-    for argv in (["generate", "-o", "out"], ["generate", "a.wav", "b.wav", "--text", "hi",
-                                               "-o", "out"],
-                 ["generate", "a.wav", "--data", "beat2", "-o", "out"]):
+    for argv in (
+        ["generate", "-o", "out"],
+        ["generate", "a.wav", "b.wav", "--text", "hi", "-o", "out"],
+        ["generate", "a.wav", "--data", "beat2", "-o", "out"],
+    ):
         with pytest.raises(SystemExit) as exit_info:
             cli.main(argv)
         assert exit_info.value.code == 2 and "usage:" in capsys.readouterr().err
@@ -142,10 +153,23 @@ def test_a_killed_run_resumes(tmp_path, speech_excerpt, checkpoint):
     speech = tmp_path / "speech"
     names = _speech_folder(speech, speech_excerpt, 4)
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "semges", "generate", str(speech), "-o", str(out),
-               "--checkpoint", str(checkpoint), "--workers", "1", "-q"]
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "semges",
+        "generate",
+        str(speech),
+        "-o",
+        str(out),
+        "--checkpoint",
+        str(checkpoint),
+        "--workers",
+        "1",
+        "-q",
+    ]
+    run = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + KILL_WAIT_S
     try:
         while not _written_motions(out) and run.poll() is None:
@@ -173,14 +197,21 @@ def _written_motions(out: Path) -> list[Path]:
 
 def test_importing_the_command_lines_loads_no_torch():
     command_lines = "import semges.cli, semges.batch, semges.batch_generate, semges.render.__main__"
-    assert modules_loaded_by(command_lines, ("torch", "semges.render.video_renderer", "OpenGL",
-                                             "gradio")) == []
-    assert modules_loaded_by("import semges.cli, semges.batch_generate",
-                             ("semges.render", "training")) == []  # semges stands alone
+    assert (
+        modules_loaded_by(
+            command_lines, ("torch", "semges.render.video_renderer", "OpenGL", "gradio")
+        )
+        == []
+    )
+    assert (
+        modules_loaded_by("import semges.cli, semges.batch_generate", ("semges.render", "training"))
+        == []
+    )  # semges stands alone
 
 
-def test_shard_runs_only_its_share(tmp_path, speech_excerpt, checkpoint, monkeypatch,
-                                   speech_frontend):
+def test_shard_runs_only_its_share(
+    tmp_path, speech_excerpt, checkpoint, monkeypatch, speech_frontend
+):
     """In this process, with one worker and the session's front-end."""
     from semges import batch_generate
 
@@ -189,15 +220,32 @@ def test_shard_runs_only_its_share(tmp_path, speech_excerpt, checkpoint, monkeyp
     names = _speech_folder(speech, speech_excerpt, 3)
     out = tmp_path / "out"
     for k in (1, 2, 3):
-        assert cli.main(["generate", str(speech), "-o", str(out), "--checkpoint",
-                         str(checkpoint), "--workers", "1", "--shard", f"{k}/3", "-q"]) == 0
+        assert (
+            cli.main(
+                [
+                    "generate",
+                    str(speech),
+                    "-o",
+                    str(out),
+                    "--checkpoint",
+                    str(checkpoint),
+                    "--workers",
+                    "1",
+                    "--shard",
+                    f"{k}/3",
+                    "-q",
+                ]
+            )
+            == 0
+        )
         assert len(list(out.glob("*.npz"))) == k
     assert sorted(p.stem for p in out.glob("*.npz")) == names
     assert np.isfinite(load_motion(out / "clip0.npz").poses).all()
 
 
-def test_a_beat2_test_split_in_one_command(tmp_path, speech_excerpt, checkpoint, monkeypatch,
-                                           speech_frontend):
+def test_a_beat2_test_split_in_one_command(
+    tmp_path, speech_excerpt, checkpoint, monkeypatch, speech_frontend
+):
     from semges import batch_generate
 
     monkeypatch.setattr(batch_generate, "SpeechFrontend", lambda config: speech_frontend)
@@ -208,6 +256,23 @@ def test_a_beat2_test_split_in_one_command(tmp_path, speech_excerpt, checkpoint,
         (root / WAVE_DIR / f"{name}.wav").rename(root / WAVE_DIR / f"{clip_id}.wav")
     (root / SPLIT_FILE).write_text(f"id,type\n{ids[0]},train\n{ids[1]},test\n{ids[2]},test\n")
     out = tmp_path / "out"
-    assert cli.main(["generate", "--data", str(root), "--split", "test", "-o", str(out),
-                     "--checkpoint", str(checkpoint), "--workers", "1", "-q"]) == 0
+    assert (
+        cli.main(
+            [
+                "generate",
+                "--data",
+                str(root),
+                "--split",
+                "test",
+                "-o",
+                str(out),
+                "--checkpoint",
+                str(checkpoint),
+                "--workers",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.glob("*.npz")) == [f"{ids[2]}.npz", f"{ids[1]}.npz"]

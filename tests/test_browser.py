@@ -14,24 +14,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
-from semges.motion import load_motion
 from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
+
+from semges.motion import load_motion
 from webapp.settings import EXAMPLES_FOLDER
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: install the "
-                       "Debian packages in packages-test.txt (make test does)"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="/usr/bin/chromium is missing: install the "
+        "Debian packages in packages-test.txt (make test does)",
+    ),
 ]
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",  # WebGL on the CPU
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",  # WebGL on the CPU
+]
 GENERATE_TIMEOUT_MS = 120_000
 VIDEO_CAN_PLAY = """() => {
     const video = document.querySelector('#result-video video');
@@ -62,8 +71,9 @@ IN_VIEW = """(selector) => {
 SCROLL_Y = "() => window.scrollY"
 
 
-def generate_in_browser(url: str, wav: Path, screenshot: Path, size: str | None = None,
-                        seek_s: float | None = None) -> dict:
+def generate_in_browser(
+    url: str, wav: Path, screenshot: Path, size: str | None = None, seek_s: float | None = None
+) -> dict:
     """Open the page, upload ``wav``, Generate, wait for a playable video, save a screenshot.
 
     ``size``: a label of the page's size menu; ``seek_s``: the video time shown in the
@@ -121,7 +131,8 @@ def laptop_and_phone(url: str, wav: Path, folder: Path) -> dict:
                 seen[name] = {target: page.evaluate(IN_VIEW, target) for target in targets}
                 seen[name]["example labels"] = all(
                     page.get_by_text(label, exact=True).is_visible()
-                    for label in ("scott dream job", "scott hobbies", "scott missing home"))
+                    for label in ("scott dream job", "scott hobbies", "scott missing home")
+                )
                 if name == "laptop":
                     page.screenshot(path=str(folder / "screenshot_laptop.png"))
                 page.locator("#speech-input input[type=file]").set_input_files(str(wav))
@@ -151,8 +162,9 @@ def served(speech_frontend, tmp_path_factory):
     from webapp.rendering import Renderers
     from webapp.service import GestureService
 
-    settings = app_settings(tmp_path_factory.mktemp("browser-app"), keep_minutes=1,
-                            max_audio_seconds=20)  # the examples are 10-16 s
+    settings = app_settings(
+        tmp_path_factory.mktemp("browser-app"), keep_minutes=1, max_audio_seconds=20
+    )  # the examples are 10-16 s
     service = GestureService(tiny_service_pipeline(speech_frontend), Renderers.load(), settings)
     with serve_demo(settings, service) as (url, demo):
         yield url, demo, service
@@ -234,7 +246,8 @@ def test_an_error_stays_on_the_page(page_url, tmp_path):
             page.locator("#generate-button").click()
             page.wait_for_function(
                 "() => document.querySelector('#status').innerText.includes('silent')",
-                timeout=GENERATE_TIMEOUT_MS)  # fmt: skip
+                timeout=GENERATE_TIMEOUT_MS,
+            )
             page.wait_for_timeout(12_000)  # longer than a toast stays
             status = page.inner_text("#status")
         finally:
@@ -243,7 +256,8 @@ def test_an_error_stays_on_the_page(page_url, tmp_path):
 
 
 def test_a_laptop_shows_generate_and_the_examples_and_a_phone_scrolls_to_the_result(
-        page_url, tmp_path):  # fmt: skip
+    page_url, tmp_path
+):
     wav = write_speech_clip(tmp_path / "speech.wav")
     seen = laptop_and_phone(page_url, wav, tmp_path / "shots")
     laptop, phone = seen["laptop"], seen["phone"]
@@ -285,8 +299,11 @@ def test_the_page_shows_the_seed_used_and_keeps_it_on_request(served, tmp_path):
             style = page.get_by_text("Gesture style", exact=True)
             style.click()  # open, look, close: it is folded by default
             page.locator("#seed-input :is(input, textarea)").wait_for(state="visible")
-            before = {"box": page.evaluate(SEED_BOX), "used": page.evaluate(SEED_USED),
-                      "reuse enabled": reuse.is_enabled()}  # fmt: skip
+            before = {
+                "box": page.evaluate(SEED_BOX),
+                "used": page.evaluate(SEED_USED),
+                "reuse enabled": reuse.is_enabled(),
+            }
             style.click()
             page.locator("#seed-input :is(input, textarea)").wait_for(state="hidden")
             page.locator("#generate-button").click()
@@ -307,7 +324,8 @@ def test_the_page_shows_the_seed_used_and_keeps_it_on_request(served, tmp_path):
             page.locator("#generate-button").click()
             page.wait_for_function(
                 "() => document.querySelector('#status').innerText.includes('seed')",
-                timeout=GENERATE_TIMEOUT_MS)  # fmt: skip
+                timeout=GENERATE_TIMEOUT_MS,
+            )
             refused = page.inner_text("#status")
         finally:
             browser.close()

@@ -10,15 +10,16 @@ from pathlib import Path
 import pytest
 
 from semges import cli
-from semges.speech.audio import load_audio, num_motion_frames
 from semges.motion import load_motion
 from semges.sampling import check_temperature
 from semges.speakers import speaker_id
+from semges.speech.audio import load_audio, num_motion_frames
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "semges", *args], capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "semges", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -47,8 +48,12 @@ def test_transcribe_with_text(tmp_path, speech_excerpt, shared_frontend):
     assert [w["word"] for w in json.loads(output.read_text())] == text.split()
     transcript = tmp_path / "transcript.txt"
     transcript.write_text(text + "\n")
-    assert cli.main(["transcribe", str(speech_excerpt), "--text-file", str(transcript),
-                     "-o", str(output)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            ["transcribe", str(speech_excerpt), "--text-file", str(transcript), "-o", str(output)]
+        )
+        == 0
+    )
     assert [w["word"] for w in json.loads(output.read_text())] == text.split()
 
 
@@ -56,12 +61,26 @@ def test_generate_with_a_tiny_pipeline(tmp_path, speech_excerpt, shared_frontend
     from tiny_pipeline import tiny_pipeline
 
     checkpoint = tmp_path / "checkpoint"
-    tiny_pipeline(audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
-                  ).save_pretrained(checkpoint)  # fmt: skip
+    tiny_pipeline(
+        audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
+    ).save_pretrained(checkpoint)
     output = tmp_path / "out" / "motion.npz"
-    status = cli.main(["generate", str(speech_excerpt), "--checkpoint", str(checkpoint),
-                       "--speaker", "2", "--seed", "1", "--temperature", "0.5",
-                       "-o", str(output)])  # fmt: skip
+    status = cli.main(
+        [
+            "generate",
+            str(speech_excerpt),
+            "--checkpoint",
+            str(checkpoint),
+            "--speaker",
+            "2",
+            "--seed",
+            "1",
+            "--temperature",
+            "0.5",
+            "-o",
+            str(output),
+        ]
+    )
     assert status == 0
     motion = load_motion(output)
     assert motion.num_frames == num_motion_frames(load_audio(speech_excerpt)) == 194
@@ -85,8 +104,16 @@ def test_generate_refuses_bad_settings_by_the_pipelines_rules(tmp_path, speech_e
 
 
 def test_generate_without_checkpoint_says_how_to_get_one(tmp_path, speech_excerpt, capsys):
-    status = cli.main(["generate", str(speech_excerpt), "--checkpoint", str(tmp_path / "none"),
-                       "-o", str(tmp_path / "m.npz")])  # fmt: skip
+    status = cli.main(
+        [
+            "generate",
+            str(speech_excerpt),
+            "--checkpoint",
+            str(tmp_path / "none"),
+            "-o",
+            str(tmp_path / "m.npz"),
+        ]
+    )
     error = capsys.readouterr().err
     assert status == 1 and "no semges checkpoint" in error and "training" in error
 
@@ -102,8 +129,9 @@ def test_bad_audio_is_one_clear_line(tmp_path, capsys, command):
 
 
 def test_too_long_for_max_duration(tmp_path, speech_excerpt, capsys):
-    status = cli.main(["transcribe", str(speech_excerpt), "--max-duration", "2", "-o",
-                       str(tmp_path / "w.json")])  # fmt: skip
+    status = cli.main(
+        ["transcribe", str(speech_excerpt), "--max-duration", "2", "-o", str(tmp_path / "w.json")]
+    )
     assert status == 1 and "longer than the 2 s allowed" in capsys.readouterr().err
 
 
@@ -115,11 +143,17 @@ def test_subprocess_errors_have_no_traceback(tmp_path):
 
 def test_help_documents_every_option(capsys):
     for command, options in {
-        "transcribe": ["--text", "--text-file", "--output", "--whisper-model", "--max-duration",
-                       "--threads", "--verbose"],
-        "generate": ["--text", "--speaker", "--seed", "--temperature", "--checkpoint",
-                     "--output"],
-    }.items():  # fmt: skip
+        "transcribe": [
+            "--text",
+            "--text-file",
+            "--output",
+            "--whisper-model",
+            "--max-duration",
+            "--threads",
+            "--verbose",
+        ],
+        "generate": ["--text", "--speaker", "--seed", "--temperature", "--checkpoint", "--output"],
+    }.items():
         with pytest.raises(SystemExit) as exit_info:
             cli.main([command, "--help"])
         assert exit_info.value.code == 0
@@ -141,9 +175,22 @@ def test_generate_also_writes_bvh_beside_the_motion(tmp_path, speech_excerpt, sh
     from tiny_pipeline import tiny_pipeline
 
     checkpoint = tmp_path / "checkpoint"
-    tiny_pipeline(audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
-                  ).save_pretrained(checkpoint)  # fmt: skip
+    tiny_pipeline(
+        audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
+    ).save_pretrained(checkpoint)
     output = tmp_path / "motion.npz"
-    assert cli.main(["generate", str(speech_excerpt), "--checkpoint", str(checkpoint), "--bvh",
-                     "-o", str(output)]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "generate",
+                str(speech_excerpt),
+                "--checkpoint",
+                str(checkpoint),
+                "--bvh",
+                "-o",
+                str(output),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "motion.bvh").read_text().startswith("HIERARCHY")

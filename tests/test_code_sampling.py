@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from semges.models.code_sampling import (sample_held_codes, segment_noise, segment_starts,
-                                         window_segments, word_onset_frames)
+from semges.models.code_sampling import (
+    sample_held_codes,
+    segment_noise,
+    segment_starts,
+    window_segments,
+    word_onset_frames,
+)
 from semges.models.quantizer import code_perplexity
 
 
@@ -91,8 +96,12 @@ def test_sampled_code_entropy_rises_smoothly_with_temperature() -> None:
     logits = (torch.randn(1, 1, 16) * 2).expand(1, 4000, 16).contiguous()
     segments = torch.arange(4000)[None]
     temperatures = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
-    entropies = [float(code_perplexity(sample_held_codes(
-        logits, segments, t, _noise(0, 4000, 16)), 16).log()) for t in temperatures]
+    entropies = [
+        float(
+            code_perplexity(sample_held_codes(logits, segments, t, _noise(0, 4000, 16)), 16).log()
+        )
+        for t in temperatures
+    ]
     assert entropies[0] == pytest.approx(0.0, abs=1e-6)
     assert all(b > a for a, b in zip(entropies, entropies[1:]))
     assert max(b - a for a, b in zip(entropies, entropies[1:])) < 1.2  # no sudden jump

@@ -15,24 +15,34 @@ from training.beat2_data import ClipData, MotionWindows, collate, time_slice
 
 def test_semantic_file_with_header_and_scores(tmp_path: Path) -> None:
     path = tmp_path / "sem.txt"
-    path.write_text("type\tstart\tend\tduration\tscore\tkeywords\n"
-                    "deictic\t0.10\t0.20\t0.10\t0.5\tyou\n\n"
-                    "iconic\t0.15\t0.30\t0.15\t0.9\tbig\n")
+    path.write_text(
+        "type\tstart\tend\tduration\tscore\tkeywords\n"
+        "deictic\t0.10\t0.20\t0.10\t0.5\tyou\n\n"
+        "iconic\t0.15\t0.30\t0.15\t0.9\tbig\n"
+    )
     spans = files.read_semantic_spans(path)
     assert [s.keywords for s in spans] == ["you", "big"]
     scores = files.semantic_scores(spans, 12)
     centres = (np.arange(12) + 0.5) / layout.FPS
-    expected = np.where((centres >= 0.15) & (centres < 0.30), 0.9,
-                        np.where((centres >= 0.10) & (centres < 0.20), 0.5, 0.0))
+    expected = np.where(
+        (centres >= 0.15) & (centres < 0.30),
+        0.9,
+        np.where((centres >= 0.10) & (centres < 0.20), 0.5, 0.0),
+    )
     np.testing.assert_allclose(scores, expected)
 
 
 def test_list_clips_filters_speaker_split_and_missing_files(tmp_path: Path) -> None:
-    (tmp_path / files.SPLIT_FILE).write_text("id,type\n2_scott_0_1_1,train\n2_scott_0_2_2,train\n"
-                                             "1_wayne_0_1_1,train\n2_scott_0_3_3,test\n")
+    (tmp_path / files.SPLIT_FILE).write_text(
+        "id,type\n2_scott_0_1_1,train\n2_scott_0_2_2,train\n"
+        "1_wayne_0_1_1,train\n2_scott_0_3_3,test\n"
+    )
     for clip in ("2_scott_0_1_1", "1_wayne_0_1_1", "2_scott_0_3_3"):
-        for sub, suffix in ((files.MOTION_DIR, ".npz"), (files.WAVE_DIR, ".wav"),
-                            (files.TEXTGRID_DIR, ".TextGrid")):
+        for sub, suffix in (
+            (files.MOTION_DIR, ".npz"),
+            (files.WAVE_DIR, ".wav"),
+            (files.TEXTGRID_DIR, ".TextGrid"),
+        ):
             (tmp_path / sub).mkdir(exist_ok=True)
             (tmp_path / sub / f"{clip}{suffix}").touch()
     records = files.list_clips(tmp_path, [2], ["train"])
@@ -44,11 +54,16 @@ def test_list_clips_filters_speaker_split_and_missing_files(tmp_path: Path) -> N
 
 def _clip(num_frames: int, mirrored: bool = False) -> ClipData:
     return ClipData(
-        clip_id="2_x_0_1_1", speaker=2, mirrored=mirrored,
-        parts={name: torch.zeros(num_frames, part.rot6d_dim)
-               for name, part in layout.GENERATED_PARTS.items()},
+        clip_id="2_x_0_1_1",
+        speaker=2,
+        mirrored=mirrored,
+        parts={
+            name: torch.zeros(num_frames, part.rot6d_dim)
+            for name, part in layout.GENERATED_PARTS.items()
+        },
         audio=torch.arange(num_frames, dtype=torch.float32)[:, None],
-        text=torch.zeros(num_frames, 3), word_mask=torch.zeros(num_frames, dtype=torch.bool),
+        text=torch.zeros(num_frames, 3),
+        word_mask=torch.zeros(num_frames, dtype=torch.bool),
         semantic=torch.zeros(num_frames),
     )
 

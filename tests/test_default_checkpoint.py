@@ -20,8 +20,11 @@ from training.sample_data import BEAT2_SAMPLE_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 STAGES = ("vqvae", "generator", "face")
-TINY_RUN = [f"{stage}:run.{key}={value}" for stage in STAGES
-            for key, value in (("steps", 2), ("batch_size", 4), ("progress", "false"))]
+TINY_RUN = [
+    f"{stage}:run.{key}={value}"
+    for stage in STAGES
+    for key, value in (("steps", 2), ("batch_size", 4), ("progress", "false"))
+]
 RECIPE_TIMEOUT_S = 900  # the machine may be shared; the run itself takes about two minutes
 TEXT_SUFFIXES = {".py", ".md", ".yaml", ".toml", ".txt", ".cfg", ".sh", ""}
 OUTSIDE_PATH = re.compile(r"\.\./shared|shared/data|/ \"shared\"")
@@ -30,8 +33,12 @@ OUTSIDE_PATH = re.compile(r"\.\./shared|shared/data|/ \"shared\"")
 def repository_files() -> list[str]:
     """What a clone of the working tree holds once committed: tracked and not-ignored files
     (paths relative to the repository), without those deleted in the working tree."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO, capture_output=True, check=True).stdout.decode()
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return sorted({name for name in listed.split("\0") if name and (REPO / name).is_file()})
 
 
@@ -44,8 +51,14 @@ def lone_copy(destination: Path) -> Path:
 
 def run_recipe(cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if key != "SEMGES_BEAT2_SAMPLE"}
-    return subprocess.run([sys.executable, "-m", "training.default_checkpoint", *args], cwd=cwd,
-                          env=env, capture_output=True, text=True, timeout=RECIPE_TIMEOUT_S)
+    return subprocess.run(
+        [sys.executable, "-m", "training.default_checkpoint", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=RECIPE_TIMEOUT_S,
+    )
 
 
 def dataset_message(argv: list[str]) -> str:
@@ -64,10 +77,14 @@ def test_a_lone_copy_trains_the_recipe_to_a_loadable_pipeline(tmp_path, speech_f
     assert [p.name for p in clone.parent.iterdir()] == ["semges"]  # nothing beside it
     done = run_recipe(clone, *TINY_RUN)  # the real recipe, default paths, two steps per stage
     assert done.returncode == 0, done.stderr[-4000:]
-    sample_links = [p for p in (clone / "runs" / "default_checkpoint" / "beat2_sample").rglob("*")
-                    if p.is_symlink()]
-    assert sample_links and all(p.resolve().is_relative_to(clone / "data" / "beat2")
-                                for p in sample_links)  # the clone's own sample, nothing else
+    sample_links = [
+        p
+        for p in (clone / "runs" / "default_checkpoint" / "beat2_sample").rglob("*")
+        if p.is_symlink()
+    ]
+    assert sample_links and all(
+        p.resolve().is_relative_to(clone / "data" / "beat2") for p in sample_links
+    )  # the clone's own sample, nothing else
     out = clone / "assets" / "checkpoint"
     shipped = REPO / "assets" / "checkpoint" / "generator" / "model.safetensors"
     assert (out / "generator" / "model.safetensors").read_bytes() != shipped.read_bytes()
@@ -84,13 +101,18 @@ def test_a_missing_beat2_folder_is_one_line_from_the_command_and_make(tmp_path) 
     assert done.returncode != 0 and "Traceback" not in done.stderr and not done.stdout
     assert done.stderr.splitlines() == [
         f"error: {missing}: expected {files.LANGUAGE_FOLDER}, but the folder does not exist. "
-        f"BEAT2 can be downloaded from {files.DOWNLOAD_URL}"]
+        f"BEAT2 can be downloaded from {files.DOWNLOAD_URL}"
+    ]
     assert not (tmp_path / "work").exists()  # checked before anything was written
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    made = subprocess.run(["make", "-s", "-o", "setup-dev", "checkpoint", f"BEAT2={missing}",
-                           f"PY={sys.executable}"], cwd=REPO, capture_output=True, text=True,
-                          timeout=RECIPE_TIMEOUT_S)
+    made = subprocess.run(
+        ["make", "-s", "-o", "setup-dev", "checkpoint", f"BEAT2={missing}", f"PY={sys.executable}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=RECIPE_TIMEOUT_S,
+    )
     assert made.returncode != 0 and "Traceback" not in made.stderr
     assert done.stderr.splitlines()[0] in made.stderr.splitlines()  # then make's own error line
 
@@ -101,7 +123,8 @@ def beat2_folder(root: Path, clips: dict[str, str], present: dict[str, tuple[str
     for sub in files.CLIP_FILES:
         (root / sub).mkdir(parents=True, exist_ok=True)
     (root / files.SPLIT_FILE).write_text(
-        "id,type\n" + "".join(f"{clip},{split}\n" for clip, split in clips.items()))
+        "id,type\n" + "".join(f"{clip},{split}\n" for clip, split in clips.items())
+    )
     for clip, subs in present.items():
         for sub in subs:
             files.clip_file(root, sub, clip).touch()
@@ -113,22 +136,32 @@ def test_an_incomplete_beat2_folder_is_named_with_what_it_lacks(tmp_path) -> Non
     layout_only.mkdir()
     (layout_only / files.WAVE_DIR).mkdir()
     message = dataset_message(["--beat2", str(layout_only), "--work", str(tmp_path / "w")])
-    assert message == (f"error: {layout_only}: expected {files.LANGUAGE_FOLDER}, but it lacks "
-                       f"smplxflame_30/, textgrid/, {files.SPLIT_FILE}. BEAT2 can be downloaded "
-                       f"from {files.DOWNLOAD_URL}")
-    no_textgrids = beat2_folder(tmp_path / "no_textgrids",
-                                {"2_scott_0_1_1": "train", "2_scott_0_2_2": "test"},
-                                {"2_scott_0_1_1": ("smplxflame_30", "wave16k"),
-                                 "2_scott_0_2_2": ("wave16k",)})
+    assert message == (
+        f"error: {layout_only}: expected {files.LANGUAGE_FOLDER}, but it lacks "
+        f"smplxflame_30/, textgrid/, {files.SPLIT_FILE}. BEAT2 can be downloaded "
+        f"from {files.DOWNLOAD_URL}"
+    )
+    no_textgrids = beat2_folder(
+        tmp_path / "no_textgrids",
+        {"2_scott_0_1_1": "train", "2_scott_0_2_2": "test"},
+        {"2_scott_0_1_1": ("smplxflame_30", "wave16k"), "2_scott_0_2_2": ("wave16k",)},
+    )
     message = dataset_message(["--beat2", str(no_textgrids), "--work", str(tmp_path / "w")])
-    assert message.startswith(f"error: {no_textgrids}: expected a clip of speaker 2 in split "
-                              "train with its smplxflame_30/<id>.npz, wave16k/<id>.wav, "
-                              "textgrid/<id>.TextGrid, but none of the 1 listed in")
-    no_test_speech = beat2_folder(tmp_path / "no_test_speech", {"2_scott_0_1_1": "train"},
-                                  {"2_scott_0_1_1": tuple(files.CLIP_FILES)})
+    assert message.startswith(
+        f"error: {no_textgrids}: expected a clip of speaker 2 in split "
+        "train with its smplxflame_30/<id>.npz, wave16k/<id>.wav, "
+        "textgrid/<id>.TextGrid, but none of the 1 listed in"
+    )
+    no_test_speech = beat2_folder(
+        tmp_path / "no_test_speech",
+        {"2_scott_0_1_1": "train"},
+        {"2_scott_0_1_1": tuple(files.CLIP_FILES)},
+    )
     message = dataset_message(["--beat2", str(no_test_speech), "--work", str(tmp_path / "w")])
-    assert ("expected a clip of speaker 2 in split test with its wave16k/<id>.wav, but "
-            f"{files.SPLIT_FILE} lists none") in message
+    assert (
+        "expected a clip of speaker 2 in split test with its wave16k/<id>.wav, but "
+        f"{files.SPLIT_FILE} lists none"
+    ) in message
     assert files.DOWNLOAD_URL in message and "\n" not in message
     assert not (tmp_path / "w").exists()
 
@@ -138,8 +171,11 @@ def test_an_incomplete_sample_is_named_with_its_missing_files(tmp_path) -> None:
     source.mkdir()
     (source / f"{TRAIN_CLIPS[0]}.npz").symlink_to(BEAT2_SAMPLE_DIR / f"{TRAIN_CLIPS[0]}.npz")
     message = dataset_message(["--source", str(source), "--work", str(tmp_path / "w")])
-    lacking = [f"{TRAIN_CLIPS[0]}.wav", f"{TRAIN_CLIPS[0]}.TextGrid",
-               *(f"{clip}.wav" for clip in HELD_OUT_CLIPS)]
+    lacking = [
+        f"{TRAIN_CLIPS[0]}.wav",
+        f"{TRAIN_CLIPS[0]}.TextGrid",
+        *(f"{clip}.wav" for clip in HELD_OUT_CLIPS),
+    ]
     assert f"error: {source}: expected the flat BEAT2 sample files" in message
     assert f"but it lacks {', '.join(lacking)}. BEAT2 can be downloaded from" in message
     assert not (tmp_path / "w").exists()
@@ -153,28 +189,45 @@ def test_the_sample_ships_in_the_repository_with_every_file_named() -> None:
     assert named == {p.name for p in folder.iterdir()} - {"README.md"}
     assert "Apache-2.0" in readme and files.DOWNLOAD_URL in readme
     this_file = str(Path(__file__).relative_to(REPO))  # its pattern names what it looks for
-    readers = [name for name in repository_files() if Path(name).suffix in TEXT_SUFFIXES
-               and name != this_file
-               and OUTSIDE_PATH.search((REPO / name).read_text(errors="replace"))]
+    readers = [
+        name
+        for name in repository_files()
+        if Path(name).suffix in TEXT_SUFFIXES
+        and name != this_file
+        and OUTSIDE_PATH.search((REPO / name).read_text(errors="replace"))
+    ]
     assert not readers, f"files that read data from beside the repository: {readers}"
 
 
 @pytest.mark.parametrize("command", ["vqvae", "generator", "face", "evaluate"])
-def test_each_stage_and_the_evaluation_name_a_missing_dataset_in_one_line(tmp_path, command
-                                                                          ) -> None:
+def test_each_stage_and_the_evaluation_name_a_missing_dataset_in_one_line(
+    tmp_path, command
+) -> None:
     """The single-stage trainers and the evaluation check their data folder before anything
     heavy, as the recipe does: one line, exit status 1, no run folder."""
     missing = tmp_path / "beat_english_v2.0.0"
     out = tmp_path / "run"
-    argv = {"vqvae": ["--config", "configs/vqvae_tiny.yaml"],
-            "generator": ["--config", "configs/generator_tiny.yaml", "vqvae_dir=unused"],
-            "face": ["--config", "configs/face_tiny.yaml"]}.get(command)
-    argv = (["--checkpoint", "assets/checkpoint", "--data", str(missing)] if argv is None
-            else [*argv, f"data.root={missing}", f"run.out_dir={out}"])
-    done = subprocess.run([sys.executable, "-m", f"training.{command}", *argv], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    argv = {
+        "vqvae": ["--config", "configs/vqvae_tiny.yaml"],
+        "generator": ["--config", "configs/generator_tiny.yaml", "vqvae_dir=unused"],
+        "face": ["--config", "configs/face_tiny.yaml"],
+    }.get(command)
+    argv = (
+        ["--checkpoint", "assets/checkpoint", "--data", str(missing)]
+        if argv is None
+        else [*argv, f"data.root={missing}", f"run.out_dir={out}"]
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", f"training.{command}", *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
-    assert done.stderr.strip() == (f"error: {missing}: expected {files.LANGUAGE_FOLDER}, but "
-                                   f"the folder does not exist. BEAT2 can be downloaded from "
-                                   f"{files.DOWNLOAD_URL}")
+    assert done.stderr.strip() == (
+        f"error: {missing}: expected {files.LANGUAGE_FOLDER}, but "
+        f"the folder does not exist. BEAT2 can be downloaded from "
+        f"{files.DOWNLOAD_URL}"
+    )
     assert not out.exists()

@@ -55,7 +55,9 @@ def test_core_kinds_write_and_read_back(tmp_path):
     words = [Word("hello", 0.1, 0.4), Word("there", 0.5, 0.9)]
     export(motion, "words", tmp_path / "a.words.json", ExportOptions(words=words))
     assert [w["word"] for w in json.loads((tmp_path / "a.words.json").read_text())] == [
-        "hello", "there"]
+        "hello",
+        "there",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "a.words.json"]
 
 
@@ -77,8 +79,9 @@ def test_bad_requests_are_one_line_errors_and_write_nothing(tmp_path):
 
 
 def test_a_kind_whose_extra_is_missing_names_the_extra(monkeypatch):
-    kind = ExportKind("vrm", ".vrm", "a VRM avatar", "no_such_vrm_package.writer:write",
-                      extra="render")
+    kind = ExportKind(
+        "vrm", ".vrm", "a VRM avatar", "no_such_vrm_package.writer:write", extra="render"
+    )
     monkeypatch.setitem(EXPORT_KINDS, "vrm", kind)
     with pytest.raises(ExportUnavailable) as raised:
         check_available(["vrm"])
@@ -89,8 +92,9 @@ def test_a_kind_whose_extra_is_missing_names_the_extra(monkeypatch):
 
 
 def test_a_bug_in_the_layer_is_not_reported_as_a_missing_extra(monkeypatch):
-    kind = ExportKind("vrm", ".vrm", "a VRM avatar", "semges.render.no_such_module:write",
-                      extra="render")
+    kind = ExportKind(
+        "vrm", ".vrm", "a VRM avatar", "semges.render.no_such_module:write", extra="render"
+    )
     monkeypatch.setitem(EXPORT_KINDS, "vrm", kind)
     with pytest.raises(ModuleNotFoundError):
         check_available(["vrm"])
@@ -166,12 +170,18 @@ class ScriptedJob:
         return "ok"
 
 
-@pytest.mark.parametrize(("names", "status", "summary"), [
-    (("a", "b"), 0, "2 clips -> OUT: 2 written, 0 already done, 0 failed"),
-    (("a", "bad"), EXIT_FAILED, "2 clips -> OUT: 1 written, 0 already done, 1 failed"),
-    (("a", "stop", "z"), EXIT_INTERRUPTED, "3 clips -> OUT: 1 written, 0 already done, 0 failed, "
-                                           "2 not run"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("names", "status", "summary"),
+    [
+        (("a", "b"), 0, "2 clips -> OUT: 2 written, 0 already done, 0 failed"),
+        (("a", "bad"), EXIT_FAILED, "2 clips -> OUT: 1 written, 0 already done, 1 failed"),
+        (
+            ("a", "stop", "z"),
+            EXIT_INTERRUPTED,
+            "3 clips -> OUT: 1 written, 0 already done, 0 failed, 2 not run",
+        ),
+    ],
+)
 def test_the_shared_batch_plumbing(tmp_path, capsys, names, status, summary):
     clips = [Clip(name, tmp_path / f"{name}.wav") for name in names]
     out = tmp_path / "out"
@@ -192,7 +202,8 @@ def test_the_render_command_line_exits_130_on_ctrl_c_like_generate(tmp_path, mon
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RenderJob, "run", interrupted)
-    status = render_cli.main([str(MOTION), "--bvh", "-o", str(tmp_path / "out"), "-q",
-                              "--shard", "1/1"])
+    status = render_cli.main(
+        [str(MOTION), "--bvh", "-o", str(tmp_path / "out"), "-q", "--shard", "1/1"]
+    )
     assert status == EXIT_INTERRUPTED == 130
     assert "run the same command again" in capsys.readouterr().err

@@ -15,12 +15,12 @@ import torch
 
 from semges import face_statistics as fs
 from semges import layout
-from semges.speech.audio_features import NUM_PROSODY_CHANNELS, prosody_features
 from semges.models.face import FaceConfig, FaceModel
 from semges.motion import MotionClip, load_motion, save_motion
 from semges.pipeline import FACE_FOLDER, PIPELINE_FILE, InferenceConfig, SemGesPipeline
 from semges.rotations import flat_axis_angle_to_rot6d
 from semges.speech import SpeechFeatures, Word
+from semges.speech.audio_features import NUM_PROSODY_CHANNELS, prosody_features
 from tests.tiny_pipeline import TINY_AUDIO_DIM, TINY_TEXT_DIM, random_features, tiny_pipeline
 from training import face as face_trainer
 from training.clip_features import default_extractor, num_frames_for
@@ -28,8 +28,14 @@ from training.clip_features import default_extractor, num_frames_for
 REPO = Path(__file__).resolve().parent.parent
 FACE_TINY = str(REPO / "configs" / "face_tiny.yaml")
 DATA = Path(__file__).parent / "data"
-TINY_FACE = FaceConfig(audio_dim=TINY_AUDIO_DIM, text_dim=TINY_TEXT_DIM, hidden_dim=16,
-                       text_hidden_dim=4, kernel_size=3, dilations=(1, 2))
+TINY_FACE = FaceConfig(
+    audio_dim=TINY_AUDIO_DIM,
+    text_dim=TINY_TEXT_DIM,
+    hidden_dim=16,
+    text_hidden_dim=4,
+    kernel_size=3,
+    dilations=(1, 2),
+)
 
 
 def tiny_face(seed: int = 0) -> FaceModel:
@@ -38,8 +44,9 @@ def tiny_face(seed: int = 0) -> FaceModel:
     model = FaceModel(TINY_FACE)
     real = load_motion(DATA / "2_scott_0_1_1.npz")
     face = torch.cat([real.part_rot6d(layout.FACE_JAW), torch.from_numpy(real.expressions)], -1)
-    model.set_normalization(torch.zeros(TINY_AUDIO_DIM), torch.ones(TINY_AUDIO_DIM),
-                            face.mean(0), face.std(0), 1e-3)
+    model.set_normalization(
+        torch.zeros(TINY_AUDIO_DIM), torch.ones(TINY_AUDIO_DIM), face.mean(0), face.std(0), 1e-3
+    )
     model.set_rest_face(face[0])
     return model.eval()
 
@@ -49,6 +56,7 @@ def predict(model: FaceModel, features: SpeechFeatures, envelope: np.ndarray | N
 
 
 # -- the model ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("num_frames", [1, 2, 7, 300])
 def test_any_length_gives_one_face_per_frame(num_frames: int) -> None:
@@ -79,9 +87,9 @@ def test_a_frame_sees_only_its_receptive_field() -> None:
     reach = model.config.receptive_field // 2  # frames on each side
     base = predict(model, features).expressions
     far = random_features(80, seed=1)
-    far.audio[:reach + 1] = features.audio[:reach + 1]
-    far.text[:reach + 1] = features.text[:reach + 1]
-    far.word_mask[:reach + 1] = features.word_mask[:reach + 1]
+    far.audio[: reach + 1] = features.audio[: reach + 1]
+    far.text[: reach + 1] = features.text[: reach + 1]
+    far.word_mask[: reach + 1] = features.word_mask[: reach + 1]
     np.testing.assert_allclose(predict(model, far).expressions[0], base[0], atol=1e-5)
     near = random_features(80)
     near.audio[reach] += 3.0
@@ -106,17 +114,24 @@ def test_envelope_zero_is_the_rest_face_and_one_the_prediction() -> None:
     envelope[10:] = 0.0
     eased = predict(model, features, envelope)
     np.testing.assert_allclose(eased.expressions[:10], free.expressions[:10], atol=1e-6)
-    np.testing.assert_allclose(eased.expressions[10:], np.broadcast_to(
-        model.rest_face[layout.FACE_JAW.rot6d_dim:].numpy(), (10, layout.NUM_EXPRESSIONS)),
-        atol=1e-6)
+    np.testing.assert_allclose(
+        eased.expressions[10:],
+        np.broadcast_to(
+            model.rest_face[layout.FACE_JAW.rot6d_dim :].numpy(), (10, layout.NUM_EXPRESSIONS)
+        ),
+        atol=1e-6,
+    )
     rest_jaw = flat_axis_angle_to_rot6d(torch.from_numpy(eased.jaw[10:]))
-    np.testing.assert_allclose(rest_jaw.numpy(), np.broadcast_to(
-        model.rest_face[:layout.FACE_JAW.rot6d_dim].numpy(), (10, 6)), atol=1e-5)
+    np.testing.assert_allclose(
+        rest_jaw.numpy(),
+        np.broadcast_to(model.rest_face[: layout.FACE_JAW.rot6d_dim].numpy(), (10, 6)),
+        atol=1e-5,
+    )
 
 
 def test_gain_scales_the_deviation_from_the_mean_face() -> None:
     model, features = tiny_face(), random_features(30)
-    mean = model.face_mean[layout.FACE_JAW.rot6d_dim:].numpy()
+    mean = model.face_mean[layout.FACE_JAW.rot6d_dim :].numpy()
     plain = predict(model, features).expressions
     doubled = model.predict(features.audio, features.text, features.word_mask, gain=2.0)
     np.testing.assert_allclose(doubled.expressions - mean, 2.0 * (plain - mean), atol=1e-5)
@@ -134,6 +149,7 @@ def test_config_refuses_even_kernels() -> None:
 
 
 # -- in the pipeline ----------------------------------------------------------------------
+
 
 def face_pipeline() -> SemGesPipeline:
     body = tiny_pipeline()
@@ -163,9 +179,10 @@ def test_mouth_rests_in_silence() -> None:
     pipeline, features = face_pipeline(), random_features(200)
     features.word_mask[:] = False
     motion = pipeline.generate_motion(features, temperature=0.0)
-    rest = pipeline.face.rest_face[layout.FACE_JAW.rot6d_dim:].numpy()
-    np.testing.assert_allclose(motion.expressions, np.broadcast_to(rest, motion.expressions.shape),
-                               atol=1e-6)
+    rest = pipeline.face.rest_face[layout.FACE_JAW.rot6d_dim :].numpy()
+    np.testing.assert_allclose(
+        motion.expressions, np.broadcast_to(rest, motion.expressions.shape), atol=1e-6
+    )
 
 
 def test_face_component_round_trips_and_older_folders_load_without_it(tmp_path: Path) -> None:
@@ -174,8 +191,10 @@ def test_face_component_round_trips_and_older_folders_load_without_it(tmp_path: 
     manifest = json.loads((folder / PIPELINE_FILE).read_text())
     assert manifest["components"][FACE_FOLDER] == ["semges.models.face", "FaceModel"]
     loaded = SemGesPipeline.from_pretrained(folder)
-    np.testing.assert_array_equal(loaded.generate_motion(features, temperature=0.0).expressions,
-                                  pipeline.generate_motion(features, temperature=0.0).expressions)
+    np.testing.assert_array_equal(
+        loaded.generate_motion(features, temperature=0.0).expressions,
+        pipeline.generate_motion(features, temperature=0.0).expressions,
+    )
     old = tiny_pipeline().save_pretrained(tmp_path / "without_face")
     assert FACE_FOLDER not in json.loads((old / PIPELINE_FILE).read_text())["components"]
     motion = SemGesPipeline.from_pretrained(old).generate_motion(features, temperature=0.0)
@@ -202,13 +221,17 @@ def test_pipeline_refuses_a_face_of_another_front_end() -> None:
     from semges.serialization import CheckpointError
 
     body = tiny_pipeline()
-    other = FaceModel(FaceConfig(audio_dim=TINY_AUDIO_DIM + 1, text_dim=TINY_TEXT_DIM,
-                                 hidden_dim=8, dilations=(1,)))
+    other = FaceModel(
+        FaceConfig(
+            audio_dim=TINY_AUDIO_DIM + 1, text_dim=TINY_TEXT_DIM, hidden_dim=8, dilations=(1,)
+        )
+    )
     with pytest.raises(CheckpointError, match="front-ends"):
         SemGesPipeline(body.generator, body.vqvaes, face=other)
 
 
 # -- training -----------------------------------------------------------------------------
+
 
 class ProsodyFeatures:
     """A cheap front-end for the smoke test: prosody as audio, no word embeddings."""
@@ -222,9 +245,13 @@ class ProsodyFeatures:
         num_frames = num_frames_for(samples.shape[0], sample_rate)
         mask = np.zeros(num_frames, bool)
         for word in words:
-            mask[round(word.start * layout.FPS):round(word.end * layout.FPS)] = True
-        return SpeechFeatures(prosody_features(samples, num_frames),
-                              np.zeros((num_frames, 2), np.float32), mask, words)
+            mask[round(word.start * layout.FPS) : round(word.end * layout.FPS)] = True
+        return SpeechFeatures(
+            prosody_features(samples, num_frames),
+            np.zeros((num_frames, 2), np.float32),
+            mask,
+            words,
+        )
 
 
 def write_face_corpus(root: Path) -> Path:
@@ -245,11 +272,15 @@ def write_face_corpus(root: Path) -> Path:
     for index in range(2):
         clip_id = f"2_scott_0_{index + 1}_{index + 1}"
         frames = slice(index * 90, index * 90 + 90)
-        piece = MotionClip(real.poses[frames], real.trans[frames], real.betas,
-                           real.expressions[frames])
+        piece = MotionClip(
+            real.poses[frames], real.trans[frames], real.betas, real.expressions[frames]
+        )
         save_motion(piece, root / files.MOTION_DIR / f"{clip_id}.npz")
-        sf.write(root / files.WAVE_DIR / f"{clip_id}.wav",
-                 (0.1 * rng.normal(size=3 * rate)).astype(np.float32), rate)
+        sf.write(
+            root / files.WAVE_DIR / f"{clip_id}.wav",
+            (0.1 * rng.normal(size=3 * rate)).astype(np.float32),
+            rate,
+        )
         (root / files.TEXTGRID_DIR / f"{clip_id}.TextGrid").write_text(TEXTGRID)
         rows.append(f"{clip_id},train")
     (root / files.SPLIT_FILE).write_text("id,type\n" + "\n".join(rows) + "\n")
@@ -295,10 +326,14 @@ def test_face_main_trains_saves_and_resumes_exactly(tmp_path: Path) -> None:
     model = FaceModel.from_pretrained(folder)
     assert model.config.audio_dim == NUM_PROSODY_CHANNELS and model.config.text_dim == 2
     clips = [load_motion(path) for path in sorted((root / "smplxflame_30").iterdir())]
-    faces = torch.cat([torch.cat([clip.part_rot6d(layout.FACE_JAW),
-                                  torch.from_numpy(clip.expressions)], -1) for clip in clips])
+    faces = torch.cat(
+        [
+            torch.cat([clip.part_rot6d(layout.FACE_JAW), torch.from_numpy(clip.expressions)], -1)
+            for clip in clips
+        ]
+    )
     opening = np.concatenate([fs.mouth_opening_degrees(clip.poses) for clip in clips])
-    closed = faces[np.argsort(opening)[:round(0.1 * len(opening))]].mean(0)  # rest_closed_fraction
+    closed = faces[np.argsort(opening)[: round(0.1 * len(opening))]].mean(0)  # rest_closed_fraction
     torch.testing.assert_close(model.rest_face, closed, rtol=0, atol=1e-5)
     face_trainer.main([*common, f"run.out_dir={tmp_path / 'stopped'}", "run.stop_at=2"])
     resumed = face_trainer.main([*common, f"run.out_dir={tmp_path / 'stopped'}"])
@@ -308,6 +343,7 @@ def test_face_main_trains_saves_and_resumes_exactly(tmp_path: Path) -> None:
 
 
 # -- statistics ---------------------------------------------------------------------------
+
 
 def test_mouth_opening_is_the_jaw_opening_angle_in_degrees() -> None:
     poses = np.zeros((2, layout.POSE_DIM), np.float32)
@@ -327,7 +363,8 @@ def test_speech_loudness_is_the_rms_around_each_frame() -> None:
 
 def test_correlation_and_expression_statistics_by_hand() -> None:
     assert fs.correlation(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 7.0])) == pytest.approx(
-        0.9933992677987828)
+        0.9933992677987828
+    )
     assert np.isnan(fs.correlation(np.ones(3), np.arange(3.0)))
     expressions = np.array([[0.0, 1.0], [2.0, 1.0]])  # stds 1 and 0
     assert fs.expression_std(expressions) == pytest.approx(0.5)

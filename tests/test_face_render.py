@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from semges.render.bodies.mannequin_body import MannequinBody
-from semges.render.bodies.mouth import CLOSED_HEIGHT_M, GAP_M_PER_DEGREE
 from semges import layout
 from semges.motion import MotionClip
+from semges.render.bodies.mannequin_body import MannequinBody
+from semges.render.bodies.mouth import CLOSED_HEIGHT_M, GAP_M_PER_DEGREE
 from tests.test_render_bodies import write_fake_smplx
 
 JAW_COLUMN = layout.FACE_JAW.pose_columns[layout.JAW_OPENING_AXIS]
@@ -107,6 +107,10 @@ def test_bvh_carries_the_jaw_rotation(tmp_path) -> None:
     path = write_bvh(jaw_clip([0.0, 3.0]), tmp_path / "talk.bvh")
     root = bvhio.readAsBvh(str(path)).Root
     jaw = next(joint for joint, _, _ in root.layout() if joint.Name == "jaw")
-    angles = [Rotation.from_quat([k.Rotation.x, k.Rotation.y, k.Rotation.z, k.Rotation.w])
-              .as_rotvec(degrees=True) for k in jaw.Keyframes]
+    angles = [
+        Rotation.from_quat([k.Rotation.x, k.Rotation.y, k.Rotation.z, k.Rotation.w]).as_rotvec(
+            degrees=True
+        )
+        for k in jaw.Keyframes
+    ]
     np.testing.assert_allclose(angles, [[0.0, 0.0, 0.0], [3.0, 0.0, 0.0]], atol=1e-3)

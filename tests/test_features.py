@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from semges.layout import FPS
+from semges.speech import SpeechFeatures, Word
 from semges.speech.audio import SAMPLE_RATE, load_audio, num_motion_frames
 from semges.speech.audio_features import (
     NUM_PROSODY_CHANNELS,
@@ -13,8 +15,6 @@ from semges.speech.audio_features import (
     prosody_features,
     whisper_encoder_states,
 )
-from semges.layout import FPS
-from semges.speech import SpeechFeatures, Word
 from semges.speech.text_features import frame_word_features, sentence_spans
 
 ENERGY, ONSET, LOG_F0, VOICING = (PROSODY_CHANNELS.index(c) for c in PROSODY_CHANNELS)
@@ -134,7 +134,9 @@ def test_words_are_laid_on_the_frame_grid():
 
 
 def test_sentences_split_at_punctuation_pauses_and_length():
-    words = [Word(w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate("Hi there. How are you?".split())]
+    words = [
+        Word(w, i * 0.3, i * 0.3 + 0.2) for i, w in enumerate("Hi there. How are you?".split())
+    ]
     assert sentence_spans(words) == [(0, 2), (2, 5)]
     paused = [Word("one", 0.0, 0.2), Word("two", 3.0, 3.2)]
     assert sentence_spans(paused) == [(0, 1), (1, 2)]

@@ -6,23 +6,23 @@ import dataclasses
 import json
 
 import pytest
+from tiny_pipeline import tiny_pipeline
 
 from semges.pipeline import PIPELINE_FILE, SemGesPipeline, saved_frontend_config
 from semges.serialization import CheckpointError
 from semges.speech.frontend import FrontendConfig
 from semges.speech.transcription import TimingRefinement
-from tiny_pipeline import tiny_pipeline
 
 OTHER_TIMING = TimingRefinement(shift_s=0.2)
 
 
 def saved_with(config: FrontendConfig, folder, frontend=None):
     """A tiny pipeline (sized for ``frontend`` when given) saved with ``config``."""
-    sizes = {} if frontend is None else {"audio_dim": frontend.audio_dim,
-                                         "text_dim": frontend.text_dim}  # fmt: skip
+    sizes = (
+        {} if frontend is None else {"audio_dim": frontend.audio_dim, "text_dim": frontend.text_dim}
+    )
     tiny = tiny_pipeline(**sizes)
-    pipeline = SemGesPipeline(tiny.generator, tiny.vqvaes, tiny.inference,
-                              frontend_config=config)  # fmt: skip
+    pipeline = SemGesPipeline(tiny.generator, tiny.vqvaes, tiny.inference, frontend_config=config)
     return pipeline.save_pretrained(folder / "pipeline")
 
 
@@ -39,15 +39,19 @@ def test_a_checkpoint_refuses_a_front_end_that_makes_other_features(tmp_path, sp
     with pytest.raises(CheckpointError, match=r"another speech front-end: timing .*shift_s=0\.2"):
         SemGesPipeline.from_pretrained(folder, frontend=speech_frontend)
 
-    other_whisper = saved_with(FrontendConfig(whisper_model="/models/whisper-small.en"),
-                               tmp_path / "whisper", speech_frontend)  # fmt: skip
+    other_whisper = saved_with(
+        FrontendConfig(whisper_model="/models/whisper-small.en"),
+        tmp_path / "whisper",
+        speech_frontend,
+    )
     with pytest.raises(CheckpointError, match="whisper_model '/models/whisper-small.en'"):
         SemGesPipeline.from_pretrained(other_whisper, frontend=speech_frontend)
 
 
 def test_run_time_settings_may_differ(tmp_path, speech_frontend):
-    saved = dataclasses.replace(speech_frontend.config, cpu_threads=1, beam_size=5,
-                                max_duration_s=30.0)  # fmt: skip
+    saved = dataclasses.replace(
+        speech_frontend.config, cpu_threads=1, beam_size=5, max_duration_s=30.0
+    )
     folder = saved_with(saved, tmp_path, speech_frontend)
     pipeline = SemGesPipeline.from_pretrained(folder, frontend=speech_frontend)
     assert pipeline.frontend is speech_frontend
@@ -68,8 +72,11 @@ def test_a_pipeline_saved_before_front_ends_were_recorded_uses_the_default(tmp_p
 
 def test_the_feature_cache_key_follows_features_not_run_time_settings():
     default = FrontendConfig()
-    assert FrontendConfig(cpu_threads=3, beam_size=5).feature_fingerprint() == \
-        default.feature_fingerprint()  # fmt: skip
-    assert FrontendConfig(timing=OTHER_TIMING).feature_fingerprint() != \
-        default.feature_fingerprint()  # fmt: skip
+    assert (
+        FrontendConfig(cpu_threads=3, beam_size=5).feature_fingerprint()
+        == default.feature_fingerprint()
+    )
+    assert (
+        FrontendConfig(timing=OTHER_TIMING).feature_fingerprint() != default.feature_fingerprint()
+    )
     assert FrontendConfig(text_model="x").feature_differences(default) == ["text_model"]

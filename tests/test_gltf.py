@@ -12,21 +12,27 @@ import numpy as np
 import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
+from test_render_bodies import write_fake_smplx
 
+from semges import layout
+from semges.motion import MotionClip, load_motion
 from semges.render.bodies.mannequin_body import MannequinBody
 from semges.render.bodies.smplx_body import SmplxBody
 from semges.render.gltf import write_glb
-from semges import layout
-from semges.motion import MotionClip, load_motion
-from test_render_bodies import write_fake_smplx
 
 DATA = Path(__file__).parent / "data"
 NUM_FRAMES = 45
 CHECKED_FRAMES = (0, 17, NUM_FRAMES - 1)
 TOLERANCE_M = 1e-3
 GLB_MAGIC = b"glTF"
-_DTYPES = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32,
-           5126: np.float32}  # fmt: skip
+_DTYPES = {
+    5120: np.int8,
+    5121: np.uint8,
+    5122: np.int16,
+    5123: np.uint16,
+    5125: np.uint32,
+    5126: np.float32,
+}
 _WIDTHS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
 
 
@@ -35,8 +41,8 @@ def clip() -> MotionClip:
     """BEAT2 frames with extra rotation on every joint (jaw and eyes too) and a walk."""
     beat2 = load_motion(DATA / "2_scott_0_1_1.npz")
     rng = np.random.default_rng(3)
-    poses = beat2.poses[300:300 + NUM_FRAMES] + rng.normal(0, 0.25, (NUM_FRAMES, layout.POSE_DIM))
-    trans = beat2.trans[300:300 + NUM_FRAMES] + np.linspace(0, 0.4, NUM_FRAMES)[:, None]
+    poses = beat2.poses[300 : 300 + NUM_FRAMES] + rng.normal(0, 0.25, (NUM_FRAMES, layout.POSE_DIM))
+    trans = beat2.trans[300 : 300 + NUM_FRAMES] + np.linspace(0, 0.4, NUM_FRAMES)[:, None]
     return MotionClip(poses.astype(np.float32), trans.astype(np.float32), beat2.betas)
 
 
@@ -57,8 +63,12 @@ class GlbFile:
         accessor = self.gltf.accessors[index]
         view = self.gltf.bufferViews[accessor.bufferView]
         width = _WIDTHS[accessor.type]
-        data = np.frombuffer(self.blob, _DTYPES[accessor.componentType],
-                             accessor.count * width, view.byteOffset + (accessor.byteOffset or 0))
+        data = np.frombuffer(
+            self.blob,
+            _DTYPES[accessor.componentType],
+            accessor.count * width,
+            view.byteOffset + (accessor.byteOffset or 0),
+        )
         data = data.reshape(accessor.count, width)
         if accessor.normalized:
             data = data / np.iinfo(data.dtype).max
@@ -82,8 +92,9 @@ class GlbFile:
             value = self.accessor(animation.samplers[channel.sampler].output)[frame]
             slot = 0 if channel.target.path == "translation" else 1
             local[channel.target.node][slot] = value
-        parent = {child: index for index, node in enumerate(gltf.nodes)
-                  for child in node.children or []}  # fmt: skip
+        parent = {
+            child: index for index, node in enumerate(gltf.nodes) for child in node.children or []
+        }
         world: dict[int, np.ndarray] = {}
 
         def world_matrix(index: int) -> np.ndarray:
@@ -91,14 +102,15 @@ class GlbFile:
                 matrix = np.eye(4)
                 matrix[:3, :3] = Rotation.from_quat(local[index][1]).as_matrix()
                 matrix[:3, 3] = local[index][0]
-                world[index] = (world_matrix(parent[index]) @ matrix if index in parent
-                                else matrix)  # fmt: skip
+                world[index] = world_matrix(parent[index]) @ matrix if index in parent else matrix
             return world[index]
 
-        inverse_bind = self.accessor(skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(
-            0, 2, 1)  # column-major in the file
-        joint_matrices = np.stack([world_matrix(node) @ inverse_bind[k]
-                                   for k, node in enumerate(skin.joints)])  # fmt: skip
+        inverse_bind = (
+            self.accessor(skin.inverseBindMatrices).reshape(-1, 4, 4).transpose(0, 2, 1)
+        )  # column-major in the file
+        joint_matrices = np.stack(
+            [world_matrix(node) @ inverse_bind[k] for k, node in enumerate(skin.joints)]
+        )
         primitive = gltf.meshes[0].primitives[0]
         positions = self.accessor(primitive.attributes.POSITION).astype(np.float64)
         homogeneous = np.concatenate([positions, np.ones((len(positions), 1))], axis=1)
@@ -111,7 +123,7 @@ class GlbFile:
             weights = self.accessor(getattr(primitive.attributes, f"WEIGHTS_{influence}"))
             for k in range(joints.shape[1]):
                 moved = np.einsum("vij,vj->vi", joint_matrices[joints[:, k]], homogeneous)
-                result += weights[:, k:k + 1] * moved[:, :3]
+                result += weights[:, k : k + 1] * moved[:, :3]
         return result
 
 
@@ -145,8 +157,13 @@ def test_skeleton_animation_and_timing(clip, tmp_path):
     assert extras["frames"] == clip.num_frames and extras["fps"] == layout.FPS
     assert extras["duration_s"] == pytest.approx(clip.num_frames / layout.FPS)
     assert times[-1] + 1 / layout.FPS == pytest.approx(extras["duration_s"], abs=1e-6)
-    jaw = glb.accessor(next(s.output for s, c in zip(animation.samplers, animation.channels)
-                            if c.target.node == skin.joints[layout.JAW.joints[0]]))
+    jaw = glb.accessor(
+        next(
+            s.output
+            for s, c in zip(animation.samplers, animation.channels)
+            if c.target.node == skin.joints[layout.JAW.joints[0]]
+        )
+    )
     expected = Rotation.from_rotvec(clip.poses[:, layout.pose_columns(layout.JAW.joints)])
     angle = (Rotation.from_quat(jaw).inv() * expected).magnitude()
     assert angle.max() < 1e-5  # the jaw rotation travels as it is
@@ -170,8 +187,10 @@ def test_smplx_mesh_skinned_from_the_file_matches_the_renderer(clip, tmp_path):
     so they are zero here. Its balls are skinned to every joint, the jaw's included."""
     body = SmplxBody(write_fake_smplx(tmp_path / "SMPLX_NEUTRAL_2020.npz"))
     glb = GlbFile(write_glb(clip, tmp_path / "smplx.glb", body=body))
-    assert glb.accessor(glb.gltf.meshes[0].primitives[0].attributes.POSITION).shape[0] \
+    assert (
+        glb.accessor(glb.gltf.meshes[0].primitives[0].attributes.POSITION).shape[0]
         == body.num_vertices
+    )
     check_against_body(glb, body, clip)
 
 

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from tiny_pipeline import TINY_WINDOW, random_features, smooth_features, tiny_pipeline
 
 from semges import layout
-from semges.windows import crossfade_weights, gaussian_smooth, plan_windows, run_windowed
 from semges.motion import MotionClip
 from semges.pipeline import SemGesPipeline
 from semges.sampling import MAX_SEED, MAX_TEMPERATURE, check_seed, check_temperature
-from tiny_pipeline import TINY_WINDOW, random_features, smooth_features, tiny_pipeline
+from semges.windows import crossfade_weights, gaussian_smooth, plan_windows, run_windowed
 
 W = TINY_WINDOW
 
@@ -29,7 +29,9 @@ def test_plan_covers_every_frame_and_ends_flush():
             covered[start : start + W] = True
         assert covered.all()
         assert plan.starts[-1] + W == plan.padded_frames
-        assert all(previous + W - start >= 4 for previous, start in zip(plan.starts, plan.starts[1:]))
+        assert all(
+            previous + W - start >= 4 for previous, start in zip(plan.starts, plan.starts[1:])
+        )
     with pytest.raises(ValueError):
         plan_windows(10, W, overlap=W)
 
@@ -61,11 +63,15 @@ def test_same_seed_same_motion_different_seed_differs_with_temperature():
     pipeline = tiny_pipeline()
     features = random_features(3 * W)
     first = pipeline.generate_motion(features, seed=1, temperature=1.0).poses
-    np.testing.assert_array_equal(first, pipeline.generate_motion(features, seed=1, temperature=1.0).poses)
+    np.testing.assert_array_equal(
+        first, pipeline.generate_motion(features, seed=1, temperature=1.0).poses
+    )
     assert not np.allclose(first, pipeline.generate_motion(features, seed=2, temperature=1.0).poses)
     # Temperature 0 ignores the seed.
-    np.testing.assert_array_equal(pipeline.generate_motion(features, seed=1, temperature=0.0).poses,
-                                  pipeline.generate_motion(features, seed=2, temperature=0.0).poses)
+    np.testing.assert_array_equal(
+        pipeline.generate_motion(features, seed=1, temperature=0.0).poses,
+        pipeline.generate_motion(features, seed=2, temperature=0.0).poses,
+    )
 
 
 def test_no_seam_at_window_joins_on_smooth_input():
@@ -99,12 +105,12 @@ def test_long_silence_and_the_last_frames_ease_to_the_rest_pose() -> None:
     pipeline = tiny_pipeline()
     features = random_features(20 * layout.FPS)
     features.word_mask[:] = True
-    features.word_mask[5 * layout.FPS: 15 * layout.FPS] = False  # 10 s without words
+    features.word_mask[5 * layout.FPS : 15 * layout.FPS] = False  # 10 s without words
     motion = pipeline.generate_motion(features, seed=0, temperature=1.0)
     rest = MotionClip.rest(1)
     for name, part in layout.GENERATED_PARTS.items():
         rest = rest.with_part_rot6d(part, pipeline.vqvaes[name].mean[None])
-    calm = motion.poses[7 * layout.FPS: 13 * layout.FPS]
+    calm = motion.poses[7 * layout.FPS : 13 * layout.FPS]
     np.testing.assert_allclose(calm, np.broadcast_to(rest.poses, calm.shape), atol=1e-5)
     np.testing.assert_allclose(motion.poses[-1], rest.poses[0], atol=1e-5)
     speaking = motion.poses[: 4 * layout.FPS]
@@ -128,8 +134,9 @@ def test_speakers_are_checked_by_the_checkpoint() -> None:
     pipeline = tiny_pipeline()
     assert pipeline.check_speaker("Scott") == pipeline.check_speaker(2) == 2
     assert len(pipeline.speaker_names()) == 30  # no trained speakers recorded: all it embeds
-    trained = SemGesPipeline(pipeline.generator, pipeline.vqvaes, pipeline.inference,
-                             trained_speakers=(2,))  # fmt: skip
+    trained = SemGesPipeline(
+        pipeline.generator, pipeline.vqvaes, pipeline.inference, trained_speakers=(2,)
+    )
     assert trained.speaker_names() == ["scott"]
     assert trained.check_speaker("wayne") == 1  # runs, on an embedding training never updated
     with pytest.raises(ValueError, match="not trained on wayne; choose one of scott"):
@@ -158,6 +165,7 @@ def test_a_speaker_can_be_named() -> None:
     np.testing.assert_array_equal(by_id.poses, by_name.poses)
     # another speaker's embedding changes the code scores (sampled codes of a random tiny
     # model are chosen by the noise, the most likely ones by the scores)
-    assert not np.allclose(pipeline.generate_motion(features, speaker=2, temperature=0.0).poses,
-                           pipeline.generate_motion(features, speaker="wayne",
-                                                    temperature=0.0).poses)
+    assert not np.allclose(
+        pipeline.generate_motion(features, speaker=2, temperature=0.0).poses,
+        pipeline.generate_motion(features, speaker="wayne", temperature=0.0).poses,
+    )

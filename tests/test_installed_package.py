@@ -56,8 +56,9 @@ def core_closure(project: dict) -> set[str]:
             continue
         seen.add(name)
         try:
-            todo += [_name(r) for r in importlib.metadata.requires(name) or []
-                     if "extra ==" not in r]
+            todo += [
+                _name(r) for r in importlib.metadata.requires(name) or [] if "extra ==" not in r
+            ]
         except importlib.metadata.PackageNotFoundError:
             continue
     return seen
@@ -69,8 +70,11 @@ def render_extra_modules() -> set[str]:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extra = {_name(r) for r in project["optional-dependencies"]["render"]}
     extra -= core_closure(project)
-    return {module for module, dists in importlib.metadata.packages_distributions().items()
-            if {_name(d) for d in dists} & extra and not module.startswith("_")}
+    return {
+        module
+        for module, dists in importlib.metadata.packages_distributions().items()
+        if {_name(d) for d in dists} & extra and not module.startswith("_")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +84,26 @@ def wheel(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("source")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(REPO / "semges", source / "semges",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "semges", source / "semges", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(out), str(source)],
-                   check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (found,) = out.glob("semges-*.whl")
     return found
 
@@ -93,32 +111,43 @@ def wheel(tmp_path_factory) -> Path:
 def fresh_venv(root: Path, wheel: Path, with_extra: bool) -> Path:
     """A new environment with the wheel installed (with the render extra, or with its
     packages hidden); returns its python."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")],
-                   check=True)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root / "venv")], check=True)
     python = root / "venv" / "bin" / "python"
-    site_packages = Path(subprocess.run(
-        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip())  # fmt: skip
+    site_packages = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     lent = [p for p in site.getsitepackages() if Path(p).is_dir()]
     lines = list(lent)
     if not with_extra:
         blocker = root / "blocker"
         blocker.mkdir()
         (blocker / "hide_render_extra.py").write_text(
-            BLOCKER.format(hidden=sorted(render_extra_modules())))
+            BLOCKER.format(hidden=sorted(render_extra_modules()))
+        )
         lines = [str(blocker), *lines, "import hide_render_extra"]
     (site_packages / "lent_test_packages.pth").write_text("\n".join(lines) + "\n")
     requirement = f"semges{'[render]' if with_extra else ''} @ {wheel.as_uri()}"
-    subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--no-compile",
-                    requirement], check=True, capture_output=True, cwd=root)  # fmt: skip
+    subprocess.run(
+        [python, "-m", "pip", "install", "-q", "--no-index", "--no-compile", requirement],
+        check=True,
+        capture_output=True,
+        cwd=root,
+    )
     return python
 
 
-def run_outside(python: Path, folder: Path, *args: str | os.PathLike
-                ) -> subprocess.CompletedProcess:
+def run_outside(
+    python: Path, folder: Path, *args: str | os.PathLike
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    return subprocess.run([python, *map(str, args)], cwd=folder, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [python, *map(str, args)], cwd=folder, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def speech_folder(tmp_path: Path) -> Path:
@@ -131,8 +160,19 @@ def speech_folder(tmp_path: Path) -> Path:
 
 def generate(python: Path, work: Path, *exports: str) -> subprocess.CompletedProcess:
     """``python -m semges generate speech.wav -o out.npz [--glb --bvh]`` in ``work``."""
-    return run_outside(python, work, "-m", "semges", "generate", "speech.wav", "-o", "out.npz",
-                       *exports, "--checkpoint", CHECKPOINT)
+    return run_outside(
+        python,
+        work,
+        "-m",
+        "semges",
+        "generate",
+        "speech.wav",
+        "-o",
+        "out.npz",
+        *exports,
+        "--checkpoint",
+        CHECKPOINT,
+    )
 
 
 def test_with_the_render_extra_generate_writes_npz_glb_and_bvh(tmp_path, wheel):
@@ -148,8 +188,11 @@ def test_with_the_render_extra_generate_writes_npz_glb_and_bvh(tmp_path, wheel):
     assert (work / "out.bvh").read_text().startswith("HIERARCHY")
     # the installed copy keeps the layering too (tests/import_layers.py, run by that python)
     declared = declared_distributions(RENDER_EXTRA)
-    allowed = {module for module, dists in importlib.metadata.packages_distributions().items()
-               if {d.lower() for d in dists} & declared}
+    allowed = {
+        module
+        for module, dists in importlib.metadata.packages_distributions().items()
+        if {d.lower() for d in dists} & declared
+    }
     layers = run_outside(python, work, TESTS / "import_layers.py", *sorted(allowed))
     report = json.loads(layers.stdout)
     assert report["modules"] > 40 and report["violations"] == [], layers.stderr
@@ -166,8 +209,7 @@ def test_without_the_extra_an_export_names_it_in_one_line(tmp_path, wheel):
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert INSTALL_HINT in result.stderr and "Traceback" not in result.stderr
     assert sorted(p.name for p in work.iterdir()) == ["speech.wav"]  # nothing half-written
-    render = run_outside(python, work, "-m", "semges.render", "out.npz", "--bvh", "-o",
-                         "out.bvh")
+    render = run_outside(python, work, "-m", "semges.render", "out.npz", "--bvh", "-o", "out.bvh")
     assert render.returncode == 1 and len(render.stderr.strip().splitlines()) == 1
     assert INSTALL_HINT in render.stderr
     plain = generate(python, work)  # the core needs no extra

@@ -84,6 +84,7 @@ def service(speech_frontend, tmp_path_factory) -> GestureService:
 
     configure_headless_gl()
     from test_app import app_settings, tiny_service_pipeline
+
     from webapp.rendering import Renderers
 
     settings = app_settings(tmp_path_factory.mktemp("app-output"))
@@ -105,8 +106,14 @@ def test_the_status_line_shows_the_warning(service):
     handler, status = make_generate_handler(service, outcomes), make_status_handler(outcomes)
     tab = gr.Request(session_hash="french")
     with pytest.warns(UserWarning, match="English speech only"):  # gr.Warning outside a page
-        *_, (video, *_) = run_handler(handler, str(FRENCH), size="160x120", variation=0.0,
-                                      progress=RecordingProgress(), request=tab)  # fmt: skip
+        *_, (video, *_) = run_handler(
+            handler,
+            str(FRENCH),
+            size="160x120",
+            variation=0.0,
+            progress=RecordingProgress(),
+            request=tab,
+        )
     assert Path(video).is_file()
     assert status(tab) == f"{DONE_MESSAGE} {NOT_ENGLISH}"
 
@@ -132,10 +139,21 @@ def test_cli_generate_warns_and_still_writes_the_motion(shared_frontend, tmp_pat
     from tiny_pipeline import tiny_pipeline
 
     checkpoint = tmp_path / "checkpoint"
-    tiny_pipeline(audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
-                  ).save_pretrained(checkpoint)  # fmt: skip
+    tiny_pipeline(
+        audio_dim=shared_frontend.audio_dim, text_dim=shared_frontend.text_dim
+    ).save_pretrained(checkpoint)
     output = tmp_path / "motion.npz"
-    status = cli.main(["generate", str(FRENCH), "--checkpoint", str(checkpoint),
-                       "--temperature", "0", "-o", str(output)])  # fmt: skip
+    status = cli.main(
+        [
+            "generate",
+            str(FRENCH),
+            "--checkpoint",
+            str(checkpoint),
+            "--temperature",
+            "0",
+            "-o",
+            str(output),
+        ]
+    )
     assert status == 0 and output.is_file()
     assert f"warning: {NOT_ENGLISH_NOTE}" in capsys.readouterr().err.splitlines()

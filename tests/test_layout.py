@@ -17,7 +17,9 @@ def test_group_sizes_match_the_smplx_design():
 
 def test_hand_joints_hang_off_the_wrists():
     assert all(layout.PARENTS[j] in (20, *layout.LEFT_HAND.joints) for j in layout.LEFT_HAND.joints)
-    assert all(layout.PARENTS[j] in (21, *layout.RIGHT_HAND.joints) for j in layout.RIGHT_HAND.joints)
+    assert all(
+        layout.PARENTS[j] in (21, *layout.RIGHT_HAND.joints) for j in layout.RIGHT_HAND.joints
+    )
     assert all(layout.PARENTS[j] < j for j in range(1, layout.NUM_JOINTS))
 
 

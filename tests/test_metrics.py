@@ -59,7 +59,9 @@ def test_srgr_weights_frames_by_relevance() -> None:
 def test_nearest_template_recall() -> None:
     templates = np.array([[0.0, 0.0], [1.0, 0.0]])
     features = np.array([[0.1, 0.0], [0.9, 0.0], [0.2, 0.0]])
-    assert metrics.nearest_template_recall(features, templates, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+    assert metrics.nearest_template_recall(
+        features, templates, np.array([0, 1, 1])
+    ) == pytest.approx(2 / 3)
 
 
 def test_rest_pose_gives_the_rest_skeleton() -> None:
@@ -90,5 +92,7 @@ def test_metrics_json_is_strict_with_missing_metrics_as_null():
 
     from training.evaluate import metrics_json
 
-    text = metrics_json({"generated": {"bc": 0.5, "srgr": float("nan")}, "clips": [{"x": float("nan")}]})
+    text = metrics_json(
+        {"generated": {"bc": 0.5, "srgr": float("nan")}, "clips": [{"x": float("nan")}]}
+    )
     assert json.loads(text) == {"generated": {"bc": 0.5, "srgr": None}, "clips": [{"x": None}]}

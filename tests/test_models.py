@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 import torch
+from code_head_training import fit_upper_body_codes
+from tiny_pipeline import random_features, tiny_pipeline, tiny_vqvae
 
 from semges import layout
 from semges.models import GeneratorConfig, MotionVQVAE, SemGesGenerator
 from semges.pipeline import SemGesPipeline
 from semges.serialization import CheckpointError
-from code_head_training import fit_upper_body_codes
-from tiny_pipeline import random_features, tiny_pipeline, tiny_vqvae
 
 
 def test_vqvae_shapes_and_eval_invariant():
@@ -19,8 +19,9 @@ def test_vqvae_shapes_and_eval_invariant():
         assert output.latents.shape == (3, 20, 8)
         assert output.quantizer.indices.shape == (3, 20)
         # Decoding the indices gives the quantized reconstruction.
-        torch.testing.assert_close(vqvae.decode_indices(output.quantizer.indices),
-                                   output.reconstruction)
+        torch.testing.assert_close(
+            vqvae.decode_indices(output.quantizer.indices), output.reconstruction
+        )
         # Nearest-code snapping agrees with the quantizer's own choice.
         torch.testing.assert_close(vqvae.quantizer.snap(output.latents), output.quantizer.indices)
     assert 1.0 <= output.quantizer.perplexity <= vqvae.config.codebook_size
@@ -39,22 +40,32 @@ def test_vqvae_training_step_updates_codebook_and_has_gradients():
 def test_generator_output_shapes():
     pipeline = tiny_pipeline()
     generator = pipeline.generator
-    output = generator(torch.randn(2, 16, 12), torch.randn(2, 16, 10),
-                       torch.rand(2, 16) > 0.5, torch.tensor([2, 30]))
+    output = generator(
+        torch.randn(2, 16, 12),
+        torch.randn(2, 16, 10),
+        torch.rand(2, 16) > 0.5,
+        torch.tensor([2, 30]),
+    )
     assert set(output.latents) == set(output.code_logits) == {"upper_body", "hands", "lower"}
     assert output.latents["hands"].shape == (2, 16, 8)
     assert output.code_logits["lower"].shape == (2, 16, 32)
     assert output.text_latents["upper_body"].shape == (2, 16, 8)
     with pytest.raises(ValueError, match="speaker ids"):
-        generator(torch.randn(1, 16, 12), torch.randn(1, 16, 10), torch.ones(1, 16, dtype=torch.bool),
-                  torch.tensor([31]))
+        generator(
+            torch.randn(1, 16, 12),
+            torch.randn(1, 16, 10),
+            torch.ones(1, 16, dtype=torch.bool),
+            torch.tensor([31]),
+        )
 
 
 def test_pad_frames_ignore_their_text_values():
     generator = tiny_pipeline().generator
     text = torch.randn(1, 16, 10)
     mask = torch.zeros(1, 16, dtype=torch.bool)
-    torch.testing.assert_close(generator.embed_text(text, mask), generator.embed_text(text * 5, mask))
+    torch.testing.assert_close(
+        generator.embed_text(text, mask), generator.embed_text(text * 5, mask)
+    )
 
 
 def test_save_load_gives_identical_output(tmp_path):
@@ -65,14 +76,19 @@ def test_save_load_gives_identical_output(tmp_path):
     loaded = SemGesPipeline.from_pretrained(tmp_path / "ckpt")
     assert loaded.generator.config == pipeline.generator.config
     assert loaded.inference == pipeline.inference
-    np.testing.assert_array_equal(loaded.generate_motion(features, seed=4, temperature=0.7).poses,
-                                  expected.poses)
+    np.testing.assert_array_equal(
+        loaded.generate_motion(features, seed=4, temperature=0.7).poses, expected.poses
+    )
 
 
 def test_loading_is_strict(tmp_path):
     vqvae = tiny_vqvae(layout.HANDS.name)
     vqvae.save_pretrained(tmp_path / "vq")
-    config = (tmp_path / "vq" / "config.json").read_text().replace('"hidden_dim": 16', '"hidden_dim": 24')
+    config = (
+        (tmp_path / "vq" / "config.json")
+        .read_text()
+        .replace('"hidden_dim": 16', '"hidden_dim": 24')
+    )
     (tmp_path / "vq" / "config.json").write_text(config)
     with pytest.raises((CheckpointError, RuntimeError)):
         MotionVQVAE.from_pretrained(tmp_path / "vq")
@@ -103,8 +119,9 @@ GOLDEN_FRAME_5_SPINE1 = [-0.1133536, 0.2249499, -0.0967728]
 def test_golden_slice():
     motion = tiny_pipeline(seed=0).generate_motion(random_features(40, seed=0), seed=0)
     left_wrist = layout.JOINT_NAMES.index("left_wrist") * 3
-    np.testing.assert_allclose(motion.poses[5, left_wrist : left_wrist + 3],
-                               GOLDEN_FRAME_5_LEFT_WRIST, atol=1e-4)
+    np.testing.assert_allclose(
+        motion.poses[5, left_wrist : left_wrist + 3], GOLDEN_FRAME_5_LEFT_WRIST, atol=1e-4
+    )
     np.testing.assert_allclose(motion.poses[5, 9:12], GOLDEN_FRAME_5_SPINE1, atol=1e-4)
 
 
@@ -112,20 +129,26 @@ def test_a_front_end_of_other_feature_sizes_is_refused(speech_frontend):
     with pytest.raises(CheckpointError, match="trained with another front-end"):
         SemGesPipeline(tiny_pipeline().generator, tiny_pipeline().vqvaes, frontend=speech_frontend)
     matching = tiny_pipeline(audio_dim=speech_frontend.audio_dim, text_dim=speech_frontend.text_dim)
-    assert SemGesPipeline(matching.generator, matching.vqvaes, frontend=speech_frontend).frontend is speech_frontend
+    assert (
+        SemGesPipeline(matching.generator, matching.vqvaes, frontend=speech_frontend).frontend
+        is speech_frontend
+    )
 
 
 def test_warm_up_leaves_the_model_unchanged():
     pipeline, features = tiny_pipeline(), random_features(20)
     before = pipeline.generate_motion(features, seed=1, temperature=0.5).poses
     pipeline.warm_up()
-    np.testing.assert_array_equal(pipeline.generate_motion(features, seed=1, temperature=0.5).poses, before)
+    np.testing.assert_array_equal(
+        pipeline.generate_motion(features, seed=1, temperature=0.5).poses, before
+    )
 
 
 def test_trained_speakers_are_saved_with_the_pipeline(tmp_path):
     pipeline = tiny_pipeline()
-    SemGesPipeline(pipeline.generator, pipeline.vqvaes, pipeline.inference,
-                   trained_speakers=(5, 2)).save_pretrained(tmp_path / "ckpt")
+    SemGesPipeline(
+        pipeline.generator, pipeline.vqvaes, pipeline.inference, trained_speakers=(5, 2)
+    ).save_pretrained(tmp_path / "ckpt")
     assert SemGesPipeline.from_pretrained(tmp_path / "ckpt").trained_speakers == (2, 5)
     pipeline.save_pretrained(tmp_path / "unrecorded")
     assert SemGesPipeline.from_pretrained(tmp_path / "unrecorded").trained_speakers == ()
@@ -135,8 +158,12 @@ def test_handedness_flag_changes_the_motion_and_defaults_to_the_speakers_own() -
     generator = tiny_pipeline(seed=1).generator
     with torch.no_grad():
         generator.branches["hands"].handedness_embedding.weight.normal_()
-    args = (torch.randn(2, 16, 12), torch.randn(2, 16, 10), torch.rand(2, 16) > 0.5,
-            torch.tensor([2, 2]))
+    args = (
+        torch.randn(2, 16, 12),
+        torch.randn(2, 16, 10),
+        torch.rand(2, 16) > 0.5,
+        torch.tensor([2, 2]),
+    )
     own = generator(*args).code_logits["hands"]
     default = generator(*args, torch.zeros(2, dtype=torch.bool)).code_logits["hands"]
     mirrored = generator(*args, torch.ones(2, dtype=torch.bool)).code_logits["hands"]
@@ -166,15 +193,21 @@ def test_prior_correction_discounts_frequent_codes() -> None:
     counts[3] = 1000.0  # a code the training motion used all the time
     generator.set_code_prior("hands", counts)
     with torch.no_grad():
-        output = generator(torch.randn(1, 16, 12), torch.randn(1, 16, 10),
-                           torch.ones(1, 16, dtype=torch.bool), torch.tensor([2]))
+        output = generator(
+            torch.randn(1, 16, 12),
+            torch.randn(1, 16, 10),
+            torch.ones(1, 16, dtype=torch.bool),
+            torch.tensor([2]),
+        )
     raw = generator.prior_corrected_logits(output.code_logits, 0.0)
     corrected = generator.prior_corrected_logits(output.code_logits, 1.0)
     torch.testing.assert_close(raw["hands"], output.code_logits["hands"])
     torch.testing.assert_close(corrected["upper_body"], output.code_logits["upper_body"])
     boost = corrected["hands"] - raw["hands"]  # = -log prior: rare codes gain the most
     assert torch.equal(boost.argmin(dim=-1), torch.full((1, 16), 3))
-    assert float(boost.max() - boost.min()) == pytest.approx(float(torch.log(torch.tensor(1001 / 2))))
+    assert float(boost.max() - boost.min()) == pytest.approx(
+        float(torch.log(torch.tensor(1001 / 2)))
+    )
 
 
 def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
@@ -183,8 +216,18 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
     stay on the rest code and a window of speech must gesture: a per-window norm stretches
     the silent window's faint noise to the size of speech, so it cannot tell them apart."""
     torch.manual_seed(0)
-    config = GeneratorConfig(audio_dim=12, text_dim=10, d_model=16, num_heads=2, num_layers=1,
-                             ffn_dim=32, latent_dim=8, codebook_size=9, window=32, dropout=0.0)
+    config = GeneratorConfig(
+        audio_dim=12,
+        text_dim=10,
+        d_model=16,
+        num_heads=2,
+        num_layers=1,
+        ffn_dim=32,
+        latent_dim=8,
+        codebook_size=9,
+        window=32,
+        dropout=0.0,
+    )
     generator = SemGesGenerator(config)
     base = torch.randn(12)
     frames = torch.arange(32)
@@ -193,15 +236,18 @@ def test_a_tiny_generator_learns_that_silence_means_rest() -> None:
         silent = torch.zeros(size, 32, dtype=torch.bool)
         for row in range(2, size):
             start, length = torch.randint(0, 32, (2,)).tolist()
-            silent[row, start:start + length] = True
+            silent[row, start : start + length] = True
         silent[0] = True  # always one wholly silent window (and row 1 is all speech)
         loudness = torch.where(silent, 0.01, 1.0)[..., None]
         audio = base + loudness * torch.randn(size, 32, 12)
         codes = torch.where(silent, 0, 1 + (frames // 4 + torch.randint(0, 8, (size, 1))) % 8)
         return audio, codes
 
-    text, mask, speaker = torch.zeros(16, 32, 10), torch.zeros(16, 32, dtype=torch.bool), \
-        torch.full((16,), 2)
+    text, mask, speaker = (
+        torch.zeros(16, 32, 10),
+        torch.zeros(16, 32, dtype=torch.bool),
+        torch.full((16,), 2),
+    )
 
     def next_batch():
         audio, codes = batch(16)
@@ -222,5 +268,7 @@ def test_a_checkpoint_of_another_format_version_is_refused_by_name(tmp_path):
     tiny_pipeline().save_pretrained(tmp_path / "ckpt")
     manifest = tmp_path / "ckpt" / "pipeline.json"
     manifest.write_text(manifest.read_text().replace('"format_version": 4', '"format_version": 1'))
-    with pytest.raises(CheckpointError, match="format version 1; this semges reads versions 3 and 4"):
+    with pytest.raises(
+        CheckpointError, match="format version 1; this semges reads versions 3 and 4"
+    ):
         SemGesPipeline.from_pretrained(tmp_path / "ckpt")

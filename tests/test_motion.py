@@ -16,8 +16,15 @@ def test_real_beat2_clip_round_trips(tmp_path):
     assert clip.num_frames == 1906 and clip.fps == 30
     path = save_motion(clip, tmp_path / "out.npz")
     with np.load(REAL_CLIP) as original, np.load(path) as written:
-        assert set(written.files) == {"poses", "trans", "betas", "expressions", "model", "gender",
-                                      "mocap_frame_rate"}
+        assert set(written.files) == {
+            "poses",
+            "trans",
+            "betas",
+            "expressions",
+            "model",
+            "gender",
+            "mocap_frame_rate",
+        }
         for key in ("poses", "trans", "betas", "expressions"):
             assert written[key].dtype == np.float32
             np.testing.assert_array_equal(written[key], original[key].astype(np.float32))

@@ -144,8 +144,9 @@ def test_weight_moves_to_the_lower_foot() -> None:
     positions[4:, LEFT_FOOT, 1] = 0.1
     positions[:4, RIGHT_FOOT, 1] = 0.1
     positions[:, RIGHT_FOOT, 0] = np.arange(8) * 0.04
-    np.testing.assert_allclose(stats.stance_foot_speed(positions, FPS),
-                               [0.0, 0.0, 0.0, 1.2, 1.2, 1.2, 1.2], atol=1e-9)
+    np.testing.assert_allclose(
+        stats.stance_foot_speed(positions, FPS), [0.0, 0.0, 0.0, 1.2, 1.2, 1.2, 1.2], atol=1e-9
+    )
     assert stats.weight_bearing_foot_speed(positions, FPS) == pytest.approx(1.2)
 
 

@@ -17,8 +17,9 @@ RENDER_EXTRA = "render"
 
 
 def _names(requirements: list[str]) -> set[str]:
-    return {re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower()
-            for requirement in requirements}  # fmt: skip
+    return {
+        re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower() for requirement in requirements
+    }
 
 
 def declared_distributions(extra: str | None = None) -> set[str]:
@@ -53,8 +54,7 @@ def test_pyproject_declares_every_package_semges_imports():
     """The core's imports are dependencies; the render layer's are those or the extra's."""
     core = undeclared(top_level_imports(render_layer=False), declared_distributions())
     assert not core, f"imported by the semges core, not in pyproject dependencies: {core}"
-    render = undeclared(top_level_imports(render_layer=True),
-                        declared_distributions(RENDER_EXTRA))
+    render = undeclared(top_level_imports(render_layer=True), declared_distributions(RENDER_EXTRA))
     assert not render, f"imported by semges.render, not in dependencies or the extra: {render}"
 
 
@@ -70,8 +70,9 @@ def test_the_core_never_imports_the_render_layer_nor_anything_undeclared():
     """Walks every module of the semges package (pkgutil) and reads its imports (ast)."""
     by_module = importlib.metadata.packages_distributions()
     declared = declared_distributions(RENDER_EXTRA)
-    allowed = {module for module, dists in by_module.items()
-               if {d.lower() for d in dists} & declared}
+    allowed = {
+        module for module, dists in by_module.items() if {d.lower() for d in dists} & declared
+    }
     assert len(installed_modules()) > 40  # the walk found the package's modules
     assert violations(allowed) == []
 
@@ -90,9 +91,12 @@ def test_the_walk_catches_a_core_module_importing_render(tmp_path, monkeypatch):
 def test_only_semges_is_installed():
     """From outside the repository only ``semges`` imports: the training code, demo and
     benchmarks keep their generic names out of site-packages (the renderer is semges.render)."""
-    code = ("import importlib.util as u\n"
-            f"print([n for n in ('semges', 'semges.render') + {RUN_FROM_THE_REPOSITORY!r} "
-            "if u.find_spec(n)])")
-    result = subprocess.run([sys.executable, "-c", code], cwd="/", capture_output=True,
-                            text=True, check=True)  # fmt: skip
+    code = (
+        "import importlib.util as u\n"
+        f"print([n for n in ('semges', 'semges.render') + {RUN_FROM_THE_REPOSITORY!r} "
+        "if u.find_spec(n)])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "['semges', 'semges.render']"

@@ -9,12 +9,12 @@ import av
 import numpy as np
 import pytest
 import soundfile
-
 from import_probe import modules_loaded_by
+
+from semges.motion import MotionClip, load_motion
 from semges.render import VideoEncodeError, VideoRenderer
 from semges.render.framing import VIEWS, check_view, project
 from semges.render.video_encoder import check_frame_size, parse_frame_size
-from semges.motion import MotionClip, load_motion
 
 DATA = Path(__file__).parent / "data"
 BEAT2_MOTION = DATA / "2_scott_0_1_1.npz"
@@ -26,8 +26,9 @@ FRAME_S = 1.0 / FPS
 
 
 def excerpt(clip: MotionClip, start: int, stop: int) -> MotionClip:
-    return MotionClip(clip.poses[start:stop], clip.trans[start:stop], clip.betas,
-                      clip.expressions[start:stop])
+    return MotionClip(
+        clip.poses[start:stop], clip.trans[start:stop], clip.betas, clip.expressions[start:stop]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +119,11 @@ def test_in_place_vertex_update_matches_a_fresh_draw(renderer, clip):
 def test_camera_keeps_every_frame_in_the_picture(renderer, beat2, view):
     motion = MotionClip(beat2.poses[:600:10], beat2.trans[:600:10], beat2.betas)  # 20 s
     camera = renderer.frame(motion, view).camera
-    ids = np.flatnonzero(renderer.body.upper_body_mask()) if VIEWS[view].upper_body_only \
+    ids = (
+        np.flatnonzero(renderer.body.upper_body_mask())
+        if VIEWS[view].upper_body_only
         else np.arange(renderer.body.num_vertices)
+    )
     points = renderer.body.pose(motion, 0, motion.num_frames).vertices[:, ids].reshape(-1, 3)
     ndc = np.abs(project(points.astype(np.float64), camera))
     margin = VIEWS[view].margin  # and the body fills the picture, up to the margin
@@ -158,9 +162,17 @@ def test_bad_requests_are_refused(renderer, clip, tmp_path):
         VideoRenderer("mannequin", size=(191, 128))
 
 
-@pytest.mark.parametrize("text, words", [("720x480", None), ("720 × 480", None), ("big", "look like"),
-                                         ("14x480", "between 16"), ("5000x480", "between 16"),
-                                         ("721x480", "even")])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("720x480", None),
+        ("720 × 480", None),
+        ("big", "look like"),
+        ("14x480", "between 16"),
+        ("5000x480", "between 16"),
+        ("721x480", "even"),
+    ],
+)
 def test_one_size_rule_for_every_caller(text, words):
     if words is None:
         assert parse_frame_size(text) == (720, 480) == check_frame_size((720, 480))

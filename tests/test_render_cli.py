@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from semges.render.__main__ import main
 from semges.motion import MotionClip, load_motion, save_motion
+from semges.render.__main__ import main
 
 DATA = Path(__file__).parent / "data"
 SPEECH = DATA / "2_scott_0_1_1_excerpt.wav"
@@ -37,27 +37,55 @@ def run_main(*args: object) -> int:
 
 
 def test_help_documents_every_option():
-    result = subprocess.run([sys.executable, "-m", "semges.render", "--help"], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "semges.render", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0
-    for option in ("--audio", "--size", "--view", "--smplx-model", "--bvh", "--still",
-                   "--output", "https://smpl-x.is.tue.mpg.de", "SMPLX_NEUTRAL_2020.npz"):
+    for option in (
+        "--audio",
+        "--size",
+        "--view",
+        "--smplx-model",
+        "--bvh",
+        "--still",
+        "--output",
+        "https://smpl-x.is.tue.mpg.de",
+        "SMPLX_NEUTRAL_2020.npz",
+    ):
         assert option in result.stdout
 
 
 def test_a_real_run_fails_with_one_line_and_no_traceback(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "semges.render", str(tmp_path / "missing.npz"),
-                             "-o", str(tmp_path / "x.mp4")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "semges.render",
+            str(tmp_path / "missing.npz"),
+            "-o",
+            str(tmp_path / "x.mp4"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: motion file not found: {tmp_path / 'missing.npz'}"]
+        f"error: motion file not found: {tmp_path / 'missing.npz'}"
+    ]
 
 
 def test_video_still_and_bvh(motion_file, tmp_path):
     video = tmp_path / "out" / "talk.mp4"
-    assert run_main(motion_file, "--audio", SPEECH, "-o", video, "--size", SMALL,
-                    "--view", "full", "-q") == 0
+    assert (
+        run_main(
+            motion_file, "--audio", SPEECH, "-o", video, "--size", SMALL, "--view", "full", "-q"
+        )
+        == 0
+    )
     assert video.stat().st_size > 1000
     still = tmp_path / "still.png"
     assert run_main(motion_file, "--still", 3, "-o", still, "--size", SMALL) == 0
@@ -67,16 +95,20 @@ def test_video_still_and_bvh(motion_file, tmp_path):
     assert bvh.read_text().startswith("HIERARCHY")
 
 
-@pytest.mark.parametrize("make_args, message", [
-    (lambda m, t: [t / "missing.npz", "-o", t / "x.mp4"], "motion file not found"),
-    (lambda m, t: [t / "junk.npz", "-o", t / "x.mp4"], "not a readable .npz"),
-    (lambda m, t: [m, "-o", t / "x.mp4", "--audio", t / "nothing.wav"], "audio file not found"),
-    (lambda m, t: [m, "-o", t / "x.mp4", "--smplx-model", t / "nothing.npz"],
-     "smpl-x.is.tue.mpg.de"),
-    (lambda m, t: [m, "-o", t / "x.mp4", "--audio", t / "junk.npz", "--size", SMALL],
-     "ffmpeg"),
-    (lambda m, t: [m, "--still", 99, "-o", t / "x.png"], "outside the motion"),
-])
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda m, t: [t / "missing.npz", "-o", t / "x.mp4"], "motion file not found"),
+        (lambda m, t: [t / "junk.npz", "-o", t / "x.mp4"], "not a readable .npz"),
+        (lambda m, t: [m, "-o", t / "x.mp4", "--audio", t / "nothing.wav"], "audio file not found"),
+        (
+            lambda m, t: [m, "-o", t / "x.mp4", "--smplx-model", t / "nothing.npz"],
+            "smpl-x.is.tue.mpg.de",
+        ),
+        (lambda m, t: [m, "-o", t / "x.mp4", "--audio", t / "junk.npz", "--size", SMALL], "ffmpeg"),
+        (lambda m, t: [m, "--still", 99, "-o", t / "x.png"], "outside the motion"),
+    ],
+)
 def test_runtime_errors_print_one_line(motion_file, tmp_path, capsys, make_args, message):
     (tmp_path / "junk.npz").write_bytes(b"not a zip archive")
     assert run_main(*make_args(motion_file, tmp_path)) == 1
@@ -85,11 +117,17 @@ def test_runtime_errors_print_one_line(motion_file, tmp_path, capsys, make_args,
     assert not list(tmp_path.glob("x.*")) and not list(tmp_path.glob(".*partial*"))
 
 
-@pytest.mark.parametrize("extra", [
-    ["--size", "721x480"], ["--size", "big"], ["--view", "side"], ["--bvh", "--audio", "a.wav"],
-    ["--bvh"],  # the output is .mp4, not .bvh
-    ["--bvh-scale", "0"],
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--size", "721x480"],
+        ["--size", "big"],
+        ["--view", "side"],
+        ["--bvh", "--audio", "a.wav"],
+        ["--bvh"],  # the output is .mp4, not .bvh
+        ["--bvh-scale", "0"],
+    ],
+)
 def test_usage_errors_exit_2(motion_file, tmp_path, capsys, extra):
     assert run_main(motion_file, "-o", tmp_path / "x.mp4", *extra) == 2
     err = capsys.readouterr().err
@@ -98,8 +136,12 @@ def test_usage_errors_exit_2(motion_file, tmp_path, capsys, extra):
 
 def test_motion_at_another_frame_rate_is_refused(tmp_path, capsys):
     path = tmp_path / "fast.npz"
-    np.savez(path, poses=np.zeros((4, 165), np.float32), trans=np.zeros((4, 3), np.float32),
-             mocap_frame_rate=np.array(60))
+    np.savez(
+        path,
+        poses=np.zeros((4, 165), np.float32),
+        trans=np.zeros((4, 3), np.float32),
+        mocap_frame_rate=np.array(60),
+    )
     assert run_main(path, "-o", tmp_path / "x.mp4") == 1
     assert "60 fps" in capsys.readouterr().err
 

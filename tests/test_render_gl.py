@@ -19,8 +19,9 @@ DATA = Path(__file__).parent / "data"
 def python(code: str, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != gl_platform.PLATFORM_ENV}
     environment.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=environment, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120
+    )
 
 
 def test_default_is_osmesa_without_an_nvidia_gpu(monkeypatch):
@@ -31,18 +32,21 @@ def test_default_is_osmesa_without_an_nvidia_gpu(monkeypatch):
 
 
 def test_the_users_choice_wins_and_bad_names_are_refused():
-    result = python("from semges.render import configure_headless_gl as c; print(c())",
-                    PYOPENGL_PLATFORM="egl")
+    result = python(
+        "from semges.render import configure_headless_gl as c; print(c())", PYOPENGL_PLATFORM="egl"
+    )
     assert result.stdout.strip() == "egl"
     result = python("from semges.render import configure_headless_gl as c; c('glx')")
     assert result.returncode != 0 and "unsupported OpenGL platform" in result.stderr
 
 
 def test_too_late_once_opengl_is_imported():
-    code = ("import OpenGL.GL\n"
-            "from semges.render import configure_headless_gl\n"
-            "try:\n    configure_headless_gl('egl')\n"
-            "except Exception as error:\n    print(type(error).__name__, error)")
+    code = (
+        "import OpenGL.GL\n"
+        "from semges.render import configure_headless_gl\n"
+        "try:\n    configure_headless_gl('egl')\n"
+        "except Exception as error:\n    print(type(error).__name__, error)"
+    )
     result = python(code, PYOPENGL_PLATFORM="osmesa")
     assert result.stdout.startswith("GLPlatformError")
     assert "before importing OpenGL" in result.stdout
@@ -62,8 +66,12 @@ def test_egl_draws_what_osmesa_draws(tmp_path):
     pictures = {}
     for platform in ("osmesa", "egl"):
         out = tmp_path / f"{platform}.npy"
-        result = subprocess.run([sys.executable, "-c", code, platform, str(out)],
-                                capture_output=True, text=True, timeout=180)
+        result = subprocess.run(
+            [sys.executable, "-c", code, platform, str(out)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         if platform == "egl" and result.returncode != 0:
             pytest.skip(f"no EGL here: {result.stderr.strip().splitlines()[-1:]}")
         assert result.returncode == 0, result.stderr

@@ -38,7 +38,9 @@ def test_round_trips_are_below_1e5_in_float32(random_rotations):
     assert angle_error.max() < 1e-5
     matrix = rotations.axis_angle_to_matrix(rotvec)
     np.testing.assert_allclose(
-        rotations.rot6d_to_matrix(rotations.matrix_to_rot6d(matrix)).numpy(), matrix.numpy(), atol=1e-5
+        rotations.rot6d_to_matrix(rotations.matrix_to_rot6d(matrix)).numpy(),
+        matrix.numpy(),
+        atol=1e-5,
     )
 
 
@@ -53,7 +55,9 @@ def test_rot6d_to_matrix_orthonormalises_any_input():
 
 
 def test_flat_helpers_keep_joint_order():
-    poses = torch.from_numpy(Rotation.random(4 * 13, random_state=1).as_rotvec()).float().view(4, 39)
+    poses = (
+        torch.from_numpy(Rotation.random(4 * 13, random_state=1).as_rotvec()).float().view(4, 39)
+    )
     rot6d = rotations.flat_axis_angle_to_rot6d(poses)
     assert rot6d.shape == (4, 78)
     torch.testing.assert_close(rot6d[:, 6:12], rotations.axis_angle_to_rot6d(poses[:, 3:6]))

@@ -53,7 +53,8 @@ def test_extract_shares_the_encoder_pass(speech_frontend, speech_excerpt):
     alone = audio_features(speech_frontend.whisper, load_audio(speech_excerpt))
     np.testing.assert_array_equal(features.audio, alone)
     assert [w.word for w in features.words] == [
-        w.word for w in speech_frontend.transcribe(speech_excerpt)]
+        w.word for w in speech_frontend.transcribe(speech_excerpt)
+    ]
 
 
 @pytest.mark.slow
@@ -94,4 +95,5 @@ def test_transcription_refines_the_raw_recognition(speech_frontend, speech_excer
     timing = speech_frontend.config.timing
     speech = speech_intervals(audio.samples, timing.silence_top_db)
     assert speech_frontend.transcribe(audio) == refine_word_times(
-        raw.words, speech, audio.duration_s, timing)
+        raw.words, speech, audio.duration_s, timing
+    )

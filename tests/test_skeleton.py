@@ -10,16 +10,16 @@ import bvhio
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
+from test_gltf import GlbFile
+from test_render_bodies import forward_kinematics, write_fake_smplx
 
+from semges import layout, skeleton
+from semges.kinematics import joint_positions
+from semges.motion import MotionClip, load_motion
 from semges.render.bodies.mannequin_body import MannequinBody, smplx_joint_of
 from semges.render.bodies.smplx_body import SmplxBody
 from semges.render.bvh import write_bvh
 from semges.render.gltf import write_glb
-from semges import layout, skeleton
-from semges.kinematics import joint_positions
-from semges.motion import MotionClip, load_motion
-from test_gltf import GlbFile
-from test_render_bodies import forward_kinematics, write_fake_smplx
 
 DATA = Path(__file__).parent / "data"
 POSED_FRAMES = (0, 300, 1000, 1800)
@@ -33,8 +33,9 @@ def beat2() -> MotionClip:
 
 def frames(beat2: MotionClip, betas: np.ndarray) -> MotionClip:
     """The rest pose, then POSED_FRAMES of the clip, no translation, the given betas."""
-    poses = np.concatenate([np.zeros((1, layout.POSE_DIM), np.float32),
-                            beat2.poses[list(POSED_FRAMES)]])
+    poses = np.concatenate(
+        [np.zeros((1, layout.POSE_DIM), np.float32), beat2.poses[list(POSED_FRAMES)]]
+    )
     return MotionClip(poses, np.zeros((len(poses), 3), np.float32), betas)
 
 
@@ -55,8 +56,7 @@ def mannequin() -> MannequinBody:
 
 @pytest.fixture(scope="module")
 def fake_smplx(tmp_path_factory) -> SmplxBody:
-    return SmplxBody(write_fake_smplx(tmp_path_factory.mktemp("smplx") /
-                                      "SMPLX_NEUTRAL_2020.npz"))
+    return SmplxBody(write_fake_smplx(tmp_path_factory.mktemp("smplx") / "SMPLX_NEUTRAL_2020.npz"))
 
 
 def expected_joints(clip: MotionClip, rest: np.ndarray | None = None) -> np.ndarray:
@@ -64,8 +64,9 @@ def expected_joints(clip: MotionClip, rest: np.ndarray | None = None) -> np.ndar
     (default: the skeleton at the clip's betas)."""
     rest = skeleton.rest_joint_positions(clip.betas) if rest is None else rest
     local = skeleton.with_relaxed_hands(clip.poses.astype(np.float64))
-    return forward_kinematics(rest, local.reshape(clip.num_frames, layout.NUM_JOINTS, 3),
-                              clip.trans.astype(np.float64))
+    return forward_kinematics(
+        rest, local.reshape(clip.num_frames, layout.NUM_JOINTS, 3), clip.trans.astype(np.float64)
+    )
 
 
 def bvh_joints(path: Path) -> np.ndarray:
@@ -73,18 +74,22 @@ def bvh_joints(path: Path) -> np.ndarray:
     per-frame root position and rotations, composed here."""
     bvh = bvhio.readAsBvh(str(path))
     world = np.zeros((bvh.FrameCount, layout.NUM_JOINTS, 3))
-    for frame in range(bvh.FrameCount):
-        def visit(joint: bvhio.BvhJoint, rotation: np.ndarray, position: np.ndarray) -> None:
-            key = joint.Keyframes[frame]
-            local = Rotation.from_quat([key.Rotation.x, key.Rotation.y, key.Rotation.z,
-                                        key.Rotation.w]).as_matrix()
-            world[frame, layout.JOINT_NAMES.index(joint.Name)] = position
-            for child in joint.Children:
-                offset = np.array([child.Offset.x, child.Offset.y, child.Offset.z])
-                visit(child, rotation @ local, position + rotation @ local @ offset)
 
+    def visit(
+        frame: int, joint: bvhio.BvhJoint, rotation: np.ndarray, position: np.ndarray
+    ) -> None:
+        key = joint.Keyframes[frame]
+        local = Rotation.from_quat(
+            [key.Rotation.x, key.Rotation.y, key.Rotation.z, key.Rotation.w]
+        ).as_matrix()
+        world[frame, layout.JOINT_NAMES.index(joint.Name)] = position
+        for child in joint.Children:
+            offset = np.array([child.Offset.x, child.Offset.y, child.Offset.z])
+            visit(frame, child, rotation @ local, position + rotation @ local @ offset)
+
+    for frame in range(bvh.FrameCount):
         root = bvh.Root.Keyframes[frame].Position
-        visit(bvh.Root, np.eye(3), np.array([root.x, root.y, root.z]))
+        visit(frame, bvh.Root, np.eye(3), np.array([root.x, root.y, root.z]))
     return world
 
 
@@ -104,8 +109,8 @@ def own_rest_joints(body: SmplxBody, betas: np.ndarray) -> np.ndarray:
     """(55, 3) an SMPL-X file's own skeleton: its J_regressor on its template shaped by betas."""
     with np.load(body.model_path) as model:
         shape = np.zeros(layout.NUM_BETAS)
-        shape[:min(layout.NUM_BETAS, len(betas))] = betas[:layout.NUM_BETAS]
-        vertices = model["v_template"] + model["shapedirs"][:, :, :layout.NUM_BETAS] @ shape
+        shape[: min(layout.NUM_BETAS, len(betas))] = betas[: layout.NUM_BETAS]
+        vertices = model["v_template"] + model["shapedirs"][:, :, : layout.NUM_BETAS] @ shape
         return model["J_regressor"].astype(np.float64) @ vertices
 
 
@@ -120,8 +125,9 @@ def test_the_relaxed_hand_is_the_mannequin_figures():
         if joint in layout.HANDS.joints:
             local = world[model.parents[figure_joint]].T @ world[figure_joint]
             mean = skeleton.relaxed_hand_mean()[layout.HANDS.joints.index(joint)]
-            assert (Rotation.from_matrix(local).inv() * Rotation.from_rotvec(mean)).magnitude() \
-                < 1e-6
+            assert (
+                Rotation.from_matrix(local).inv() * Rotation.from_rotvec(mean)
+            ).magnitude() < 1e-6
 
 
 def test_rest_skeleton_places_jaw_and_eyes_on_the_head():
@@ -134,8 +140,9 @@ def test_rest_skeleton_places_jaw_and_eyes_on_the_head():
 
 
 def test_kinematics_draws_the_skeleton_the_renderer_draws(neutral):
-    np.testing.assert_allclose(joint_positions(neutral.poses), expected_joints(neutral),
-                               atol=TOLERANCE_M)
+    np.testing.assert_allclose(
+        joint_positions(neutral.poses), expected_joints(neutral), atol=TOLERANCE_M
+    )
 
 
 @pytest.mark.parametrize("name", ["neutral", "shaped"])
@@ -154,8 +161,9 @@ def test_mannequin_poses_the_same_skeleton(name, request, mannequin):
 
 def test_mannequin_glb_rests_on_the_same_skeleton(shaped, mannequin, tmp_path):
     glb = GlbFile(write_glb(shaped, tmp_path / "mannequin.glb", body=mannequin))
-    np.testing.assert_allclose(glb_rest_joints(glb), skeleton.rest_joint_positions(shaped.betas),
-                               atol=TOLERANCE_M)
+    np.testing.assert_allclose(
+        glb_rest_joints(glb), skeleton.rest_joint_positions(shaped.betas), atol=TOLERANCE_M
+    )
 
 
 def test_smplx_body_with_the_neutral_file_poses_the_same_skeleton(neutral, fake_smplx):

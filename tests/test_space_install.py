@@ -22,14 +22,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from test_app import REPO
 from test_app_server import UNBUFFERED, free_port, stop_server, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
-SPACE_FILES = ["app.py", "webapp", "semges", "assets", "requirements.txt",
-               "packages.txt"]  # fmt: skip
+SPACE_FILES = ["app.py", "webapp", "semges", "assets", "requirements.txt", "packages.txt"]
 CPU_INDEX_HOST = "download.pytorch.org"
 INSTALL_TIMEOUT_S = 900
 NOT_FOR_THE_SPACE = ("pytest", "playwright", "tensorboard", "omegaconf", "semges")
@@ -71,16 +69,26 @@ def test_requirements_alone_install_and_serve_the_space(tmp_path):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
     requirements = space_requirements(space / "requirements.txt", tmp_path / "requirements.txt")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTHONPATH", "VIRTUAL_ENV")}  # fmt: skip
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-compile", "-r", str(requirements)],
-        cwd=space, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
-    )  # fmt: skip
+        cwd=space,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+    )
     assert install.returncode == 0, install.stderr[-4000:]
 
-    listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], env=env,
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    listed = subprocess.run(
+        [str(python), "-m", "pip", "list", "--format", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     installed = {entry["name"].lower(): entry["version"] for entry in json.loads(listed.stdout)}
     assert installed["torch"].endswith("+cpu")
     assert not [name for name in installed if name.startswith("nvidia-")]
@@ -88,12 +96,19 @@ def test_requirements_alone_install_and_serve_the_space(tmp_path):
 
     port = free_port()
     log = tmp_path / "app.log"
-    app_env = {**env, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-               "GRADIO_TEMP_DIR": str(tmp_path / "gradio"), "GRADIO_ANALYTICS_ENABLED": "False",
-               "SEMGES_APP_OUTPUT": str(tmp_path / "requests"), **UNBUFFERED}  # fmt: skip
+    app_env = {
+        **env,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_TEMP_DIR": str(tmp_path / "gradio"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "SEMGES_APP_OUTPUT": str(tmp_path / "requests"),
+        **UNBUFFERED,
+    }
     with open(log, "wb") as output:
-        process = subprocess.Popen([str(python), "app.py"], cwd=space, env=app_env,
-                                   stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
+        process = subprocess.Popen(
+            [str(python), "app.py"], cwd=space, env=app_env, stdout=output, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_serving(url, process, log)

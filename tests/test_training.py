@@ -32,7 +32,9 @@ GEN_TINY = str(REPO / "configs" / "generator_tiny.yaml")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three synthetic clips with their speech features already cached."""
     root = write_corpus(tmp_path_factory.mktemp("corpus"), clips=3, seed=0)
-    load_clips(DataConfig(root=str(root), splits=["train", "test"], mirror=False), default_extractor())
+    load_clips(
+        DataConfig(root=str(root), splits=["train", "test"], mirror=False), default_extractor()
+    )
     return root
 
 
@@ -56,9 +58,18 @@ def test_vqvae_main_writes_config_logs_and_models(vq_run: Path) -> None:
         assert (vq_run / f"vqvae_{part}" / "model.safetensors").is_file()
 
 
-def test_generator_main_writes_a_loadable_pipeline(corpus: Path, vq_run: Path, tmp_path: Path) -> None:
-    pipeline_dir = generator_trainer.main(["--config", GEN_TINY, f"data.root={corpus}",
-                                           f"run.out_dir={tmp_path}", f"vqvae_dir={vq_run}"])
+def test_generator_main_writes_a_loadable_pipeline(
+    corpus: Path, vq_run: Path, tmp_path: Path
+) -> None:
+    pipeline_dir = generator_trainer.main(
+        [
+            "--config",
+            GEN_TINY,
+            f"data.root={corpus}",
+            f"run.out_dir={tmp_path}",
+            f"vqvae_dir={vq_run}",
+        ]
+    )
     assert (tmp_path / "config.yaml").read_text().startswith("data:")
     pipeline = SemGesPipeline.from_pretrained(pipeline_dir)
     assert pipeline.generator.config.audio_dim == pipeline.generator.audio_mean.shape[0]
@@ -69,10 +80,16 @@ def test_generator_main_writes_a_loadable_pipeline(corpus: Path, vq_run: Path, t
     assert (prior.max(dim=-1).values > prior.min(dim=-1).values).all()
 
 
-def test_resume_gives_the_same_weights_as_an_uninterrupted_run(corpus: Path, vq_run: Path,
-                                                               tmp_path: Path) -> None:
-    common = ["--config", GEN_TINY, f"data.root={corpus}", f"vqvae_dir={vq_run}",
-              "run.checkpoint_every=100"]
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(
+    corpus: Path, vq_run: Path, tmp_path: Path
+) -> None:
+    common = [
+        "--config",
+        GEN_TINY,
+        f"data.root={corpus}",
+        f"vqvae_dir={vq_run}",
+        "run.checkpoint_every=100",
+    ]
     generator_trainer.main([*common, f"run.out_dir={tmp_path / 'straight'}"])
     generator_trainer.main([*common, f"run.out_dir={tmp_path / 'resumed'}", "run.stop_at=2"])
     assert not (tmp_path / "resumed" / "pipeline").exists()
@@ -90,15 +107,36 @@ def test_two_process_ddp_on_cpu(corpus: Path, tmp_path: Path) -> None:
     handler on: a rank still running at the deadline is made to print every thread's stack
     before it is killed, so a hang fails with where it hung."""
     port = _free_port()
-    command = [sys.executable, "-X", "faulthandler", "-m", "training.vqvae", "--config", VQ_TINY,
-               f"data.root={corpus}", f"run.out_dir={tmp_path}", "run.collective_timeout_s=120"]
+    command = [
+        sys.executable,
+        "-X",
+        "faulthandler",
+        "-m",
+        "training.vqvae",
+        "--config",
+        VQ_TINY,
+        f"data.root={corpus}",
+        f"run.out_dir={tmp_path}",
+        "run.collective_timeout_s=120",
+    ]
     ranks = []
     for rank in range(2):
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "RANK": str(rank), "LOCAL_RANK": str(rank),
-               "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        env = {
+            **os.environ,
+            "OMP_NUM_THREADS": "1",
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": "2",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
         log = (tmp_path / f"rank{rank}.log").open("w")
-        ranks.append((subprocess.Popen(command, cwd=REPO, env=env, stdout=log,
-                                       stderr=subprocess.STDOUT), log))
+        ranks.append(
+            (
+                subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT),
+                log,
+            )
+        )
     deadline = time.monotonic() + 300  # about 20 s alone, minutes on a loaded machine
     for process, _ in ranks:
         try:
@@ -108,8 +146,9 @@ def test_two_process_ddp_on_cpu(corpus: Path, tmp_path: Path) -> None:
             process.wait(timeout=30)
     for _, log in ranks:
         log.close()
-    logs = "\n".join(f"--- rank {r} ---\n" + (tmp_path / f"rank{r}.log").read_text()[-4000:]
-                      for r in range(2))
+    logs = "\n".join(
+        f"--- rank {r} ---\n" + (tmp_path / f"rank{r}.log").read_text()[-4000:] for r in range(2)
+    )
     assert all(process.returncode == 0 for process, _ in ranks), logs
     for part in layout.GENERATED_PARTS:
         assert (tmp_path / f"vqvae_{part}" / "model.safetensors").is_file()

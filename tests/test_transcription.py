@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import espeak_speech
 import numpy as np
 import pytest
 import soundfile
 
-import espeak_speech
+from semges.speech import Word
 from semges.speech.alignment import match_words, normalize_word, spread_over_speech
 from semges.speech.audio import SAMPLE_RATE
-from semges.speech import Word
 from semges.speech.transcription import TimingRefinement, refine_word_times
 
 ONSET_TOLERANCE_S = 0.15  # median |onset error|; the BEAT2 benchmark measures ~0.05 s
@@ -51,8 +51,10 @@ def test_aligns_given_text_on_real_speech(speech_frontend, speech_excerpt, speec
 def espeak_clip():
     if not espeak_speech.available():
         pytest.skip("espeak-ng is not installed")
-    text = ("Yesterday I walked down to the harbour to watch the boats come in. "
-            "The fishermen were tired but happy, because the catch had been good all week.")
+    text = (
+        "Yesterday I walked down to the harbour to watch the boats come in. "
+        "The fishermen were tired but happy, because the catch had been good all week."
+    )
     samples, rate, words = espeak_speech.synthesize(text)
     return text, samples, rate, words
 
@@ -128,8 +130,10 @@ def test_normalized_spellings_match():
     assert normalize_word("Weekends,") == normalize_word("weekends") == "weekends"
     assert normalize_word("I'll") == "i'll"
     assert match_words(["the", "first", "thing"], ["The", "first,", "THING."]) == [
-        (0, 0), (1, 1), (2, 2)
-    ]  # fmt: skip
+        (0, 0),
+        (1, 1),
+        (2, 2),
+    ]
 
 
 def test_bundled_models_are_found_offline():
@@ -151,8 +155,11 @@ def test_each_word_is_aligned_by_the_window_that_hears_it_in_its_middle():
     from semges.speech.encoder import EncodedWindow
 
     # a 65 s clip: encoder windows at 0, 20 and 40 s (the last one 25 s long)
-    windows = [EncodedWindow(0, 0, 3000, None), EncodedWindow(1, 2000, 3000, None),
-               EncodedWindow(2, 4000, 2500, None)]  # fmt: skip
+    windows = [
+        EncodedWindow(0, 0, 3000, None),
+        EncodedWindow(1, 2000, 3000, None),
+        EncodedWindow(2, 4000, 2500, None),
+    ]
     centres = np.array([0.5, 24.9, 25.1, 44.9, 45.1, 64.9])
     assert _owning_windows(centres, windows).tolist() == [0, 0, 1, 1, 2, 2]
     spans = [_owned_span(i, windows, 65.0) for i in range(3)]

@@ -15,9 +15,9 @@ import pytest
 import requests
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import ValidationError
-
 from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
+
 from webapp.downloads import file_link
 from webapp.handlers import BUSY_MESSAGE
 
@@ -54,8 +54,13 @@ def test_a_full_waiting_line_is_refused_in_the_demos_words(busy_demo, tmp_path):
     client = Client(url, verbose=False)
     with service._model_lock:  # the first request runs and holds the model
         running = client.submit(audio=speech, size="320x240", api_name="/generate")
-        wait_for(lambda: service._model_lock.locked() and running.status().code.name
-                 in {"PROCESSING", "PROGRESS"}, "the first request to start")  # fmt: skip
+        wait_for(
+            lambda: (
+                service._model_lock.locked()
+                and running.status().code.name in {"PROCESSING", "PROGRESS"}
+            ),
+            "the first request to start",
+        )
         waiting = client.submit(audio=speech, size="320x240", api_name="/generate")
         wait_for(lambda: waiting.status().code.name == "IN_QUEUE", "the second to wait")
         with pytest.raises(ValidationError) as caught:
@@ -84,6 +89,5 @@ def test_an_old_download_link_says_it_expired(busy_demo):
     # a path outside the demo's folders is still Gradio's to refuse, as before
     outside = requests.get(f"{url}{file_link('/etc/passwd')}", timeout=WAIT_S)
     assert outside.status_code == 403 and "root:" not in outside.text
-    escape = requests.get(f"{url}{file_link(folder.parent)}/../../etc/passwd",
-                          timeout=WAIT_S)  # fmt: skip
+    escape = requests.get(f"{url}{file_link(folder.parent)}/../../etc/passwd", timeout=WAIT_S)
     assert escape.status_code in (403, 404) and "root:" not in escape.text

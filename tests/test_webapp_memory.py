@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
-from webapp.memory import return_freed_memory
+
 from semges.render.framing import VIEWS
+from webapp.memory import return_freed_memory
 from webapp.rendering import MAX_RENDERERS_PER_BODY
 from webapp.service import GenerateRequest
 
@@ -60,9 +60,10 @@ def service(speech_frontend, tmp_path_factory):
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_memory_levels_off_over_repeated_requests(service, tmp_path):
     speech = write_speech_clip(tmp_path / "speech.wav", CLIP_SECONDS)
-    requests = [GenerateRequest(audio_path=speech, transcript="well in my", size=size,
-                                view=view, seed=seed)
-                for seed, (size, view) in enumerate(itertools.product(SIZES, VIEWS))]  # fmt: skip
+    requests = [
+        GenerateRequest(audio_path=speech, transcript="well in my", size=size, view=view, seed=seed)
+        for seed, (size, view) in enumerate(itertools.product(SIZES, VIEWS))
+    ]
 
     def one_round() -> float:
         with ThreadPoolExecutor(CONCURRENCY) as pool:

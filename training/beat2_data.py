@@ -54,12 +54,19 @@ def cache_dir_for(config: DataConfig) -> Path:
 
 
 def _part_tensors(motion: MotionClip, num_frames: int) -> dict[str, torch.Tensor]:
-    return {name: motion.part_rot6d(part)[:num_frames].float()
-            for name, part in layout.GENERATED_PARTS.items()}
+    return {
+        name: motion.part_rot6d(part)[:num_frames].float()
+        for name, part in layout.GENERATED_PARTS.items()
+    }
 
 
-def load_clip(record: files.ClipRecord, extractor: ClipFeatureExtractor | None, cache_dir: Path,
-              mirror: bool, time_range: tuple[float, float] = (0.0, 1.0)) -> list[ClipData]:
+def load_clip(
+    record: files.ClipRecord,
+    extractor: ClipFeatureExtractor | None,
+    cache_dir: Path,
+    mirror: bool,
+    time_range: tuple[float, float] = (0.0, 1.0),
+) -> list[ClipData]:
     """A clip (and its mirror image when ``mirror``), motion and features cut to one length,
     then to the fraction ``time_range`` of its frames.
 
@@ -73,8 +80,13 @@ def load_clip(record: files.ClipRecord, extractor: ClipFeatureExtractor | None, 
         features = cached_features(record, extractor, cache_dir)
     num_frames = min(motion.num_frames, features.num_frames)
     if abs(motion.num_frames - features.num_frames) > layout.FPS // 2:
-        logger.warning("%s: motion has %d frames, speech %d; using %d", record.clip_id,
-                       motion.num_frames, features.num_frames, num_frames)
+        logger.warning(
+            "%s: motion has %d frames, speech %d; using %d",
+            record.clip_id,
+            motion.num_frames,
+            features.num_frames,
+            num_frames,
+        )
     spans = files.read_semantic_spans(record.sem) if record.sem is not None else []
     semantic = torch.from_numpy(files.semantic_scores(spans, num_frames))
     kept = time_slice(num_frames, time_range)
@@ -91,8 +103,12 @@ def load_clip(record: files.ClipRecord, extractor: ClipFeatureExtractor | None, 
     if not mirror:
         return [base]
     mirrored_parts = _part_tensors(motion.mirrored(), num_frames)
-    return [base, replace(base, mirrored=True,
-                          parts={name: rot6d[kept] for name, rot6d in mirrored_parts.items()})]
+    return [
+        base,
+        replace(
+            base, mirrored=True, parts={name: rot6d[kept] for name, rot6d in mirrored_parts.items()}
+        ),
+    ]
 
 
 def time_slice(num_frames: int, time_range: tuple[float, float]) -> slice:
@@ -103,16 +119,22 @@ def time_slice(num_frames: int, time_range: tuple[float, float]) -> slice:
     return slice(round(start * num_frames), round(stop * num_frames))
 
 
-def load_clips(config: DataConfig, extractor: ClipFeatureExtractor | None,
-               splits: list[str] | None = None) -> list[ClipData]:
+def load_clips(
+    config: DataConfig, extractor: ClipFeatureExtractor | None, splits: list[str] | None = None
+) -> list[ClipData]:
     """Every clip of the configured speakers and splits (mirrored too when configured)."""
     records = files.list_clips(config.root, config.speakers, splits or config.splits)
     cache_dir = cache_dir_for(config)
     time_range = (config.time_range[0], config.time_range[1])
-    clips = [c for r in records
-             for c in load_clip(r, extractor, cache_dir, config.mirror, time_range)]
-    logger.info("loaded %d clips (%d frames) from %s", len(clips),
-                sum(c.num_frames for c in clips), config.root)
+    clips = [
+        c for r in records for c in load_clip(r, extractor, cache_dir, config.mirror, time_range)
+    ]
+    logger.info(
+        "loaded %d clips (%d frames) from %s",
+        len(clips),
+        sum(c.num_frames for c in clips),
+        config.root,
+    )
     return clips
 
 
@@ -130,8 +152,11 @@ class MotionWindows(Dataset):
             raise ValueError("window and stride must be positive")
         self.clips = clips
         self.window = window
-        self.index = [(c, s) for c, clip in enumerate(clips)
-                      for s in range(0, clip.num_frames - window + 1, stride)]
+        self.index = [
+            (c, s)
+            for c, clip in enumerate(clips)
+            for s in range(0, clip.num_frames - window + 1, stride)
+        ]
         if not self.index:
             raise ValueError(f"no clip is at least {window} frames long")
 
@@ -143,8 +168,11 @@ class MotionWindows(Dataset):
         clip = self.clips[c]
         w = slice(start, start + self.window)
         sample = {
-            "audio": clip.audio[w], "text": clip.text[w], "word_mask": clip.word_mask[w],
-            "semantic": clip.semantic[w], "speaker": torch.tensor(clip.speaker),
+            "audio": clip.audio[w],
+            "text": clip.text[w],
+            "word_mask": clip.word_mask[w],
+            "semantic": clip.semantic[w],
+            "speaker": torch.tensor(clip.speaker),
             "mirrored": torch.tensor(clip.mirrored),
         }
         for part, rot6d in clip.parts.items():
@@ -165,4 +193,3 @@ def channel_statistics(sequences: list[torch.Tensor]) -> tuple[torch.Tensor, tor
 def feature_dims(clips: list[ClipData]) -> tuple[int, int]:
     """(audio_dim, text_dim) as the front-end produced them."""
     return clips[0].audio.shape[1], clips[0].text.shape[1]
-

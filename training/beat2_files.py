@@ -22,8 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from semges import layout
-from semges.beat2_layout import SPLIT_FILE  # noqa: F401 (re-exported: training code uses files.*)
-from semges.beat2_layout import SPLITS, WAVE_DIR, DatasetError, read_split
+from semges.beat2_layout import (
+    SPLIT_FILE,  # noqa: F401 (re-exported: training code uses files.*)
+    SPLITS,
+    WAVE_DIR,
+    DatasetError,
+    read_split,
+)
 from semges.speakers import speaker_id_from_clip_name
 from semges.speech import Word
 
@@ -35,8 +40,11 @@ SEM_DIR = "sem"
 WORD_TIER = "words"
 CLIP_FILES = {MOTION_DIR: ".npz", WAVE_DIR: ".wav", TEXTGRID_DIR: ".TextGrid"}  # sub-folder: suffix
 DOWNLOAD_URL = "https://huggingface.co/datasets/H-Liu1997/BEAT2"
-LANGUAGE_FOLDER = ("a BEAT2 language folder like beat_english_v2.0.0/ ("
-                   + ", ".join(f"{sub}/" for sub in CLIP_FILES) + f", {SPLIT_FILE})")
+LANGUAGE_FOLDER = (
+    "a BEAT2 language folder like beat_english_v2.0.0/ ("
+    + ", ".join(f"{sub}/" for sub in CLIP_FILES)
+    + f", {SPLIT_FILE})"
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,11 @@ class SemanticSpan:
     keywords: str
 
 
-def list_clips(root: str | Path, speakers: tuple[int, ...] | list[int] | None,
-               splits: tuple[str, ...] | list[str]) -> list[ClipRecord]:
+def list_clips(
+    root: str | Path,
+    speakers: tuple[int, ...] | list[int] | None,
+    splits: tuple[str, ...] | list[str],
+) -> list[ClipRecord]:
     """Clips of the given speakers (None: all) and splits that have motion, wav and TextGrid.
 
     Clips listed in the split file but lacking one of the three files are skipped with a
@@ -87,8 +98,11 @@ def list_clips(root: str | Path, speakers: tuple[int, ...] | list[int] | None,
             logger.warning("skipping %s: missing %s", clip_id, missing)
             continue
         sem = root / SEM_DIR / f"{clip_id}.txt"
-        records.append(ClipRecord(clip_id, speaker, split, motion, wav, textgrid,
-                                  sem if sem.is_file() else None))
+        records.append(
+            ClipRecord(
+                clip_id, speaker, split, motion, wav, textgrid, sem if sem.is_file() else None
+            )
+        )
     if not records:
         raise DatasetError(f"no clips in {root} for speakers {speakers} and splits {splits}")
     return records
@@ -102,8 +116,9 @@ def clip_file(root: Path, sub: str, clip_id: str) -> Path:
 def dataset_error(folder: Path, expected: str, problem: str) -> DatasetError:
     """A missing or incomplete dataset in one line: the folder, what was expected in it, what
     is wrong, and where BEAT2 is downloaded."""
-    return DatasetError(f"{folder}: expected {expected}, but {problem}. "
-                        f"BEAT2 can be downloaded from {DOWNLOAD_URL}")
+    return DatasetError(
+        f"{folder}: expected {expected}, but {problem}. BEAT2 can be downloaded from {DOWNLOAD_URL}"
+    )
 
 
 def require_files(folder: Path, expected: str, names: Iterable[str]) -> None:
@@ -115,8 +130,12 @@ def require_files(folder: Path, expected: str, names: Iterable[str]) -> None:
         raise dataset_error(folder, expected, f"it lacks {', '.join(missing)}")
 
 
-def require_clips_or_exit(root: str | Path, speakers: list[int] | None, splits: list[str],
-                         subs: Iterable[str] = tuple(CLIP_FILES)) -> None:
+def require_clips_or_exit(
+    root: str | Path,
+    speakers: list[int] | None,
+    splits: list[str],
+    subs: Iterable[str] = tuple(CLIP_FILES),
+) -> None:
     """:func:`require_clips` for a command line: a missing or incomplete dataset ends the
     program with its one-line message (exit status 1), before anything is trained."""
     try:
@@ -125,23 +144,32 @@ def require_clips_or_exit(root: str | Path, speakers: list[int] | None, splits: 
         raise SystemExit(f"error: {error}") from None
 
 
-def require_clips(root: Path, speakers: list[int] | None, splits: list[str],
-                  subs: Iterable[str] = tuple(CLIP_FILES)) -> None:
+def require_clips(
+    root: Path,
+    speakers: list[int] | None,
+    splits: list[str],
+    subs: Iterable[str] = tuple(CLIP_FILES),
+) -> None:
     """Raise :func:`dataset_error` unless ``root`` is a BEAT2 language folder whose split file
     lists a clip of ``speakers`` (None: any) in ``splits`` with its file in every sub-folder of
     ``subs``. Only looks for files, so it answers at once, before any training."""
     require_files(root, LANGUAGE_FOLDER, [*(f"{sub}/" for sub in CLIP_FILES), SPLIT_FILE])
     subs = list(subs)
-    listed = [clip for clip, split in read_split(root).items() if split in splits
-              and (speakers is None or speaker_id_from_clip_name(clip) in speakers)]
+    listed = [
+        clip
+        for clip, split in read_split(root).items()
+        if split in splits and (speakers is None or speaker_id_from_clip_name(clip) in speakers)
+    ]
     who = "any speaker" if speakers is None else "speaker " + ", ".join(map(str, speakers))
-    expected = (f"a clip of {who} in split {', '.join(splits)} with its "
-                + ", ".join(f"{sub}/<id>{CLIP_FILES[sub]}" for sub in subs))
+    expected = f"a clip of {who} in split {', '.join(splits)} with its " + ", ".join(
+        f"{sub}/<id>{CLIP_FILES[sub]}" for sub in subs
+    )
     if not listed:
         raise dataset_error(root, expected, f"{SPLIT_FILE} lists none")
     if not any(all(clip_file(root, sub, clip).is_file() for sub in subs) for clip in listed):
-        raise dataset_error(root, expected, f"none of the {len(listed)} listed in {SPLIT_FILE} "
-                            "has them all")
+        raise dataset_error(
+            root, expected, f"none of the {len(listed)} listed in {SPLIT_FILE} has them all"
+        )
 
 
 def read_words(path: str | Path, tier: str = WORD_TIER) -> list[Word]:
@@ -151,8 +179,11 @@ def read_words(path: str | Path, tier: str = WORD_TIER) -> list[Word]:
     grid = textgrid.openTextgrid(str(path), includeEmptyIntervals=False)
     if tier not in grid.tierNames:
         raise DatasetError(f"{path} has no tier {tier!r} (tiers: {grid.tierNames})")
-    return [Word(e.label.strip(), float(e.start), float(e.end))
-            for e in grid.getTier(tier).entries if e.label.strip()]
+    return [
+        Word(e.label.strip(), float(e.start), float(e.end))
+        for e in grid.getTier(tier).entries
+        if e.label.strip()
+    ]
 
 
 def read_semantic_spans(path: str | Path) -> list[SemanticSpan]:
@@ -170,12 +201,15 @@ def read_semantic_spans(path: str | Path) -> list[SemanticSpan]:
         except ValueError:
             continue  # header line
         keywords = fields[5].strip() if len(fields) > 5 else ""
-        spans.append(SemanticSpan(fields[0].strip(), start, end, float(np.clip(score, 0, 1)),
-                                  keywords))
+        spans.append(
+            SemanticSpan(fields[0].strip(), start, end, float(np.clip(score, 0, 1)), keywords)
+        )
     return spans
 
 
-def semantic_scores(spans: list[SemanticSpan], num_frames: int, fps: int = layout.FPS) -> np.ndarray:
+def semantic_scores(
+    spans: list[SemanticSpan], num_frames: int, fps: int = layout.FPS
+) -> np.ndarray:
     """(num_frames,) float32 per-frame relevance: the highest score of a span covering the frame
     centre, 0 where none does."""
     scores = np.zeros(num_frames, np.float32)

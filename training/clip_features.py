@@ -39,8 +39,9 @@ class ClipFeatureExtractor(Protocol):
         """A short string that changes whenever the features would change."""
         ...
 
-    def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
-        ...
+    def __call__(
+        self, samples: np.ndarray, sample_rate: int, words: list[Word]
+    ) -> SpeechFeatures: ...
 
 
 def num_frames_for(num_samples: int, sample_rate: int) -> int:
@@ -77,8 +78,9 @@ class FrontendClipFeatures:
         return self.frontend.features(speech, words)
 
 
-def cached_features(record: files.ClipRecord, extractor: ClipFeatureExtractor,
-                    cache_dir: str | Path) -> SpeechFeatures:
+def cached_features(
+    record: files.ClipRecord, extractor: ClipFeatureExtractor, cache_dir: str | Path
+) -> SpeechFeatures:
     """Features of one clip from the cache, computing and storing them on a miss."""
     path = Path(cache_dir) / extractor.fingerprint() / f"{record.clip_id}.npz"
     words = files.read_words(record.textgrid)
@@ -90,8 +92,12 @@ def cached_features(record: files.ClipRecord, extractor: ClipFeatureExtractor,
     samples, sample_rate = sf.read(record.wav, dtype="float32", always_2d=True)
     features = extractor(samples.mean(axis=1), sample_rate, words)
     with atomic_output(path) as partial, open(partial, "wb") as handle:
-        np.savez(handle, audio=features.audio.astype(np.float32),
-                 text=features.text.astype(np.float32), word_mask=features.word_mask)
+        np.savez(
+            handle,
+            audio=features.audio.astype(np.float32),
+            text=features.text.astype(np.float32),
+            word_mask=features.word_mask,
+        )
     logger.info("cached features of %s (%d frames)", record.clip_id, features.num_frames)
     return features
 

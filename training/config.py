@@ -107,8 +107,11 @@ class GeneratorTrainConfig:
     speech_withheld: float = 0.0
 
     def __post_init__(self) -> None:
-        if not (0 <= self.words_withheld and 0 <= self.speech_withheld
-                and self.words_withheld + self.speech_withheld < 1):
+        if not (
+            0 <= self.words_withheld
+            and 0 <= self.speech_withheld
+            and self.words_withheld + self.speech_withheld < 1
+        ):
             raise ValueError("words_withheld and speech_withheld must be >= 0 and sum below 1")
 
 

@@ -54,8 +54,11 @@ def prepare_sample(source: Path, root: Path) -> Path:
     TextGrids are used when present); a missing one is a :class:`files.DatasetError`, raised
     before anything is written."""
     needed = [f"{clip}{suffix}" for clip in TRAIN_CLIPS for suffix in files.CLIP_FILES.values()]
-    files.require_files(source, "the flat BEAT2 sample files (<clip id>.npz/.wav/.TextGrid)",
-                        needed + [f"{clip}.wav" for clip in HELD_OUT_CLIPS])
+    files.require_files(
+        source,
+        "the flat BEAT2 sample files (<clip id>.npz/.wav/.TextGrid)",
+        needed + [f"{clip}.wav" for clip in HELD_OUT_CLIPS],
+    )
     for sub, suffix in files.CLIP_FILES.items():
         (root / sub).mkdir(parents=True, exist_ok=True)
         for clip in TRAIN_CLIPS + HELD_OUT_CLIPS:
@@ -71,36 +74,71 @@ def prepare_sample(source: Path, root: Path) -> Path:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     dataset = parser.add_mutually_exclusive_group()
-    dataset.add_argument("--source", type=Path, default=BEAT2_SAMPLE_DIR,
-                         help="flat BEAT2 sample files (default: data/beat2)")
-    dataset.add_argument("--beat2", type=Path, default=None, metavar="DIR",
-                         help="a full BEAT2 language folder (beat_english_v2.0.0/) to train on "
-                         "instead of the sample")
-    parser.add_argument("--work", type=Path, default=None,
-                        help=f"run folder (default {SAMPLE_WORK}; with --beat2 {BEAT2_WORK})")
-    parser.add_argument("--out", type=Path, default=None, help=f"pipeline folder (default "
-                        f"{SHIPPED_CHECKPOINT}; with --beat2 <work>/pipeline)")
-    parser.add_argument("--train-fraction", type=float, default=1.0,
-                        help="train on this first fraction of every training clip (time split)")
-    parser.add_argument("overrides", nargs="*", help="stage:key=value, e.g. vqvae:run.steps=10 "
-                        "(stages: vqvae, generator, face)")
+    dataset.add_argument(
+        "--source",
+        type=Path,
+        default=BEAT2_SAMPLE_DIR,
+        help="flat BEAT2 sample files (default: data/beat2)",
+    )
+    dataset.add_argument(
+        "--beat2",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a full BEAT2 language folder (beat_english_v2.0.0/) to train on "
+        "instead of the sample",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help=f"run folder (default {SAMPLE_WORK}; with --beat2 {BEAT2_WORK})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"pipeline folder (default {SHIPPED_CHECKPOINT}; with --beat2 <work>/pipeline)",
+    )
+    parser.add_argument(
+        "--train-fraction",
+        type=float,
+        default=1.0,
+        help="train on this first fraction of every training clip (time split)",
+    )
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        help="stage:key=value, e.g. vqvae:run.steps=10 (stages: vqvae, generator, face)",
+    )
     args = parser.parse_args(argv)
     work = args.work or Path(BEAT2_WORK if args.beat2 else SAMPLE_WORK)
     out = args.out or (work / "pipeline" if args.beat2 else SHIPPED_CHECKPOINT)
     data = args.beat2 or work / "beat2_sample"
-    stage_overrides = {stage: [f"data.root={data}", f"data.time_range=[0.0,{args.train_fraction}]",
-                               f"run.out_dir={work / stage}"]
-                       for stage in ("vqvae", "generator", "face")}
+    stage_overrides = {
+        stage: [
+            f"data.root={data}",
+            f"data.time_range=[0.0,{args.train_fraction}]",
+            f"run.out_dir={work / stage}",
+        ]
+        for stage in ("vqvae", "generator", "face")
+    }
     for item in args.overrides:
         stage, _, override = item.partition(":")
         if stage not in stage_overrides:
-            parser.error(f"overrides look like vqvae:key=value, generator:key=value or "
-                         f"face:key=value, got {item!r}")
+            parser.error(
+                f"overrides look like vqvae:key=value, generator:key=value or "
+                f"face:key=value, got {item!r}"
+            )
         stage_overrides[stage].append(override)
-    vq_config = load_config(VQVAETrainConfig, CONFIG_DIR / "default_vqvae.yaml",
-                            stage_overrides["vqvae"])
-    gen_config = load_config(GeneratorTrainConfig, CONFIG_DIR / "default_generator.yaml",
-                             [f"vqvae_dir={work / 'vqvae'}", *stage_overrides["generator"]])
+    vq_config = load_config(
+        VQVAETrainConfig, CONFIG_DIR / "default_vqvae.yaml", stage_overrides["vqvae"]
+    )
+    gen_config = load_config(
+        GeneratorTrainConfig,
+        CONFIG_DIR / "default_generator.yaml",
+        [f"vqvae_dir={work / 'vqvae'}", *stage_overrides["generator"]],
+    )
     face_config = load_config(FaceTrainConfig, CONFIG_DIR / "face.yaml", stage_overrides["face"])
     try:  # the data first: a missing dataset is one line, not a traceback after an import
         if args.beat2 is None:
@@ -134,9 +172,15 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     face.install_face(face.train(face_config, extractor), out)
     timings["face_s"] = time.perf_counter() - start
-    result = evaluate.evaluate(SemGesPipeline.from_pretrained(out, frontend=extractor.frontend),
-                               data, EVAL_SPLITS, gen_config.data.speakers, extractor,
-                               cache_dir_for(gen_config.data), fgd_autoencoder)
+    result = evaluate.evaluate(
+        SemGesPipeline.from_pretrained(out, frontend=extractor.frontend),
+        data,
+        EVAL_SPLITS,
+        gen_config.data.speakers,
+        extractor,
+        cache_dir_for(gen_config.data),
+        fgd_autoencoder,
+    )
     result["training_time"] = timings
     (out / "metrics.json").write_text(evaluate.metrics_json(result))
     logger.info("default checkpoint in %s\n%s", out, evaluate.format_table(result))

@@ -64,51 +64,67 @@ def load_face_clips(config: DataConfig, extractor: ClipFeatureExtractor) -> list
         features = cached_features(record, extractor, cache_dir_for(config))
         num_frames = min(motion.num_frames, features.num_frames)
         kept = time_slice(num_frames, (config.time_range[0], config.time_range[1]))
-        face = torch.cat([motion.part_rot6d(layout.FACE_JAW).float(),
-                          torch.from_numpy(motion.expressions).float()], dim=-1)
-        clips.append(FaceClip(
-            clip_id=record.clip_id,
-            audio=torch.from_numpy(features.audio[:num_frames][kept]).float(),
-            text=torch.from_numpy(features.text[:num_frames][kept]).float(),
-            word_mask=torch.from_numpy(features.word_mask[:num_frames][kept]).bool(),
-            face=face[:num_frames][kept],
-        ))
+        face = torch.cat(
+            [
+                motion.part_rot6d(layout.FACE_JAW).float(),
+                torch.from_numpy(motion.expressions).float(),
+            ],
+            dim=-1,
+        )
+        clips.append(
+            FaceClip(
+                clip_id=record.clip_id,
+                audio=torch.from_numpy(features.audio[:num_frames][kept]).float(),
+                text=torch.from_numpy(features.text[:num_frames][kept]).float(),
+                word_mask=torch.from_numpy(features.word_mask[:num_frames][kept]).bool(),
+                face=face[:num_frames][kept],
+            )
+        )
     logger.info("loaded %d face clips (%d frames)", len(clips), sum(c.num_frames for c in clips))
     return clips
 
 
 def window_starts(clips: list[FaceClip], window: int, stride: int) -> list[tuple[int, int]]:
     """(clip index, first frame) of every window; clips shorter than a window are skipped."""
-    starts = [(c, s) for c, clip in enumerate(clips)
-              for s in range(0, clip.num_frames - window + 1, stride)]
+    starts = [
+        (c, s)
+        for c, clip in enumerate(clips)
+        for s in range(0, clip.num_frames - window + 1, stride)
+    ]
     if not starts:
         raise ValueError(f"no clip is at least {window} frames long")
     return starts
 
 
-def batch(clips: list[FaceClip], starts: list[tuple[int, int]], window: int
-          ) -> dict[str, torch.Tensor]:
+def batch(
+    clips: list[FaceClip], starts: list[tuple[int, int]], window: int
+) -> dict[str, torch.Tensor]:
     """Stacked windows: audio (B, W, A), text (B, W, D), word_mask (B, W), face (B, W, F)."""
     import torch
 
     picked = [(clips[c], slice(s, s + window)) for c, s in starts]
-    return {name: torch.stack([getattr(clip, name)[w] for clip, w in picked])
-            for name in ("audio", "text", "word_mask", "face")}
+    return {
+        name: torch.stack([getattr(clip, name)[w] for clip, w in picked])
+        for name in ("audio", "text", "word_mask", "face")
+    }
 
 
-def face_loss(prediction: torch.Tensor, target: torch.Tensor, weights: FaceLossConfig
-              ) -> dict[str, torch.Tensor]:
+def face_loss(
+    prediction: torch.Tensor, target: torch.Tensor, weights: FaceLossConfig
+) -> dict[str, torch.Tensor]:
     """(B, T, FACE_DIM) normalised predicted and real face -> unweighted scalar losses; the
     jaw channels count ``weights.jaw_weight`` times an expression channel."""
     import torch
 
     channel_weight = torch.ones(layout.FACE_DIM, device=prediction.device)
-    channel_weight[:layout.FACE_JAW.rot6d_dim] = weights.jaw_weight
+    channel_weight[: layout.FACE_JAW.rot6d_dim] = weights.jaw_weight
     channel_weight = channel_weight / channel_weight.mean()
     error = (prediction - target) ** 2
     velocity_error = (prediction.diff(dim=1) - target.diff(dim=1)) ** 2
-    return {"face": (error * channel_weight).mean(),
-            "velocity": (velocity_error * channel_weight).mean()}
+    return {
+        "face": (error * channel_weight).mean(),
+        "velocity": (velocity_error * channel_weight).mean(),
+    }
 
 
 def build_face_model(config: FaceTrainConfig, clips: list[FaceClip]) -> FaceModel:
@@ -117,8 +133,11 @@ def build_face_model(config: FaceTrainConfig, clips: list[FaceClip]) -> FaceMode
     from training.beat2_data import channel_statistics
 
     model_config = dataclasses.replace(
-        config.model, audio_dim=clips[0].audio.shape[1], text_dim=clips[0].text.shape[1],
-        dilations=tuple(config.model.dilations))
+        config.model,
+        audio_dim=clips[0].audio.shape[1],
+        text_dim=clips[0].text.shape[1],
+        dilations=tuple(config.model.dilations),
+    )
     model = FaceModel(model_config)
     audio_mean, audio_std = channel_statistics([clip.audio for clip in clips])
     face_mean, face_std = channel_statistics([clip.face for clip in clips])
@@ -139,7 +158,7 @@ def rest_face(clips: list[FaceClip], closed_fraction: float) -> torch.Tensor:
     from semges.rotations import flat_rot6d_to_axis_angle
 
     faces = torch.cat([clip.face for clip in clips])  # (N, FACE_DIM)
-    jaw = flat_rot6d_to_axis_angle(faces[:, :layout.FACE_JAW.rot6d_dim])  # (N, 3)
+    jaw = flat_rot6d_to_axis_angle(faces[:, : layout.FACE_JAW.rot6d_dim])  # (N, 3)
     opening = jaw[:, layout.JAW_OPENING_AXIS]
     count = max(1, round(closed_fraction * opening.numel()))
     return faces[opening.argsort()[:count]].mean(dim=0)
@@ -164,18 +183,20 @@ def train(config: FaceTrainConfig, extractor: ClipFeatureExtractor | None = None
     bar = loop.progress_bar(run.steps, step, run.progress and process.is_main)
     while step < run.steps:
         indices = loop.batch_indices(len(starts), run.batch_size, run.seed, step, process)
-        data = {k: v.to(process.device)
-                for k, v in batch(clips, [starts[i] for i in indices], config.data.window).items()}
+        data = {
+            k: v.to(process.device)
+            for k, v in batch(clips, [starts[i] for i in indices], config.data.window).items()
+        }
         prediction = model(data["audio"], data["text"], data["word_mask"])
         losses = face_loss(prediction, model.normalize_face(data["face"]), config.loss)
         total = config.loss.face * losses["face"] + config.loss.velocity * losses["velocity"]
-        grad_norm = loop.optimizer_step(total, params, optimizer, scheduler,
-                                        config.optim.grad_clip)
+        grad_norm = loop.optimizer_step(total, params, optimizer, scheduler, config.optim.grad_clip)
         step += 1
         save = partial(loop.save_checkpoint, out_dir, step, {"face": model}, optimizer, scheduler)
         scalars = {f"face/{name}": float(value.detach()) for name, value in losses.items()}
-        if loop.end_of_step(step, run, total, grad_norm, scalars, scheduler, log, bar, process,
-                            save):
+        if loop.end_of_step(
+            step, run, total, grad_norm, scalars, scheduler, log, bar, process, save
+        ):
             break
     bar.close()
     log.close()
@@ -204,7 +225,9 @@ def install_face(face_folder: str | Path, pipeline_folder: str | Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    config = config_from_command_line(FaceTrainConfig, "Train the face regressor (jaw + expressions).", argv)
+    config = config_from_command_line(
+        FaceTrainConfig, "Train the face regressor (jaw + expressions).", argv
+    )
     files.require_clips_or_exit(config.data.root, config.data.speakers, config.data.splits)
     return train(config)
 

@@ -54,8 +54,11 @@ class FGDTrainConfig:
     grad_clip: float = 1.0  # max gradient norm
 
 
-def train_fgd_autoencoder(sequences: list[torch.Tensor], config: FGDAutoencoderConfig | None = None,
-                          recipe: FGDTrainConfig = FGDTrainConfig()) -> tuple[FGDAutoencoder, float]:
+def train_fgd_autoencoder(
+    sequences: list[torch.Tensor],
+    config: FGDAutoencoderConfig | None = None,
+    recipe: FGDTrainConfig = FGDTrainConfig(),
+) -> tuple[FGDAutoencoder, float]:
     """Fit the autoencoder on real (T_i, input_dim) sequences of at least ``window`` frames.
 
     Deterministic for a recipe (seeded initialisation and batches). Returns the model in eval
@@ -71,9 +74,19 @@ def train_fgd_autoencoder(sequences: list[torch.Tensor], config: FGDAutoencoderC
     with torch.random.fork_rng():
         torch.manual_seed(recipe.seed)
         model = FGDAutoencoder(config)
-    starts = torch.cat([torch.stack(torch.meshgrid(
-        torch.tensor([i]), torch.arange(0, len(s) - config.window + 1, recipe.window_stride),
-        indexing="ij"), dim=-1).flatten(0, 1) for i, s in enumerate(sequences)])  # (N, 2)
+    starts = torch.cat(
+        [
+            torch.stack(
+                torch.meshgrid(
+                    torch.tensor([i]),
+                    torch.arange(0, len(s) - config.window + 1, recipe.window_stride),
+                    indexing="ij",
+                ),
+                dim=-1,
+            ).flatten(0, 1)
+            for i, s in enumerate(sequences)
+        ]
+    )  # (N, 2)
     if not len(starts):
         raise ValueError(f"no sequence has the {config.window} frames of one window")
     frames = torch.cat(sequences)  # (sum T_i, input_dim)
@@ -81,7 +94,9 @@ def train_fgd_autoencoder(sequences: list[torch.Tensor], config: FGDAutoencoderC
     model.std.copy_(frames.std(dim=0).clamp(min=recipe.min_std))
 
     def window_batch(indices: torch.Tensor) -> torch.Tensor:  # (B,) -> (B, window, input_dim)
-        return torch.stack([sequences[i][s: s + config.window] for i, s in starts[indices].tolist()])
+        return torch.stack(
+            [sequences[i][s : s + config.window] for i, s in starts[indices].tolist()]
+        )
 
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     recent: list[float] = []
@@ -92,7 +107,7 @@ def train_fgd_autoencoder(sequences: list[torch.Tensor], config: FGDAutoencoderC
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip)
         optimizer.step()
-        recent = [*recent[-(LOG_EVERY - 1):], float(loss.detach())]
+        recent = [*recent[-(LOG_EVERY - 1) :], float(loss.detach())]
         if step % LOG_EVERY == 0:
             logger.info("step %d: reconstruction loss %.4f", step, sum(recent) / len(recent))
     return model.eval(), sum(recent) / max(len(recent), 1)
@@ -112,21 +127,30 @@ def beat2_clips(root: Path, splits: list[str], speakers: list[int] | None) -> di
     return {r.clip_id: r.motion for r in files.list_clips(root, speakers, splits)}
 
 
-def build(motion_files: dict[str, Path], out: Path, recipe: FGDTrainConfig = FGDTrainConfig()
-          ) -> Path:
+def build(
+    motion_files: dict[str, Path], out: Path, recipe: FGDTrainConfig = FGDTrainConfig()
+) -> Path:
     """Train on the motion files and save ``config.json``, ``model.safetensors`` and
     ``training.json`` to ``out``; returns ``out``."""
     from semges.motion import load_motion
     from training.fgd_model import fgd_fingerprint, part_rot6d
 
     sequences = [part_rot6d(load_motion(path)) for path in motion_files.values()]
-    logger.info("training the FGD autoencoder on %d clips (%d frames)", len(sequences),
-                sum(len(s) for s in sequences))
+    logger.info(
+        "training the FGD autoencoder on %d clips (%d frames)",
+        len(sequences),
+        sum(len(s) for s in sequences),
+    )
     model, final_loss = train_fgd_autoencoder(sequences, recipe=recipe)
     model.save_pretrained(out)
-    record = {"version": model.config.version, "recipe": asdict(recipe), "clips": sorted(motion_files),
-              "frames": sum(len(s) for s in sequences), "final_loss": final_loss,
-              "fingerprint": fgd_fingerprint(model)}
+    record = {
+        "version": model.config.version,
+        "recipe": asdict(recipe),
+        "clips": sorted(motion_files),
+        "frames": sum(len(s) for s in sequences),
+        "final_loss": final_loss,
+        "fingerprint": fgd_fingerprint(model),
+    }
     (out / TRAINING_FILE).write_text(json.dumps(record, indent=2) + "\n")
     logger.info("FGD autoencoder in %s (fingerprint %s)", out, record["fingerprint"])
     return out
@@ -135,20 +159,28 @@ def build(motion_files: dict[str, Path], out: Path, recipe: FGDTrainConfig = FGD
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder to write")
-    parser.add_argument("--source", type=Path, default=BEAT2_SAMPLE_DIR,
-                        help="flat BEAT2 sample files (<clip>.npz)")
-    parser.add_argument("--clips", nargs="+", default=list(SAMPLE_CLIPS),
-                        help="sample clips to train on")
-    parser.add_argument("--beat2-root", type=Path, default=None,
-                        help="a BEAT2 language folder: train on its clips instead of the sample")
+    parser.add_argument(
+        "--source", type=Path, default=BEAT2_SAMPLE_DIR, help="flat BEAT2 sample files (<clip>.npz)"
+    )
+    parser.add_argument(
+        "--clips", nargs="+", default=list(SAMPLE_CLIPS), help="sample clips to train on"
+    )
+    parser.add_argument(
+        "--beat2-root",
+        type=Path,
+        default=None,
+        help="a BEAT2 language folder: train on its clips instead of the sample",
+    )
     parser.add_argument("--splits", nargs="+", default=["train"], help="with --beat2-root")
     parser.add_argument("--speakers", type=int, nargs="*", default=None, help="with --beat2-root")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        motion_files = (beat2_clips(args.beat2_root, args.splits, args.speakers)
-                        if args.beat2_root is not None
-                        else sample_clips(args.source, tuple(args.clips)))
+        motion_files = (
+            beat2_clips(args.beat2_root, args.splits, args.speakers)
+            if args.beat2_root is not None
+            else sample_clips(args.source, tuple(args.clips))
+        )
     except files.DatasetError as error:
         raise SystemExit(f"error: {error}") from None
     import torch

@@ -32,8 +32,10 @@ FGD_FEATURE_VERSION = 2
 numbers of different versions measure different things. Version 1 trained a new autoencoder
 on every evaluated folder; version 2 is the one shipped autoencoder."""
 DEFAULT_FGD_DIR = REPO_ROOT / "assets" / "fgd_autoencoder"
-FGD_NOTE = (f"FGD uses semges' own motion autoencoder (feature version {FGD_FEATURE_VERSION}, "
-            "assets/fgd_autoencoder); not comparable to EMAGE's FGD")
+FGD_NOTE = (
+    f"FGD uses semges' own motion autoencoder (feature version {FGD_FEATURE_VERSION}, "
+    "assets/fgd_autoencoder); not comparable to EMAGE's FGD"
+)
 FEATURE_STRIDE_DIVISOR = 2  # FGD features come from half-overlapping windows
 DOWNSAMPLING = 4  # the encoder's two stride-2 convolutions
 FINGERPRINT_CHARS = 12  # of the weights' sha256, reported with every FGD
@@ -65,12 +67,15 @@ class FGDAutoencoder(PretrainedModel):
         self.config = config
         c, pad = config, config.kernel_size // 2
         self.encoder = nn.Sequential(
-            nn.Conv1d(c.input_dim, c.hidden_dim, c.kernel_size, padding=pad), nn.GELU(),
-            nn.Conv1d(c.hidden_dim, c.hidden_dim, c.kernel_size, stride=2, padding=pad), nn.GELU(),
+            nn.Conv1d(c.input_dim, c.hidden_dim, c.kernel_size, padding=pad),
+            nn.GELU(),
+            nn.Conv1d(c.hidden_dim, c.hidden_dim, c.kernel_size, stride=2, padding=pad),
+            nn.GELU(),
             nn.Conv1d(c.hidden_dim, c.feature_dim, c.kernel_size, stride=2, padding=pad),
         )
         self.decoder = nn.Sequential(
-            nn.Linear(c.feature_dim, c.hidden_dim * (c.window // DOWNSAMPLING)), nn.GELU(),
+            nn.Linear(c.feature_dim, c.hidden_dim * (c.window // DOWNSAMPLING)),
+            nn.GELU(),
             nn.Unflatten(1, (c.hidden_dim, c.window // DOWNSAMPLING)),
             nn.Upsample(scale_factor=DOWNSAMPLING, mode="linear"),
             nn.Conv1d(c.hidden_dim, c.input_dim, c.kernel_size, padding=pad),
@@ -104,8 +109,12 @@ def fgd_features(model: FGDAutoencoder, sequences: list[torch.Tensor]) -> torch.
     """(N, feature_dim) features of all half-overlapping windows of the (T_i, D) sequences."""
     window = model.config.window
     with torch.no_grad():
-        return torch.cat([model.features(motion_windows(s, window, window // FEATURE_STRIDE_DIVISOR))
-                          for s in sequences])
+        return torch.cat(
+            [
+                model.features(motion_windows(s, window, window // FEATURE_STRIDE_DIVISOR))
+                for s in sequences
+            ]
+        )
 
 
 def fgd_fingerprint(model: FGDAutoencoder) -> str:
@@ -124,12 +133,14 @@ def load_fgd_autoencoder(folder: str | os.PathLike = DEFAULT_FGD_DIR) -> FGDAuto
     folder = Path(folder)
     rebuild = f"build it with `python -m training.fgd_autoencoder --out {folder}`"
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
-        raise FGDAutoencoderError(f"no FGD autoencoder in {folder} (config.json + "
-                                  f"model.safetensors): {rebuild}")
+        raise FGDAutoencoderError(
+            f"no FGD autoencoder in {folder} (config.json + model.safetensors): {rebuild}"
+        )
     version = json.loads((folder / CONFIG_FILE).read_text()).get("version")
     if version != FGD_FEATURE_VERSION:
         raise FGDAutoencoderError(
             f"the FGD autoencoder in {folder} has feature version {version}, this code measures "
             f"FGD with version {FGD_FEATURE_VERSION}; FGD numbers of different versions are not "
-            f"comparable: use the autoencoder shipped with this code or {rebuild}")
+            f"comparable: use the autoencoder shipped with this code or {rebuild}"
+        )
     return FGDAutoencoder.from_pretrained(folder)

@@ -30,9 +30,8 @@ from training.config import GeneratorLossConfig, GeneratorTrainConfig, config_fr
 if TYPE_CHECKING:
     import torch
 
-    from training import loop
-
     from semges.models import MotionVQVAE, SemGesGenerator
+    from training import loop
     from training.beat2_data import ClipData
 
 # torch and the torch-backed modules are imported inside the functions that use them, so
@@ -44,14 +43,17 @@ PIPELINE_DIR = "pipeline"
 WITHHOLD_STREAM = 1  # tells the withholding draws apart from other draws of (seed, step)
 
 
-def load_frozen_vqvaes(folder: str | Path, parts: tuple[str, ...], device: torch.device
-                       ) -> dict[str, MotionVQVAE]:
+def load_frozen_vqvaes(
+    folder: str | Path, parts: tuple[str, ...], device: torch.device
+) -> dict[str, MotionVQVAE]:
     """Stage-1 VQ-VAEs in eval mode with gradients off (their codebooks must not move)."""
     from semges.models import MotionVQVAE
     from semges.pipeline import vqvae_folder
 
-    vqvaes = {part: MotionVQVAE.from_pretrained(Path(folder) / vqvae_folder(part), device)
-              for part in parts}
+    vqvaes = {
+        part: MotionVQVAE.from_pretrained(Path(folder) / vqvae_folder(part), device)
+        for part in parts
+    }
     for vqvae in vqvaes.values():
         vqvae.requires_grad_(False)
     return vqvaes
@@ -65,8 +67,13 @@ def straight_through_decode(vqvae: MotionVQVAE, latents: torch.Tensor) -> torch.
 
 
 def generator_losses(
-    latents: torch.Tensor, code_logits: torch.Tensor, text_latents: torch.Tensor,
-    motion: torch.Tensor, word_mask: torch.Tensor, semantic: torch.Tensor, vqvae: MotionVQVAE,
+    latents: torch.Tensor,
+    code_logits: torch.Tensor,
+    text_latents: torch.Tensor,
+    motion: torch.Tensor,
+    word_mask: torch.Tensor,
+    semantic: torch.Tensor,
+    vqvae: MotionVQVAE,
     weights: GeneratorLossConfig,
 ) -> dict[str, torch.Tensor]:
     """Unweighted losses of one part.
@@ -85,8 +92,10 @@ def generator_losses(
     losses = {"latent": F.mse_loss(latents, target)}
     if weights.classification > 0:
         losses["classification"] = F.cross_entropy(
-            code_logits.flatten(0, 1), target_codes.flatten(),
-            label_smoothing=weights.label_smoothing)
+            code_logits.flatten(0, 1),
+            target_codes.flatten(),
+            label_smoothing=weights.label_smoothing,
+        )
     if weights.coherence > 0:
         cosine = F.cosine_similarity(text_latents, target, dim=-1)  # (B, T)
         mask = word_mask.float()
@@ -104,8 +113,9 @@ def generator_losses(
     return losses
 
 
-def withheld_conditions(config: GeneratorTrainConfig, step: int, process: loop.Process,
-                        device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def withheld_conditions(
+    config: GeneratorTrainConfig, step: int, process: loop.Process, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(B,) bool each: the windows of this process's share of ``step``'s batch whose words,
     or whole speech, are withheld; drawn from (seed, step) alone, so a resumed run draws the
     same."""
@@ -113,14 +123,17 @@ def withheld_conditions(config: GeneratorTrainConfig, step: int, process: loop.P
     import torch
 
     rng = np.random.default_rng((config.run.seed, step, WITHHOLD_STREAM))
-    draw = rng.random(config.run.batch_size * process.world_size)[process.rank::process.world_size]
+    draw = rng.random(config.run.batch_size * process.world_size)[
+        process.rank :: process.world_size
+    ]
     speech = draw < config.speech_withheld
     words = ~speech & (draw < config.speech_withheld + config.words_withheld)
     return (torch.from_numpy(words).to(device), torch.from_numpy(speech).to(device))
 
 
-def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
-                    vqvaes: dict[str, MotionVQVAE]) -> SemGesGenerator:
+def build_generator(
+    config: GeneratorTrainConfig, clips: list[ClipData], vqvaes: dict[str, MotionVQVAE]
+) -> SemGesGenerator:
     """The generator with dims from the data and the VQ-VAEs, audio normalisation set."""
     from semges.models import SemGesGenerator
     from training.beat2_data import channel_statistics, feature_dims
@@ -129,11 +142,18 @@ def build_generator(config: GeneratorTrainConfig, clips: list[ClipData],
     latent_dims = {v.config.code_dim for v in vqvaes.values()}
     codebook_sizes = {v.config.codebook_size for v in vqvaes.values()}
     if len(latent_dims) != 1 or len(codebook_sizes) != 1:
-        raise ValueError(f"the VQ-VAEs have different code sizes {sorted(latent_dims)} or "
-                         f"codebook sizes {sorted(codebook_sizes)}")
+        raise ValueError(
+            f"the VQ-VAEs have different code sizes {sorted(latent_dims)} or "
+            f"codebook sizes {sorted(codebook_sizes)}"
+        )
     model_config = dataclasses.replace(
-        config.model, audio_dim=audio_dim, text_dim=text_dim, latent_dim=latent_dims.pop(),
-        codebook_size=codebook_sizes.pop(), window=config.data.window)
+        config.model,
+        audio_dim=audio_dim,
+        text_dim=text_dim,
+        latent_dim=latent_dims.pop(),
+        codebook_size=codebook_sizes.pop(),
+        window=config.data.window,
+    )
     generator = SemGesGenerator(model_config)
     mean, std = channel_statistics([clip.audio for clip in clips])
     generator.set_audio_normalization(mean, std, config.min_std)
@@ -172,8 +192,9 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
     dataset = MotionWindows(clips, config.data.window, config.data.stride)
     vqvaes = load_frozen_vqvaes(config.vqvae_dir, tuple(config.model.parts), process.device)
     generator = build_generator(config, clips, vqvaes).to(process.device).train()
-    optimizer, scheduler = loop.make_optimizer(list(generator.parameters()), config.optim,
-                                               run.steps)
+    optimizer, scheduler = loop.make_optimizer(
+        list(generator.parameters()), config.optim, run.steps
+    )
     step = loop.resume(run, {"generator": generator}, optimizer, scheduler)
     model = generator
     if process.distributed:
@@ -185,38 +206,57 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
     while step < run.steps:
         indices = loop.batch_indices(len(dataset), run.batch_size, run.seed, step, process)
         batch = {k: v.to(process.device) for k, v in collate([dataset[i] for i in indices]).items()}
-        words_withheld, speech_withheld = withheld_conditions(config, step, process,
-                                                              process.device)
-        output = model(batch["audio"], batch["text"], batch["word_mask"], batch["speaker"],
-                       batch["mirrored"], words_withheld, speech_withheld)
+        words_withheld, speech_withheld = withheld_conditions(config, step, process, process.device)
+        output = model(
+            batch["audio"],
+            batch["text"],
+            batch["word_mask"],
+            batch["speaker"],
+            batch["mirrored"],
+            words_withheld,
+            speech_withheld,
+        )
         # the coherence loss aligns the words with the motion: only where words were given
         words_given = batch["word_mask"] & ~(words_withheld | speech_withheld)[:, None]
         total = torch.zeros((), device=process.device)
         scalars: dict[str, float] = {}
         for part in generator.config.parts:
-            losses = generator_losses(output.latents[part], output.code_logits[part],
-                                      output.text_latents[part], batch[f"motion/{part}"],
-                                      words_given,
-                                      batch["semantic"], vqvaes[part], config.loss)
+            losses = generator_losses(
+                output.latents[part],
+                output.code_logits[part],
+                output.text_latents[part],
+                batch[f"motion/{part}"],
+                words_given,
+                batch["semantic"],
+                vqvaes[part],
+                config.loss,
+            )
             for name, value in losses.items():
                 total = total + getattr(config.loss, name) * value
                 scalars[f"{part}/{name}"] = float(value.detach())
-        grad_norm = loop.optimizer_step(total, list(generator.parameters()), optimizer, scheduler,
-                                        config.optim.grad_clip)
+        grad_norm = loop.optimizer_step(
+            total, list(generator.parameters()), optimizer, scheduler, config.optim.grad_clip
+        )
         step += 1
-        save = partial(loop.save_checkpoint, out_dir, step, {"generator": generator}, optimizer,
-                       scheduler)
-        if loop.end_of_step(step, run, total, grad_norm, scalars, scheduler, log, bar, process, save):
+        save = partial(
+            loop.save_checkpoint, out_dir, step, {"generator": generator}, optimizer, scheduler
+        )
+        if loop.end_of_step(
+            step, run, total, grad_norm, scalars, scheduler, log, bar, process, save
+        ):
             break
     bar.close()
     log.close()
     pipeline_dir = out_dir / PIPELINE_DIR
     if process.is_main and step == run.steps:
         generator.eval().save_pretrained(out_dir / "generator")
-        pipeline = SemGesPipeline(generator.cpu(), {p: v.cpu() for p, v in vqvaes.items()},
-                                  InferenceConfig(overlap=config.overlap),
-                                  trained_speakers=tuple({clip.speaker for clip in clips}),
-                                  frontend_config=extractor.frontend_config)
+        pipeline = SemGesPipeline(
+            generator.cpu(),
+            {p: v.cpu() for p, v in vqvaes.items()},
+            InferenceConfig(overlap=config.overlap),
+            trained_speakers=tuple({clip.speaker for clip in clips}),
+            frontend_config=extractor.frontend_config,
+        )
         pipeline.save_pretrained(pipeline_dir)
         logger.info("stage 2 done: pipeline in %s", pipeline_dir)
     loop.teardown_process(process)
@@ -224,7 +264,9 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
 
 
 def main(argv: list[str] | None = None) -> Path:
-    config = config_from_command_line(GeneratorTrainConfig, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.", argv)
+    config = config_from_command_line(
+        GeneratorTrainConfig, "Train the SemGes generator (stage 2) on frozen VQ-VAEs.", argv
+    )
     files.require_clips_or_exit(config.data.root, config.data.speakers, config.data.splits)
     return train(config)
 

@@ -93,15 +93,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def batch_indices(num_items: int, batch_size: int, seed: int, step: int, process: Process) -> list[int]:
+def batch_indices(
+    num_items: int, batch_size: int, seed: int, step: int, process: Process
+) -> list[int]:
     """This process's share of the global batch of ``step`` (batch_size per process)."""
     generator = torch.Generator().manual_seed(seed * STEP_SEED_STRIDE + step)
     chosen = torch.randint(num_items, (batch_size * process.world_size,), generator=generator)
     return chosen[process.rank :: process.world_size].tolist()
 
 
-def make_optimizer(params: list[nn.Parameter], config: OptimConfig, total_steps: int
-                   ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+def make_optimizer(
+    params: list[nn.Parameter], config: OptimConfig, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
     """AdamW with linear warm-up and cosine decay to ``min_lr_ratio``."""
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
 
@@ -121,13 +124,19 @@ def write_resolved_config(out_dir: Path, config: Any) -> None:
 
 
 def latest_checkpoint(out_dir: Path) -> Path | None:
-    paths = sorted((out_dir / CHECKPOINT_DIR).glob("step_*.pt"),
-                   key=lambda p: int(p.stem.split("_")[1]))
+    paths = sorted(
+        (out_dir / CHECKPOINT_DIR).glob("step_*.pt"), key=lambda p: int(p.stem.split("_")[1])
+    )
     return paths[-1] if paths else None
 
 
-def save_checkpoint(out_dir: Path, step: int, modules: dict[str, nn.Module],
-                    optimizer: torch.optim.Optimizer, scheduler: Any) -> Path:
+def save_checkpoint(
+    out_dir: Path,
+    step: int,
+    modules: dict[str, nn.Module],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+) -> Path:
     """Everything needed to continue exactly; written atomically. Modules are unwrapped."""
     from semges.serialization import unwrap_module
 
@@ -138,22 +147,28 @@ def save_checkpoint(out_dir: Path, step: int, modules: dict[str, nn.Module],
         "modules": {name: unwrap_module(m).state_dict() for name, m in modules.items()},
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
-                "python": random.getstate()},
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+        },
     }
     with atomic_output(path) as partial:
         torch.save(state, partial)
     return path
 
 
-def load_checkpoint(path: Path, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer,
-                    scheduler: Any) -> int:
+def load_checkpoint(
+    path: Path, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer, scheduler: Any
+) -> int:
     """Restore a checkpoint strictly; returns the step it was taken after."""
     from semges.serialization import unwrap_module
 
     state = torch.load(path, map_location="cpu", weights_only=False)
     if set(state["modules"]) != set(modules):
-        raise ValueError(f"{path} holds modules {sorted(state['modules'])}, expected {sorted(modules)}")
+        raise ValueError(
+            f"{path} holds modules {sorted(state['modules'])}, expected {sorted(modules)}"
+        )
     for name, module in modules.items():
         unwrap_module(module).load_state_dict(state["modules"][name], strict=True)
     optimizer.load_state_dict(state["optimizer"])
@@ -165,8 +180,9 @@ def load_checkpoint(path: Path, modules: dict[str, nn.Module], optimizer: torch.
     return int(state["step"])
 
 
-def resume(run: RunConfig, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer,
-           scheduler: Any) -> int:
+def resume(
+    run: RunConfig, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer, scheduler: Any
+) -> int:
     """The step a run starts from: after the latest checkpoint in ``run.out_dir``, restored
     into ``modules``, optimizer and scheduler when ``run.resume``; else 0."""
     checkpoint = latest_checkpoint(Path(run.out_dir)) if run.resume else None
@@ -211,8 +227,13 @@ def average_across_processes(values: dict[str, float], process: Process) -> dict
     return {k: float(v) / process.world_size for k, v in zip(keys, tensor)}
 
 
-def optimizer_step(total: torch.Tensor, params: list[nn.Parameter],
-                   optimizer: torch.optim.Optimizer, scheduler: Any, grad_clip: float) -> float:
+def optimizer_step(
+    total: torch.Tensor,
+    params: list[nn.Parameter],
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    grad_clip: float,
+) -> float:
     """Backward, clip (after backward), step the optimizer and the schedule; the grad norm."""
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -222,15 +243,25 @@ def optimizer_step(total: torch.Tensor, params: list[nn.Parameter],
     return float(grad_norm)
 
 
-def end_of_step(step: int, run: RunConfig, total: torch.Tensor, grad_norm: float,
-                scalars: dict[str, float], scheduler: Any, log: ScalarLog, bar: Any,
-                process: Process, save: Any) -> bool:
+def end_of_step(
+    step: int,
+    run: RunConfig,
+    total: torch.Tensor,
+    grad_norm: float,
+    scalars: dict[str, float],
+    scheduler: Any,
+    log: ScalarLog,
+    bar: Any,
+    process: Process,
+    save: Any,
+) -> bool:
     """Progress, logging every ``log_every`` steps and ``save()`` every ``checkpoint_every``
     on the main process; True when the run stops here (``run.stop_at``)."""
     bar.update(1)
     if step % run.log_every == 0 or step == run.steps:
-        scalars = dict(scalars, loss=float(total.detach()), grad_norm=grad_norm,
-                       lr=scheduler.get_last_lr()[0])
+        scalars = dict(
+            scalars, loss=float(total.detach()), grad_norm=grad_norm, lr=scheduler.get_last_lr()[0]
+        )
         scalars = average_across_processes(scalars, process)
         log.scalars(scalars, step)
         bar.set_postfix(loss=f"{scalars['loss']:.4f}")

@@ -44,10 +44,37 @@ SPEAKER = DEFAULT_SPEAKER  # synthetic clips pose as the default speaker (2)
 SILENCE_THRESHOLD = 0.02  # amplitude under which espeak's leading/trailing samples are trimmed
 
 FILLERS = (
-    "we", "should", "look", "at", "this", "really", "thing", "today", "and", "then", "it",
-    "was", "so", "the", "a", "people", "think", "about", "work", "every", "day", "house",
-    "story", "maybe", "later", "going", "there", "with", "friends", "music",
-)  # fmt: skip
+    "we",
+    "should",
+    "look",
+    "at",
+    "this",
+    "really",
+    "thing",
+    "today",
+    "and",
+    "then",
+    "it",
+    "was",
+    "so",
+    "the",
+    "a",
+    "people",
+    "think",
+    "about",
+    "work",
+    "every",
+    "day",
+    "house",
+    "story",
+    "maybe",
+    "later",
+    "going",
+    "there",
+    "with",
+    "friends",
+    "music",
+)
 
 
 def _joint(name: str) -> int:
@@ -60,31 +87,51 @@ def _fingers(side: str) -> list[str]:
 
 # Rest pose: arms hanging at the sides, elbows slightly bent (axis-angle, radians).
 REST_POSE: dict[str, tuple[float, float, float]] = {
-    "left_shoulder": (0.0, 0.0, -1.15), "right_shoulder": (0.0, 0.0, 1.15),
-    "left_elbow": (0.0, -0.35, 0.0), "right_elbow": (0.0, 0.35, 0.0),
-}  # fmt: skip
+    "left_shoulder": (0.0, 0.0, -1.15),
+    "right_shoulder": (0.0, 0.0, 1.15),
+    "left_elbow": (0.0, -0.35, 0.0),
+    "right_elbow": (0.0, 0.35, 0.0),
+}
 
 # Gesture offsets added to the rest pose over a keyword, per joint (axis-angle, radians).
 GESTURES: dict[str, dict[str, tuple[float, float, float]]] = {
-    "big": {"left_shoulder": (0.0, 0.0, 0.9), "right_shoulder": (0.0, 0.0, -0.9),
-            "left_elbow": (0.0, 0.3, 0.0), "right_elbow": (0.0, -0.3, 0.0)},
-    "small": {"left_elbow": (0.0, -1.2, 0.0), "right_elbow": (0.0, 1.2, 0.0),
-              **{j: (0.0, 0.0, 0.9) for j in _fingers("left")},
-              **{j: (0.0, 0.0, -0.9) for j in _fingers("right")}},
-    "up": {"right_shoulder": (0.0, 0.0, -1.6), "right_elbow": (0.0, 0.5, 0.0),
-           "head": (-0.3, 0.0, 0.0)},
-    "you": {"right_shoulder": (0.0, 0.9, 0.5), "right_elbow": (0.0, 0.6, 0.0),
-            **{j: (0.0, 0.0, -1.0) for j in _fingers("right") if "index" not in j}},
-    "me": {"right_shoulder": (0.0, -0.4, 0.2), "right_elbow": (0.0, 1.9, 0.0),
-           "spine3": (0.15, 0.0, 0.0)},
-}  # fmt: skip
+    "big": {
+        "left_shoulder": (0.0, 0.0, 0.9),
+        "right_shoulder": (0.0, 0.0, -0.9),
+        "left_elbow": (0.0, 0.3, 0.0),
+        "right_elbow": (0.0, -0.3, 0.0),
+    },
+    "small": {
+        "left_elbow": (0.0, -1.2, 0.0),
+        "right_elbow": (0.0, 1.2, 0.0),
+        **{j: (0.0, 0.0, 0.9) for j in _fingers("left")},
+        **{j: (0.0, 0.0, -0.9) for j in _fingers("right")},
+    },
+    "up": {
+        "right_shoulder": (0.0, 0.0, -1.6),
+        "right_elbow": (0.0, 0.5, 0.0),
+        "head": (-0.3, 0.0, 0.0),
+    },
+    "you": {
+        "right_shoulder": (0.0, 0.9, 0.5),
+        "right_elbow": (0.0, 0.6, 0.0),
+        **{j: (0.0, 0.0, -1.0) for j in _fingers("right") if "index" not in j},
+    },
+    "me": {
+        "right_shoulder": (0.0, -0.4, 0.2),
+        "right_elbow": (0.0, 1.9, 0.0),
+        "spine3": (0.15, 0.0, 0.0),
+    },
+}
 KEYWORDS: tuple[str, ...] = tuple(GESTURES)
 
 # Beat motion: joint and axis-angle direction scaled by the (0..1) RMS envelope.
 BEAT_MOTION: dict[str, tuple[float, float, float]] = {
-    "left_elbow": (0.0, -0.35, 0.0), "right_elbow": (0.0, 0.35, 0.0),
-    "spine3": (0.08, 0.0, 0.0), "head": (0.12, 0.0, 0.0),
-}  # fmt: skip
+    "left_elbow": (0.0, -0.35, 0.0),
+    "right_elbow": (0.0, 0.35, 0.0),
+    "spine3": (0.08, 0.0, 0.0),
+    "head": (0.12, 0.0, 0.0),
+}
 
 
 def _pose_vector(joints: dict[str, tuple[float, float, float]]) -> np.ndarray:
@@ -98,8 +145,9 @@ def _pose_vector(joints: dict[str, tuple[float, float, float]]) -> np.ndarray:
 def gesture_templates() -> tuple[list[str], np.ndarray]:
     """Labels ("none" + keywords) and (K + 1, 165) poses: rest, and rest + each gesture."""
     rest = _pose_vector(REST_POSE)
-    return ["none", *KEYWORDS], np.stack([rest] + [rest + _pose_vector(GESTURES[k])
-                                                   for k in KEYWORDS])
+    return ["none", *KEYWORDS], np.stack(
+        [rest] + [rest + _pose_vector(GESTURES[k]) for k in KEYWORDS]
+    )
 
 
 class SpeechSynth:
@@ -114,8 +162,11 @@ class SpeechSynth:
         key = (text, variant % len(self.VARIANTS))
         if key not in self._cache:
             speed, pitch = self.VARIANTS[key[1]]
-            wav = subprocess.run(["espeak-ng", "--stdout", "-s", str(speed), "-p", str(pitch), text],
-                                 check=True, capture_output=True).stdout
+            wav = subprocess.run(
+                ["espeak-ng", "--stdout", "-s", str(speed), "-p", str(pitch), text],
+                check=True,
+                capture_output=True,
+            ).stdout
             from scipy.signal import resample_poly  # here: scipy.signal takes ~1 s to import
 
             samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
@@ -123,7 +174,7 @@ class SpeechSynth:
                 raise RuntimeError(f"espeak-ng wrote {rate} Hz, expected {ESPEAK_RATE}")
             samples = resample_poly(samples, SAMPLE_RATE, ESPEAK_RATE).astype(np.float32)
             loud = np.flatnonzero(np.abs(samples) > SILENCE_THRESHOLD)
-            self._cache[key] = samples[loud[0]: loud[-1] + 1] if loud.size else samples
+            self._cache[key] = samples[loud[0] : loud[-1] + 1] if loud.size else samples
         return self._cache[key]
 
 
@@ -157,12 +208,14 @@ def gesture_envelope(num_frames: int, start_s: float, end_s: float) -> np.ndarra
     frames = np.arange(num_frames, dtype=np.float32)
     first, last = start_s * layout.FPS, end_s * layout.FPS
     distance = np.maximum(first - frames, frames - last).clip(min=0)
-    return np.where(distance < RAMP_FRAMES, 0.5 * (1 + np.cos(np.pi * distance / RAMP_FRAMES)),
-                    0.0).astype(np.float32)
+    return np.where(
+        distance < RAMP_FRAMES, 0.5 * (1 + np.cos(np.pi * distance / RAMP_FRAMES)), 0.0
+    ).astype(np.float32)
 
 
-def make_clip(index: int, rng: np.random.Generator, synth: SpeechSynth,
-              sentences: int = 3) -> SyntheticClip:
+def make_clip(
+    index: int, rng: np.random.Generator, synth: SpeechSynth, sentences: int = 3
+) -> SyntheticClip:
     """One clip of ``sentences`` sentences: audio, exact word timings, and its motion."""
     variant = int(rng.integers(0, len(SpeechSynth.VARIANTS)))
     pieces = [np.zeros(int(LEAD_S * SAMPLE_RATE), np.float32)]
@@ -199,8 +252,9 @@ def _write_textgrid(path: Path, words: list[Word], duration: float) -> None:
     from praatio import textgrid
     from praatio.utilities.constants import Interval
 
-    tier = textgrid.IntervalTier(files.WORD_TIER, [Interval(w.start, w.end, w.word) for w in words],
-                                 0.0, duration)
+    tier = textgrid.IntervalTier(
+        files.WORD_TIER, [Interval(w.start, w.end, w.word) for w in words], 0.0, duration
+    )
     grid = textgrid.Textgrid()
     grid.addTier(tier)
     grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
@@ -219,12 +273,14 @@ def write_corpus(out: str | Path, clips: int, seed: int = 0, test_fraction: floa
         clip = make_clip(i, rng, synth)
         duration = clip.audio.size / SAMPLE_RATE
         save_motion(clip.motion, out / files.MOTION_DIR / f"{clip.clip_id}.npz")
-        sf.write(out / files.WAVE_DIR / f"{clip.clip_id}.wav", clip.audio, SAMPLE_RATE,
-                 subtype="PCM_16")
+        sf.write(
+            out / files.WAVE_DIR / f"{clip.clip_id}.wav", clip.audio, SAMPLE_RATE, subtype="PCM_16"
+        )
         _write_textgrid(out / files.TEXTGRID_DIR / f"{clip.clip_id}.TextGrid", clip.words, duration)
         sem_lines = ["type\tstart\tend\tduration\tscore\tkeywords"] + [
             f"sem\t{w.start:.3f}\t{w.end:.3f}\t{w.end - w.start:.3f}\t1.0\t{w.word}"
-            for w in clip.words if w.word in GESTURES
+            for w in clip.words
+            if w.word in GESTURES
         ]
         (out / files.SEM_DIR / f"{clip.clip_id}.txt").write_text("\n".join(sem_lines) + "\n")
         rows.append(f"{clip.clip_id},{'test' if i >= clips - num_test else 'train'}")

@@ -48,8 +48,9 @@ def motion_losses(prediction: torch.Tensor, target: torch.Tensor) -> dict[str, t
     }
 
 
-def part_loss(model: nn.Module, motion: torch.Tensor, weights: VQVAELossConfig
-              ) -> tuple[torch.Tensor, dict[str, float]]:
+def part_loss(
+    model: nn.Module, motion: torch.Tensor, weights: VQVAELossConfig
+) -> tuple[torch.Tensor, dict[str, float]]:
     """Weighted loss of one part's VQ-VAE on a (B, T, D) batch, and scalars to log."""
     from semges.serialization import unwrap_module
 
@@ -109,14 +110,17 @@ def train(config: VQVAETrainConfig) -> Path:
         total = torch.zeros((), device=process.device)
         scalars: dict[str, float] = {}
         for part, model in wrapped.items():
-            loss, part_scalars = part_loss(model, batch[f"motion/{part}"].to(process.device),
-                                           config.loss)
+            loss, part_scalars = part_loss(
+                model, batch[f"motion/{part}"].to(process.device), config.loss
+            )
             total = total + loss
             scalars.update({f"{part}/{k}": v for k, v in part_scalars.items()})
         grad_norm = loop.optimizer_step(total, params, optimizer, scheduler, config.optim.grad_clip)
         step += 1
         save = partial(loop.save_checkpoint, out_dir, step, models, optimizer, scheduler)
-        if loop.end_of_step(step, run, total, grad_norm, scalars, scheduler, log, bar, process, save):
+        if loop.end_of_step(
+            step, run, total, grad_norm, scalars, scheduler, log, bar, process, save
+        ):
             break
     bar.close()
     log.close()
@@ -129,7 +133,9 @@ def train(config: VQVAETrainConfig) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    config = config_from_command_line(VQVAETrainConfig, "Train the per-part motion VQ-VAEs (stage 1).", argv)
+    config = config_from_command_line(
+        VQVAETrainConfig, "Train the per-part motion VQ-VAEs (stage 1).", argv
+    )
     files.require_clips_or_exit(config.data.root, config.data.speakers, config.data.splits)
     return train(config)
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from pathlib import Path
-from typing import Awaitable, Callable, Iterable, MutableMapping
 from urllib.parse import unquote
 
 Scope = MutableMapping[str, object]
@@ -30,7 +30,8 @@ GRADIO_FILE_ROUTE = GRADIO_API_PREFIX + FILE_ROUTE_NAME
 """Gradio's public file route (its "File access" guide), relative to the page: Spaces proxy it.
 The page's links (:func:`file_link`) and this middleware's match both come from it."""
 FILE_ROUTE = re.compile(  # also the older route without the prefix
-    rf"(?:^|/)(?:{re.escape(GRADIO_API_PREFIX)})?{re.escape(FILE_ROUTE_NAME)}(?P<path>.+)$")
+    rf"(?:^|/)(?:{re.escape(GRADIO_API_PREFIX)})?{re.escape(FILE_ROUTE_NAME)}(?P<path>.+)$"
+)
 UPLOAD_FOLDER_ENV = "GRADIO_TEMP_DIR"
 GONE = 410
 
@@ -47,13 +48,16 @@ def gradio_upload_folder() -> Path:
     (Gradio's own ``gradio.utils.get_upload_folder`` is not public API;
     tests/test_private_apis.py checks that the two agree.)
     """
-    return Path(os.environ.get(UPLOAD_FOLDER_ENV) or
-                (Path(tempfile.gettempdir()) / "gradio").resolve())
+    return Path(
+        os.environ.get(UPLOAD_FOLDER_ENV) or (Path(tempfile.gettempdir()) / "gradio").resolve()
+    )
 
 
 def expired_message(keep_minutes: int) -> str:
-    return (f"This download has expired: the demo keeps results for {keep_minutes} minutes. "
-            "Generate again to get a new one.\n")  # fmt: skip
+    return (
+        f"This download has expired: the demo keeps results for {keep_minutes} minutes. "
+        "Generate again to get a new one.\n"
+    )
 
 
 def linked_path(url_path: str) -> Path | None:
@@ -87,9 +91,11 @@ class ExpiredDownloads:
         await self.app(scope, receive, send)
 
     async def _gone(self, scope: Scope, send: Send) -> None:
-        headers = [(b"content-type", b"text/plain; charset=utf-8"),
-                   (b"content-length", str(len(self.body)).encode()),
-                   (b"cache-control", b"no-store")]  # fmt: skip
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(self.body)).encode()),
+            (b"cache-control", b"no-store"),
+        ]
         await send({"type": "http.response.start", "status": GONE, "headers": headers})
         body = b"" if scope["method"] == "HEAD" else self.body
         await send({"type": "http.response.body", "body": body})

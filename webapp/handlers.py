@@ -9,9 +9,8 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable
 
 import gradio as gr
 
@@ -168,8 +167,15 @@ def _outputs(result: ServedFiles) -> HandlerOutputs:
         [word.word, round(word.start, 2), round(word.end, 2)] for word in result.words
     ]
     video = None if result.video is None else str(result.video)
-    return (video, result.transcript, rows, str(result.motion), str(result.bvh),
-            str(result.glb), str(result.seed))
+    return (
+        video,
+        result.transcript,
+        rows,
+        str(result.motion),
+        str(result.bvh),
+        str(result.glb),
+        str(result.seed),
+    )
 
 
 def make_status_handler(outcomes: Outcomes) -> Callable[..., str]:

@@ -13,7 +13,7 @@ import ctypes
 import ctypes.util
 import functools
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 

@@ -56,8 +56,11 @@ def idle_motion() -> MotionClip:
     poses = np.zeros((1, layout.NUM_JOINTS, layout.AXIS_ANGLE_DIM), np.float32)
     poses[0, layout.JOINT_NAMES.index("left_shoulder"), FORWARD_AXIS] = -ARMS_DOWN_RAD
     poses[0, layout.JOINT_NAMES.index("right_shoulder"), FORWARD_AXIS] = ARMS_DOWN_RAD
-    return MotionClip(poses.reshape(1, layout.POSE_DIM), np.zeros((1, layout.TRANSLATION_DIM),
-                      np.float32), np.zeros(layout.NUM_BETAS, np.float32))
+    return MotionClip(
+        poses.reshape(1, layout.POSE_DIM),
+        np.zeros((1, layout.TRANSLATION_DIM), np.float32),
+        np.zeros(layout.NUM_BETAS, np.float32),
+    )
 
 
 def model_viewer_script() -> Path:
@@ -85,8 +88,10 @@ def file_url(path: Path) -> str:
 
 def head_html() -> str:
     """The ``<script>`` tags the view needs, loaded before it is wired up."""
-    return "".join(f'<script src="{file_url(script)}"></script>'
-                   for script in (model_viewer_script(), MOTION_VIEW_SCRIPT))
+    return "".join(
+        f'<script src="{file_url(script)}"></script>'
+        for script in (model_viewer_script(), MOTION_VIEW_SCRIPT)
+    )
 
 
 def view_html(idle_glb: Path) -> str:

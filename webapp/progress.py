@@ -7,7 +7,7 @@ on a CPU for a short clip.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from semges.progress import Stage
 

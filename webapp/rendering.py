@@ -41,8 +41,9 @@ class Renderers:
                     self._renderer(name, warm_size)
 
     @classmethod
-    def load(cls, smplx_model: Path | None = None,
-             warm_size: tuple[int, int] | None = None) -> "Renderers":
+    def load(
+        cls, smplx_model: Path | None = None, warm_size: tuple[int, int] | None = None
+    ) -> Renderers:
         """The mannequin always; the SMPL-X body too when a model file is given.
 
         Raises ValueError (``semges.render.bodies.SmplxModelError``) for an unusable SMPL-X file.
@@ -60,8 +61,10 @@ class Renderers:
 
     def why_unavailable(self, body: str) -> str:
         if body == BODY_SMPLX:
-            return ("The SMPL-X body needs an SMPL-X model file (SEMGES_SMPLX_MODEL) on the "
-                    "server; please use the mannequin.")
+            return (
+                "The SMPL-X body needs an SMPL-X model file (SEMGES_SMPLX_MODEL) on the "
+                "server; please use the mannequin."
+            )
         return f"body must be one of {', '.join(self.bodies)}"
 
     def _renderer(self, body: str, size: tuple[int, int]) -> object:
@@ -97,9 +100,17 @@ class Renderers:
         with self._locks[body]:
             renderer = self._renderer(body, size)
             progress(Stage.RENDERING, 0.0)
-            path = export(motion, "mp4", out_path, ExportOptions(
-                speech=None if audio_path is None else Path(audio_path), renderer=renderer,
-                view=view, progress=frames_done))  # fmt: skip
+            path = export(
+                motion,
+                "mp4",
+                out_path,
+                ExportOptions(
+                    speech=None if audio_path is None else Path(audio_path),
+                    renderer=renderer,
+                    view=view,
+                    progress=frames_done,
+                ),
+            )
         progress(Stage.ENCODING, 1.0)  # ffmpeg encodes while frames are drawn; done when we return
         return Path(path)
 

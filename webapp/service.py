@@ -22,15 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from semges.render.framing import DEFAULT_VIEW, check_view
-from semges.render.video_encoder import DEFAULT_SIZE, check_frame_size
-from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
 from semges.export import export
 from semges.pipeline import SemGesPipeline
 from semges.progress import Stage
+from semges.render.framing import DEFAULT_VIEW, check_view
+from semges.render.video_encoder import DEFAULT_SIZE, check_frame_size
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.speakers import BEAT2_SPEAKERS, DEFAULT_SPEAKER
 from semges.speech import SpeechFeatures, Word
+from semges.speech.audio import SAMPLE_RATE, Audio, AudioError, decode_audio
 from webapp.memory import return_freed_memory
 from webapp.progress import OverallProgress, StageProgress
 from webapp.rendering import BODY_MANNEQUIN, Renderers
@@ -166,9 +166,13 @@ class GestureService:
             started = time.perf_counter()
             try:
                 result = self.pipeline(
-                    speech, text=transcript, speaker=speaker_id,
-                    seed=request.seed, temperature=request.temperature, progress=report,
-                )  # fmt: skip
+                    speech,
+                    text=transcript,
+                    speaker=speaker_id,
+                    seed=request.seed,
+                    temperature=request.temperature,
+                    progress=report,
+                )
             except AudioError as error:
                 raise UserFacingError(str(error)) from error
         seconds["speech_and_generation"] = time.perf_counter() - started
@@ -189,22 +193,36 @@ class GestureService:
         report(Stage.SAVING, 1.0)
         seconds["motion_files"] = time.perf_counter() - started
         note = _user_note(result.features, folder.name)
-        served = ServedFiles(None, motion_path, bvh_path, glb_path, result.words, seed, note,
-                                dict(seconds))  # fmt: skip
+        served = ServedFiles(
+            None, motion_path, bvh_path, glb_path, result.words, seed, note, dict(seconds)
+        )
         yield served
 
         started = time.perf_counter()
         video = self.renderers.render(
-            result.motion, folder / f"{stem}.mp4", audio_path=request.audio_path,
-            size=request.size, view=request.view, body=request.body, progress=report,
-        )  # fmt: skip
+            result.motion,
+            folder / f"{stem}.mp4",
+            audio_path=request.audio_path,
+            size=request.size,
+            view=request.view,
+            body=request.body,
+            progress=report,
+        )
         seconds["rendering"] = time.perf_counter() - started
         logger.info(
             "served %s: %.1f s of speech, %d words, speaker %s, seed %d, temperature %.2f, "
-            "%s %s %dx%d; %s", folder.name, speech.duration_s, len(result.words),
-            request.speaker, request.seed, request.temperature, request.body, request.view,
-            *request.size, ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
-        )  # fmt: skip
+            "%s %s %dx%d; %s",
+            folder.name,
+            speech.duration_s,
+            len(result.words),
+            request.speaker,
+            request.seed,
+            request.temperature,
+            request.body,
+            request.view,
+            *request.size,
+            ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()),
+        )
         return_freed_memory()  # what this request allocated and freed goes back to the OS
         yield replace(served, video=video, seconds=dict(seconds))
 
@@ -265,8 +283,7 @@ class GestureService:
             raise UserFacingError(message) from error
         if is_silent(speech.samples):
             raise UserFacingError(
-                "The recording is silent: no speech was found. Check the microphone and try "
-                "again."
+                "The recording is silent: no speech was found. Check the microphone and try again."
             )
         return speech
 

@@ -59,7 +59,7 @@ class AppSettings:
         return self.max_upload_mb * BYTES_PER_MB
 
     @classmethod
-    def from_env(cls) -> "AppSettings":
+    def from_env(cls) -> AppSettings:
         defaults = cls()
         smplx = os.environ.get(SMPLX_MODEL_ENV, "").strip()
         return cls(
@@ -70,8 +70,7 @@ class AppSettings:
             smplx_model=Path(smplx) if smplx else None,
             max_audio_seconds=_env_int("SEMGES_APP_MAX_SECONDS", defaults.max_audio_seconds, 1),
             max_upload_mb=_env_int("SEMGES_APP_MAX_UPLOAD_MB", defaults.max_upload_mb, 1),
-            max_transcript_words=_env_int("SEMGES_APP_MAX_WORDS", defaults.max_transcript_words,
-                                          1),
+            max_transcript_words=_env_int("SEMGES_APP_MAX_WORDS", defaults.max_transcript_words, 1),
             keep_minutes=_env_int("SEMGES_APP_KEEP_MINUTES", defaults.keep_minutes, 1),
             queue_size=_env_int("SEMGES_APP_QUEUE_SIZE", defaults.queue_size, 1),
             concurrency=_env_int("SEMGES_APP_CONCURRENCY", defaults.concurrency, 1),

@@ -26,7 +26,7 @@ class StartupError(RuntimeError):
     """The demo cannot start as configured; the message says what to do."""
 
 
-def load_service(settings: AppSettings) -> "GestureService":
+def load_service(settings: AppSettings) -> GestureService:
     """Pipeline (+ warmed front-end) and renderers, ready to serve. Raises StartupError."""
     if not settings.checkpoint.is_dir():  # checked first: refusing must not take long
         raise StartupError(
@@ -39,8 +39,8 @@ def load_service(settings: AppSettings) -> "GestureService":
     configure_headless_gl()  # before anything imports OpenGL
 
     from semges.pipeline import SemGesPipeline
-    from semges.serialization import CheckpointError
     from semges.render.video_encoder import DEFAULT_SIZE
+    from semges.serialization import CheckpointError
     from webapp.rendering import Renderers
     from webapp.service import GestureService
 
@@ -52,7 +52,7 @@ def load_service(settings: AppSettings) -> "GestureService":
             f"cannot load the checkpoint at {settings.checkpoint}: {error}"
         ) from error
     try:
-        pipeline.frontend  # loads Whisper and the word encoder, runs them once, checks sizes
+        _ = pipeline.frontend  # loads Whisper and the word encoder, runs them once, checks sizes
     except CheckpointError as error:
         raise StartupError(f"cannot serve {settings.checkpoint}: {error}") from error
     pipeline.warm_up()
@@ -60,12 +60,16 @@ def load_service(settings: AppSettings) -> "GestureService":
         renderers = Renderers.load(settings.smplx_model, warm_size=DEFAULT_SIZE)
     except ValueError as error:
         raise StartupError(str(error)) from error
-    logger.info("demo ready in %.1f s: checkpoint %s, bodies %s", time.perf_counter() - started,
-                settings.checkpoint, ", ".join(renderers.bodies))
+    logger.info(
+        "demo ready in %.1f s: checkpoint %s, bodies %s",
+        time.perf_counter() - started,
+        settings.checkpoint,
+        ", ".join(renderers.bodies),
+    )
     return GestureService(pipeline, renderers, settings)
 
 
-def create_demo(settings: AppSettings, service: "GestureService | None" = None) -> "gr.Blocks":
+def create_demo(settings: AppSettings, service: GestureService | None = None) -> gr.Blocks:
     """The page around ``service`` (loaded from ``settings`` when not given), queue configured.
 
     The queue bounds both the waiting line (``queue_size``; further requests are told the
@@ -77,8 +81,10 @@ def create_demo(settings: AppSettings, service: "GestureService | None" = None) 
     from webapp.ui import build_demo  # imports gradio: after a refusal could have happened
 
     demo = build_demo(service)
-    demo.queue(max_size=settings.queue_size * QUEUE_BACKSTOP,
-               default_concurrency_limit=settings.concurrency)
+    demo.queue(
+        max_size=settings.queue_size * QUEUE_BACKSTOP,
+        default_concurrency_limit=settings.concurrency,
+    )
     return demo
 
 
@@ -98,6 +104,11 @@ def launch_options(settings: AppSettings) -> dict[str, object]:
         "share": settings.share,
         "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],
         "max_file_size": settings.max_upload_bytes,
-        "app_kwargs": {"middleware": [Middleware(ExpiredDownloads, roots=result_folders,
-                                                 keep_minutes=settings.keep_minutes)]},
+        "app_kwargs": {
+            "middleware": [
+                Middleware(
+                    ExpiredDownloads, roots=result_folders, keep_minutes=settings.keep_minutes
+                )
+            ]
+        },
     }

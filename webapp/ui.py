@@ -15,8 +15,9 @@ cleaned (``delete_cache`` below, or the system's temp cleaner).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gradio as gr
 
@@ -73,8 +74,16 @@ def example_rows(folder: Path = EXAMPLES_FOLDER) -> list[list[object]]:
     seed box empty: a fresh seed)."""
     default_name = BEAT2_SPEAKERS[DEFAULT_SPEAKER]
     return [
-        [str(path), "", default_name, "", DEFAULT_TEMPERATURE, BODY_MANNEQUIN, DEFAULT_VIEW,
-         DEFAULT_SIZE_CHOICE]
+        [
+            str(path),
+            "",
+            default_name,
+            "",
+            DEFAULT_TEMPERATURE,
+            BODY_MANNEQUIN,
+            DEFAULT_VIEW,
+            DEFAULT_SIZE_CHOICE,
+        ]
         for path in sorted(folder.glob("*.wav"))
     ]
 
@@ -90,7 +99,7 @@ def seed_state(temperature: float) -> dict:
 
 
 def keep_seed(seed_used: str | None) -> tuple[dict, dict]:
-    """"Use this seed again": the seed used goes into the seed box, whose accordion opens so
+    """ "Use this seed again": the seed used goes into the seed box, whose accordion opens so
     the visitor sees it fixed (emptying the box brings fresh seeds back)."""
     if not seed_used:
         return gr.skip(), gr.skip()
@@ -119,8 +128,10 @@ def make_admission_check(demo: gr.Blocks, max_waiting: int) -> Callable[..., lis
 
     def admit(*inputs: object) -> list[dict]:
         busy = waiting_requests(demo) >= max_waiting
-        return [gr.validate(not busy, BUSY_MESSAGE if busy and i == 0 else "")
-                for i in range(len(inputs))]
+        return [
+            gr.validate(not busy, BUSY_MESSAGE if busy and i == 0 else "")
+            for i in range(len(inputs))
+        ]
 
     return admit
 
@@ -129,8 +140,11 @@ def build_demo(service: GestureService) -> gr.Blocks:
     """The Blocks app around a loaded service; the Generate event is the ``/generate`` API."""
     gr.set_static_paths(motion_view.static_folders())  # the 3D view's scripts, as installed
     speakers = service.speaker_names()
-    default_speaker = (BEAT2_SPEAKERS[DEFAULT_SPEAKER] if BEAT2_SPEAKERS[DEFAULT_SPEAKER] in speakers
-                       else speakers[0])
+    default_speaker = (
+        BEAT2_SPEAKERS[DEFAULT_SPEAKER]
+        if BEAT2_SPEAKERS[DEFAULT_SPEAKER] in speakers
+        else speakers[0]
+    )
     bodies = [("Mannequin", BODY_MANNEQUIN)]
     if BODY_SMPLX in service.renderers.bodies:
         bodies.append(("SMPL-X", BODY_SMPLX))
@@ -141,78 +155,123 @@ def build_demo(service: GestureService) -> gr.Blocks:
         with gr.Row():
             with gr.Column(scale=1):
                 audio = gr.Audio(
-                    sources=["upload", "microphone"], type="filepath", label="Speech",
+                    sources=["upload", "microphone"],
+                    type="filepath",
+                    label="Speech",
                     elem_id="speech-input",
-                )  # fmt: skip
+                )
                 transcript = gr.Textbox(
-                    value="", label="Transcript (optional)", lines=2,
+                    value="",
+                    label="Transcript (optional)",
+                    lines=2,
                     placeholder="Leave empty and Whisper transcribes the speech; or type exactly "
                     "what is said and it is aligned to the audio.",
-                )  # fmt: skip
+                )
                 button = gr.Button("Generate", variant="primary", elem_id="generate-button")
                 rows = example_rows()
                 examples = gr.Dataset(
-                    components=[audio], samples=[[row[0]] for row in rows], type="index",
+                    components=[audio],
+                    samples=[[row[0]] for row in rows],
+                    type="index",
                     sample_labels=[example_label(row[0]) for row in rows],
                     label="Examples: real speech from BEAT2 (click to run)",
-                    visible=bool(rows), elem_id="examples",
-                )  # fmt: skip
+                    visible=bool(rows),
+                    elem_id="examples",
+                )
                 with gr.Accordion("Gesture style", open=False) as style:
                     speaker = gr.Dropdown(
-                        choices=[(f"{name} ({sid})", name) for sid, name in BEAT2_SPEAKERS.items()
-                                 if name in speakers],
-                        value=default_speaker, label="Speaker style (BEAT2)",
+                        choices=[
+                            (f"{name} ({sid})", name)
+                            for sid, name in BEAT2_SPEAKERS.items()
+                            if name in speakers
+                        ],
+                        value=default_speaker,
+                        label="Speaker style (BEAT2)",
                         allow_custom_value=True,  # the service refuses unknown names in words
                         info="Whose gesture style to imitate: the speakers this checkpoint was "
                         "trained on (the shipped one learned scott only; see its model card).",
-                    )  # fmt: skip
+                    )
                     with gr.Row():
                         temperature = gr.Slider(
-                            0.0, MAX_TEMPERATURE, value=DEFAULT_TEMPERATURE, step=0.05,
+                            0.0,
+                            MAX_TEMPERATURE,
+                            value=DEFAULT_TEMPERATURE,
+                            step=0.05,
                             label="Variation (sampling temperature)",
                             info="1: gestures sampled as the model learned them (the seed picks "
                             "one of many). Lower is calmer and more predictable; 0 always gives "
                             "the same, most likely gestures, both arms often moving together. "
                             "Above 1 gets restless.",
-                        )  # fmt: skip
+                        )
                         # Text, not gr.Number: Gradio's number box turns "empty" into 0 as
                         # soon as it shows, and a browser number rounds seeds above 2**53.
                         seed = gr.Textbox(
-                            value="", label="Seed", placeholder="new each time", max_lines=1,
+                            value="",
+                            label="Seed",
+                            placeholder="new each time",
+                            max_lines=1,
                             info="Picks the variation (used when Variation is above 0). "
                             "Empty: a new one for every Generate, shown beside the result; "
                             "type that one here to get the same gestures again.",
-                            interactive=DEFAULT_TEMPERATURE > 0, elem_id="seed-input",
-                        )  # fmt: skip
+                            interactive=DEFAULT_TEMPERATURE > 0,
+                            elem_id="seed-input",
+                        )
                 with gr.Accordion("Video", open=False):
                     # one body only (no SMPL-X model on the server): nothing to choose
-                    body = gr.Radio(bodies, value=BODY_MANNEQUIN, label="Body",
-                                    visible=len(bodies) > 1, elem_id="body-input")
-                    view = gr.Radio([(VIEW_LABELS[v], v) for v in VIEWS], value=DEFAULT_VIEW,
-                                    label="View")  # fmt: skip
-                    size = gr.Dropdown(SIZES, value=DEFAULT_SIZE_CHOICE, label="Size",
-                                       allow_custom_value=True)  # the service checks sizes
+                    body = gr.Radio(
+                        bodies,
+                        value=BODY_MANNEQUIN,
+                        label="Body",
+                        visible=len(bodies) > 1,
+                        elem_id="body-input",
+                    )
+                    view = gr.Radio(
+                        [(VIEW_LABELS[v], v) for v in VIEWS], value=DEFAULT_VIEW, label="View"
+                    )
+                    size = gr.Dropdown(
+                        SIZES, value=DEFAULT_SIZE_CHOICE, label="Size", allow_custom_value=True
+                    )  # the service checks sizes
             with gr.Column(scale=1):
-                gr.HTML(motion_view.view_html(service.idle_glb()),
-                        css_template=motion_view.VIEW_CSS,
-                        js_on_load=motion_view.ATTACH_JS, head=motion_view.head_html(),
-                        elem_id="motion-view")  # fmt: skip
-                video = gr.Video(label="Video (rendered after the 3D view)", interactive=False,
-                                 height=VIDEO_HEIGHT_PX, elem_id="result-video")
+                gr.HTML(
+                    motion_view.view_html(service.idle_glb()),
+                    css_template=motion_view.VIEW_CSS,
+                    js_on_load=motion_view.ATTACH_JS,
+                    head=motion_view.head_html(),
+                    elem_id="motion-view",
+                )
+                video = gr.Video(
+                    label="Video (rendered after the 3D view)",
+                    interactive=False,
+                    height=VIDEO_HEIGHT_PX,
+                    elem_id="result-video",
+                )
                 status = gr.Markdown(elem_id="status")
                 with gr.Row(equal_height=True):
                     seed_used = gr.Textbox(
-                        label="Seed used", interactive=False, buttons=["copy"],
-                        placeholder="shown after Generate", elem_id="seed-used", scale=2,
-                    )  # fmt: skip
-                    reuse_seed = gr.Button("Use this seed again", interactive=False,
-                                           size="md", elem_id="reuse-seed", scale=1)
-                transcript_used = gr.Textbox(label="Transcript used", interactive=False,
-                                             elem_id="transcript-used")
+                        label="Seed used",
+                        interactive=False,
+                        buttons=["copy"],
+                        placeholder="shown after Generate",
+                        elem_id="seed-used",
+                        scale=2,
+                    )
+                    reuse_seed = gr.Button(
+                        "Use this seed again",
+                        interactive=False,
+                        size="md",
+                        elem_id="reuse-seed",
+                        scale=1,
+                    )
+                transcript_used = gr.Textbox(
+                    label="Transcript used", interactive=False, elem_id="transcript-used"
+                )
                 words = gr.Dataframe(
-                    headers=WORD_TABLE_HEADERS, datatype=["str", "number", "number"],
-                    label="Word timings", interactive=False, max_height=240,
-                )  # fmt: skip
+                    headers=WORD_TABLE_HEADERS,
+                    datatype=["str", "number", "number"],
+                    label="Word timings",
+                    interactive=False,
+                    max_height=240,
+                )
                 with gr.Row():
                     motion_file = gr.File(label="Motion (BEAT2 SMPL-X .npz)")
                     bvh_file = gr.File(label="Motion (.bvh)")
@@ -228,28 +287,52 @@ def build_demo(service: GestureService) -> gr.Blocks:
         def load_example(index: int) -> list[object]:
             return list(rows[index])  # the shipped file: Gradio caches a fresh copy of it
 
-        temperature.change(seed_state, inputs=temperature, outputs=seed, api_name=False,
-                           queue=False)
-        seed_used.change(lambda used: gr.update(interactive=bool(used)), inputs=seed_used,
-                         outputs=reuse_seed, api_name=False, queue=False)  # fmt: skip
-        reuse_seed.click(keep_seed, inputs=seed_used, outputs=[seed, style], api_name=False,
-                         queue=False)  # fmt: skip
-        glb_file.change(None, inputs=[glb_file, audio], js=motion_view.SHOW_MOTION_JS,
-                        api_name=False, queue=False)  # fmt: skip
+        temperature.change(
+            seed_state, inputs=temperature, outputs=seed, api_name=False, queue=False
+        )
+        seed_used.change(
+            lambda used: gr.update(interactive=bool(used)),
+            inputs=seed_used,
+            outputs=reuse_seed,
+            api_name=False,
+            queue=False,
+        )
+        reuse_seed.click(
+            keep_seed, inputs=seed_used, outputs=[seed, style], api_name=False, queue=False
+        )
+        glb_file.change(
+            None,
+            inputs=[glb_file, audio],
+            js=motion_view.SHOW_MOTION_JS,
+            api_name=False,
+            queue=False,
+        )
         for trigger in (button.click, examples.click):
             trigger(lambda: WORKING_MESSAGE, outputs=status, api_name=False, queue=False)
         generated = [
             button.click(
-                handler, inputs=inputs, outputs=outputs, api_name="generate", validator=admit,
+                handler,
+                inputs=inputs,
+                outputs=outputs,
+                api_name="generate",
+                validator=admit,
                 show_progress_on=video,  # one progress bar, over the video
             ),
             examples.click(
-                load_example, inputs=examples, outputs=inputs, api_name=False, queue=False,
+                load_example,
+                inputs=examples,
+                outputs=inputs,
+                api_name=False,
+                queue=False,
             ).then(
-                handler, inputs=inputs, outputs=outputs, api_name=False, validator=admit,
+                handler,
+                inputs=inputs,
+                outputs=outputs,
+                api_name=False,
+                validator=admit,
                 show_progress_on=video,
             ),
-        ]  # fmt: skip
+        ]
         for event in generated:  # the page's .then does not follow a failed event; these do
             event.success(show_status, outputs=status, api_name=False, queue=False)
             event.success(None, js=SCROLL_TO_VIDEO, api_name=False, queue=False)

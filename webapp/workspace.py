@@ -53,8 +53,9 @@ class Workspace:
                 except OSError as error:
                     logger.warning("could not remove old request folder %s: %s", folder, error)
         if removed:
-            logger.info("removed %d request folder(s) older than %.0f s", removed,
-                        self.keep_seconds)
+            logger.info(
+                "removed %d request folder(s) older than %.0f s", removed, self.keep_seconds
+            )
         return removed
 
     def remove_partial(self) -> int:

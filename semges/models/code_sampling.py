@@ -48,8 +48,9 @@ def word_onset_frames(word_mask: np.ndarray, text: np.ndarray) -> np.ndarray:
     return np.flatnonzero(starts)
 
 
-def segment_starts(num_frames: int, events: np.ndarray, min_frames: int, max_frames: int
-                   ) -> np.ndarray:
+def segment_starts(
+    num_frames: int, events: np.ndarray, min_frames: int, max_frames: int
+) -> np.ndarray:
     """Sorted first frames of the noise segments of a clip of ``num_frames`` frames.
 
     Frame 0 starts the first segment; an event starts a new one unless it lies within
@@ -72,20 +73,24 @@ def segment_starts(num_frames: int, events: np.ndarray, min_frames: int, max_fra
     return np.asarray(starts, np.int64)
 
 
-def segment_noise(seed: int, stream: int, first_frames: np.ndarray, num_codes: int
-                  ) -> np.ndarray:
+def segment_noise(seed: int, stream: int, first_frames: np.ndarray, num_codes: int) -> np.ndarray:
     """(S,) first frames of segments -> (S, K) float32 Gumbel noise, one row per segment.
 
     A row depends on (seed, stream, first frame) alone: whatever window, batch or piece asks
     for a segment, it gets the same noise. ``stream`` tells the parts of one seed apart.
     """
-    rows = [gumbel_from_uniform(np.random.default_rng((seed, stream, int(first))).random(
-        num_codes, dtype=np.float32)) for first in first_frames]
+    rows = [
+        gumbel_from_uniform(
+            np.random.default_rng((seed, stream, int(first))).random(num_codes, dtype=np.float32)
+        )
+        for first in first_frames
+    ]
     return np.stack(rows).astype(np.float32) if rows else np.zeros((0, num_codes), np.float32)
 
 
-def window_segments(starts: np.ndarray, window_starts: list[int], window: int
-                    ) -> tuple[np.ndarray, list[np.ndarray]]:
+def window_segments(
+    starts: np.ndarray, window_starts: list[int], window: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Segments seen by each window of a batch.
 
     ``starts``: sorted first frames of a clip's segments; windows cover frames
@@ -97,12 +102,13 @@ def window_segments(starts: np.ndarray, window_starts: list[int], window: int
     for start in window_starts:
         segment = np.searchsorted(starts, np.arange(start, start + window), side="right") - 1
         ids.append(segment - segment[0])
-        firsts.append(starts[segment[0]: segment[-1] + 1])
+        firsts.append(starts[segment[0] : segment[-1] + 1])
     return np.stack(ids), firsts
 
 
-def sample_held_codes(logits: torch.Tensor, segments: torch.Tensor, temperature: float,
-                      noise: torch.Tensor | None) -> torch.Tensor:
+def sample_held_codes(
+    logits: torch.Tensor, segments: torch.Tensor, temperature: float, noise: torch.Tensor | None
+) -> torch.Tensor:
     """(B, T, K) code logits -> (B, T) code indices, one code per speech segment.
 
     ``segments`` (B, T) long: each frame's segment number within its window (0, 1, ...,

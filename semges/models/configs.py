@@ -53,7 +53,9 @@ class GeneratorConfig:
     def __post_init__(self) -> None:
         unknown = set(self.parts) - set(layout.GENERATED_PARTS)
         if unknown:
-            raise ValueError(f"unknown parts {sorted(unknown)}; known: {list(layout.GENERATED_PARTS)}")
+            raise ValueError(
+                f"unknown parts {sorted(unknown)}; known: {list(layout.GENERATED_PARTS)}"
+            )
         if self.d_model % self.num_heads:
             raise ValueError("d_model must be divisible by num_heads")
 

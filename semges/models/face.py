@@ -46,8 +46,14 @@ class DilatedBlock(nn.Module):
         super().__init__()
         self.body = nn.Sequential(
             nn.GELU(),
-            nn.Conv1d(channels, channels, kernel_size, dilation=dilation,
-                      padding=dilation * (kernel_size // 2), padding_mode="replicate"),
+            nn.Conv1d(
+                channels,
+                channels,
+                kernel_size,
+                dilation=dilation,
+                padding=dilation * (kernel_size // 2),
+                padding_mode="replicate",
+            ),
             nn.GELU(),
             nn.Dropout(dropout),
             nn.Conv1d(channels, channels, 1),
@@ -78,8 +84,9 @@ class FaceModel(PretrainedModel):
         self.text_projection = nn.Linear(c.text_dim, c.text_hidden_dim)
         self.pad_embedding = nn.Parameter(torch.zeros(c.text_hidden_dim))
         self.fuse = nn.Conv1d(c.hidden_dim + c.text_hidden_dim, c.hidden_dim, 1)
-        self.blocks = nn.Sequential(*[DilatedBlock(c.hidden_dim, c.kernel_size, d, c.dropout)
-                                      for d in c.dilations])
+        self.blocks = nn.Sequential(
+            *[DilatedBlock(c.hidden_dim, c.kernel_size, d, c.dropout) for d in c.dilations]
+        )
         self.head = nn.Sequential(nn.GELU(), nn.Conv1d(c.hidden_dim, layout.FACE_DIM, 1))
         self.register_buffer("audio_mean", torch.zeros(c.audio_dim))
         self.register_buffer("audio_std", torch.ones(c.audio_dim))
@@ -89,8 +96,14 @@ class FaceModel(PretrainedModel):
         self.register_buffer("face_std", torch.ones(layout.FACE_DIM))
         self.register_buffer("rest_face", self.face_mean.clone())
 
-    def set_normalization(self, audio_mean: torch.Tensor, audio_std: torch.Tensor,
-                          face_mean: torch.Tensor, face_std: torch.Tensor, min_std: float) -> None:
+    def set_normalization(
+        self,
+        audio_mean: torch.Tensor,
+        audio_std: torch.Tensor,
+        face_mean: torch.Tensor,
+        face_std: torch.Tensor,
+        min_std: float,
+    ) -> None:
         """Per-channel statistics of the training audio (A,) and face (FACE_DIM,); each std is
         floored at ``min_std``."""
         self.audio_mean.copy_(audio_mean)
@@ -106,8 +119,9 @@ class FaceModel(PretrainedModel):
         """(..., FACE_DIM) face -> the normalised space the network predicts in."""
         return (face - self.face_mean) / self.face_std
 
-    def forward(self, audio: torch.Tensor, text: torch.Tensor,
-                word_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, audio: torch.Tensor, text: torch.Tensor, word_mask: torch.Tensor
+    ) -> torch.Tensor:
         """audio (B, T, A), text (B, T, text_dim), word_mask (B, T) bool -> (B, T, FACE_DIM)
         normalised face (see :meth:`normalize_face`)."""
         audio = self.audio_dropout((audio - self.audio_mean) / self.audio_std)
@@ -117,8 +131,14 @@ class FaceModel(PretrainedModel):
         return self.head(x).transpose(1, 2)
 
     @torch.inference_mode()
-    def predict(self, audio: np.ndarray, text: np.ndarray, word_mask: np.ndarray,
-                envelope: np.ndarray | None = None, gain: float = 1.0) -> FaceFrames:
+    def predict(
+        self,
+        audio: np.ndarray,
+        text: np.ndarray,
+        word_mask: np.ndarray,
+        envelope: np.ndarray | None = None,
+        gain: float = 1.0,
+    ) -> FaceFrames:
         """One clip of any length T: audio (T, A), text (T, text_dim), word_mask (T,) ->
         the face of its T frames. ``gain`` scales the predicted face's deviation from
         ``face_mean`` (a regressor trained on little data hedges toward the mean face);
@@ -132,11 +152,14 @@ class FaceModel(PretrainedModel):
             rest = self.rest_face.float().cpu()
             face = rest + torch.from_numpy(envelope).float()[:, None] * (face - rest)
         jaw_dim = layout.FACE_JAW.rot6d_dim
-        return FaceFrames(jaw=flat_rot6d_to_axis_angle(face[:, :jaw_dim]).numpy(),
-                          expressions=face[:, jaw_dim:].numpy())
+        return FaceFrames(
+            jaw=flat_rot6d_to_axis_angle(face[:, :jaw_dim]).numpy(),
+            expressions=face[:, jaw_dim:].numpy(),
+        )
 
-    def _predict_in_chunks(self, audio: np.ndarray, text: np.ndarray,
-                           word_mask: np.ndarray) -> torch.Tensor:
+    def _predict_in_chunks(
+        self, audio: np.ndarray, text: np.ndarray, word_mask: np.ndarray
+    ) -> torch.Tensor:
         """(T, FACE_DIM) normalised face, computed over chunks of at most
         :data:`FACE_CHUNK_FRAMES` output frames, each read with half a receptive field of
         context on both sides: the same frames as one pass over the clip, with activations
@@ -148,8 +171,10 @@ class FaceModel(PretrainedModel):
         for start in range(0, num_frames, FACE_CHUNK_FRAMES):
             stop = min(start + FACE_CHUNK_FRAMES, num_frames)
             read = slice(max(0, start - margin), min(num_frames, stop + margin))
-            output = self(torch.from_numpy(audio[read]).float()[None].to(device),
-                          torch.from_numpy(text[read]).float()[None].to(device),
-                          torch.from_numpy(word_mask[read]).bool()[None].to(device))[0]
+            output = self(
+                torch.from_numpy(audio[read]).float()[None].to(device),
+                torch.from_numpy(text[read]).float()[None].to(device),
+                torch.from_numpy(word_mask[read]).bool()[None].to(device),
+            )[0]
             chunks.append(output[start - read.start : stop - read.start])
         return torch.cat(chunks)

@@ -44,7 +44,6 @@ from torch import nn
 from semges.models.configs import GeneratorConfig
 from semges.serialization import PretrainedModel
 
-
 NUM_HANDEDNESS: int = 2  # 0: the recorded motion, 1: its left/right mirror image
 
 
@@ -77,29 +76,46 @@ class PartBranch(nn.Module):
         self.audio_projection = nn.Linear(c.audio_dim, c.d_model)
         self.speaker_embedding = nn.Embedding(c.num_speakers, c.d_model)
         self.handedness_embedding = nn.Embedding(NUM_HANDEDNESS, c.d_model)
-        self.fusion_conv = nn.Conv1d(c.d_model, c.d_model, c.conv_kernel, padding=c.conv_kernel // 2,
-                                     padding_mode="replicate")
+        self.fusion_conv = nn.Conv1d(
+            c.d_model,
+            c.d_model,
+            c.conv_kernel,
+            padding=c.conv_kernel // 2,
+            padding_mode="replicate",
+        )
         self.fusion_norm = nn.LayerNorm(c.d_model)  # per frame: silence stays quieter than speech
         self.activation = nn.GELU()
         block = nn.TransformerDecoderLayer(
-            d_model=c.d_model, nhead=c.num_heads, dim_feedforward=c.ffn_dim, dropout=c.dropout,
-            activation="gelu", batch_first=True, norm_first=True,
+            d_model=c.d_model,
+            nhead=c.num_heads,
+            dim_feedforward=c.ffn_dim,
+            dropout=c.dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
         )
-        self.blocks = nn.TransformerDecoder(block, num_layers=c.num_layers,
-                                            norm=nn.LayerNorm(c.d_model))
+        self.blocks = nn.TransformerDecoder(
+            block, num_layers=c.num_layers, norm=nn.LayerNorm(c.d_model)
+        )
         self.head = nn.Linear(c.d_model, c.latent_dim)
         self.code_head = nn.Linear(c.d_model, c.codebook_size)
 
-    def forward(self, audio: torch.Tensor, text: torch.Tensor, speaker_index: torch.Tensor,
-                handedness: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        audio: torch.Tensor,
+        text: torch.Tensor,
+        speaker_index: torch.Tensor,
+        handedness: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """audio (B, T, A) normalised, text (B, T, d_model), speaker_index (B,), handedness (B,)
         long -> latents (B, T, C) and code logits (B, T, K)."""
         condition = self.speaker_embedding(speaker_index) + self.handedness_embedding(handedness)
         x = self.audio_projection(audio) + condition[:, None]
         fused = self.fusion_conv(x.transpose(1, 2)).transpose(1, 2)
         x = self.activation(self.fusion_norm(fused))
-        positions = sinusoidal_positions(x.shape[1], x.shape[2], self.config.positional_base,
-                                         x.device)
+        positions = sinusoidal_positions(
+            x.shape[1], x.shape[2], self.config.positional_base, x.device
+        )
         # The text memory carries the same positions as the frames: without them a frame's
         # cross-attention sees which words the window holds but not when each is spoken, and
         # the words cannot time the gestures (a tiny model then failed to learn gestures that
@@ -122,15 +138,18 @@ class SemGesGenerator(PretrainedModel):
         self.unknown_words_embedding = nn.Parameter(torch.zeros(c.d_model))
         self.null_audio = nn.Parameter(torch.zeros(c.audio_dim))  # in normalised units
         self.branches = nn.ModuleDict({part: PartBranch(c) for part in c.parts})
-        self.text_to_latent = nn.ModuleDict({part: nn.Linear(c.d_model, c.latent_dim)
-                                             for part in c.parts})
+        self.text_to_latent = nn.ModuleDict(
+            {part: nn.Linear(c.d_model, c.latent_dim) for part in c.parts}
+        )
         self.register_buffer("audio_mean", torch.zeros(c.audio_dim))
         self.register_buffer("audio_std", torch.ones(c.audio_dim))
         # log of how often each code occurs in the training motion, per part (row order of
         # config.parts); all zeros (uniform) until training sets it
         self.register_buffer("code_log_prior", torch.zeros(len(c.parts), c.codebook_size))
 
-    def set_audio_normalization(self, mean: torch.Tensor, std: torch.Tensor, min_std: float) -> None:
+    def set_audio_normalization(
+        self, mean: torch.Tensor, std: torch.Tensor, min_std: float
+    ) -> None:
         """Store per-channel statistics of the training audio features (A,)."""
         self.audio_mean.copy_(mean)
         self.audio_std.copy_(std.clamp(min=min_std))
@@ -141,8 +160,9 @@ class SemGesGenerator(PretrainedModel):
         smoothed = counts.float() + 1.0
         self.code_log_prior[self.config.parts.index(part)] = torch.log(smoothed / smoothed.sum())
 
-    def prior_corrected_logits(self, code_logits: dict[str, torch.Tensor], strength: float
-                               ) -> dict[str, torch.Tensor]:
+    def prior_corrected_logits(
+        self, code_logits: dict[str, torch.Tensor], strength: float
+    ) -> dict[str, torch.Tensor]:
         """Code logits (part -> (B, T, K)) minus ``strength`` times the code log prior, per part.
 
         A classifier trained on little data learns the codes' frequencies along with the
@@ -150,8 +170,10 @@ class SemGesGenerator(PretrainedModel):
         the prior (logit adjustment, Menon et al. 2021) scores codes by how much the speech
         raises them over their base rate: the range of the real motion comes back.
         """
-        return {part: logits - strength * self.code_log_prior[self.config.parts.index(part)]
-                for part, logits in code_logits.items()}
+        return {
+            part: logits - strength * self.code_log_prior[self.config.parts.index(part)]
+            for part, logits in code_logits.items()
+        }
 
     def speaker_index(self, speaker_id: torch.Tensor) -> torch.Tensor:
         """BEAT2 speaker ids (1-based) -> embedding rows; raises on ids out of range."""
@@ -184,19 +206,23 @@ class SemGesGenerator(PretrainedModel):
         text_embedding = self.embed_text(text, word_mask)
         if speech_withheld is not None:
             audio = torch.where(speech_withheld[:, None, None], self.null_audio, audio)
-            words_withheld = (speech_withheld if words_withheld is None
-                              else words_withheld | speech_withheld)
+            words_withheld = (
+                speech_withheld if words_withheld is None else words_withheld | speech_withheld
+            )
         if words_withheld is not None:
-            text_embedding = torch.where(words_withheld[:, None, None],
-                                         self.unknown_words_embedding, text_embedding)
+            text_embedding = torch.where(
+                words_withheld[:, None, None], self.unknown_words_embedding, text_embedding
+            )
         speaker_index = self.speaker_index(speaker_id)
         if mirrored is None:
             mirrored = torch.zeros_like(speaker_id, dtype=torch.bool)
         handedness = mirrored.long()
         latents, code_logits = {}, {}
         for part, branch in self.branches.items():
-            latents[part], code_logits[part] = branch(audio, text_embedding, speaker_index,
-                                                      handedness)
-        text_latents = {part: projection(text_embedding)
-                        for part, projection in self.text_to_latent.items()}
+            latents[part], code_logits[part] = branch(
+                audio, text_embedding, speaker_index, handedness
+            )
+        text_latents = {
+            part: projection(text_embedding) for part, projection in self.text_to_latent.items()
+        }
         return GeneratorOutput(latents=latents, code_logits=code_logits, text_latents=text_latents)

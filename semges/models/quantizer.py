@@ -77,8 +77,9 @@ class CodebookQuantizer(nn.Module):
     def code_distances(self, latents: torch.Tensor) -> torch.Tensor:
         """(B, T, C) -> (B, T, K) mean squared distance per dimension to every code."""
         codebook = self.codebook.to(latents.dtype)
-        return torch.cdist(latents, codebook.expand(latents.shape[0], -1, -1)).square() / (
-            latents.shape[-1]
+        return (
+            torch.cdist(latents, codebook.expand(latents.shape[0], -1, -1)).square()
+            / (latents.shape[-1])
         )
 
     def snap(self, latents: torch.Tensor) -> torch.Tensor:

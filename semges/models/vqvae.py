@@ -65,17 +65,25 @@ class MotionVQVAE(PretrainedModel):
         super().__init__()
         self.config = config
         c = config
-        self.encoder = conv_stack(c.input_dim, c.hidden_dim, c.code_dim, c.num_res_blocks,
-                                  c.kernel_size)
-        self.decoder = conv_stack(c.code_dim, c.hidden_dim, c.input_dim, c.num_res_blocks,
-                                  c.kernel_size)
-        self.quantizer = CodebookQuantizer(c.code_dim, c.codebook_size, c.ema_decay,
-                                           c.commitment_weight, c.kmeans_init,
-                                           c.dead_code_threshold)
+        self.encoder = conv_stack(
+            c.input_dim, c.hidden_dim, c.code_dim, c.num_res_blocks, c.kernel_size
+        )
+        self.decoder = conv_stack(
+            c.code_dim, c.hidden_dim, c.input_dim, c.num_res_blocks, c.kernel_size
+        )
+        self.quantizer = CodebookQuantizer(
+            c.code_dim,
+            c.codebook_size,
+            c.ema_decay,
+            c.commitment_weight,
+            c.kmeans_init,
+            c.dead_code_threshold,
+        )
         # Until training sets it, the mean pose is the rest pose (identity rotations): the
         # pipeline eases toward it in pauses, so it must always be a valid pose.
-        identity = axis_angle_to_rot6d(torch.zeros(c.input_dim // layout.ROT6D_DIM,
-                                                   layout.AXIS_ANGLE_DIM))
+        identity = axis_angle_to_rot6d(
+            torch.zeros(c.input_dim // layout.ROT6D_DIM, layout.AXIS_ANGLE_DIM)
+        )
         self.register_buffer("mean", identity.flatten())
         self.register_buffer("std", torch.ones(c.input_dim))
 

@@ -47,8 +47,8 @@ from semges.render.gl_platform import GLPlatformError, configure_headless_gl
 if TYPE_CHECKING:
     from semges.render.bodies import SmplxModelError
     from semges.render.bvh import write_bvh
-    from semges.render.video_renderer import Framing, VideoRenderer, render_video
     from semges.render.video_encoder import EncoderSettings, VideoEncodeError
+    from semges.render.video_renderer import Framing, VideoRenderer, render_video
 
 _LAZY: dict[str, str] = {
     "VideoRenderer": "semges.render.video_renderer",

@@ -28,8 +28,8 @@ import logging
 import sys
 from pathlib import Path
 
-from semges.batch import BatchError
 from semges import batch_command
+from semges.batch import BatchError
 from semges.export import ExportError, export
 from semges.render.extra import RenderExtraMissing, check_render_extra
 from semges.render.render_job import DRAWN_KINDS, RenderSettings
@@ -58,56 +58,97 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m semges.render",
         description="Render SMPL-X motion (a BEAT2-layout .npz at 30 fps) as an H.264 mp4 with "
-                    "the speech muxed as AAC, as a still PNG, or export it as BVH. Runs on CPU "
-                    "(OSMesa); uses EGL where an NVIDIA GPU is present.",
+        "the speech muxed as AAC, as a still PNG, or export it as BVH. Runs on CPU "
+        "(OSMesa); uses EGL where an NVIDIA GPU is present.",
         epilog=f"Body: the wooden mannequin by default. For the real SMPL-X mesh, download "
-               f"SMPL-X v1.1 ({SMPLX_FILE_NAME}) from {SMPLX_DOWNLOAD_URL} and pass "
-               f"--smplx-model PATH or set {SMPLX_MODEL_ENV}=PATH.",
+        f"SMPL-X v1.1 ({SMPLX_FILE_NAME}) from {SMPLX_DOWNLOAD_URL} and pass "
+        f"--smplx-model PATH or set {SMPLX_MODEL_ENV}=PATH.",
     )
-    parser.add_argument("motion", type=Path, nargs="+",
-                        help="SMPL-X motion .npz (poses, trans, betas, ...); several files or "
-                             "folders of them make a batch")
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="output file: .mp4 video, .png still (--still), .bvh (--bvh) or "
-                             ".glb (the skinned body with the motion as a glTF animation); "
-                             "for a batch, the output folder (NAME.mp4, ... per clip)")
+    parser.add_argument(
+        "motion",
+        type=Path,
+        nargs="+",
+        help="SMPL-X motion .npz (poses, trans, betas, ...); several files or "
+        "folders of them make a batch",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="output file: .mp4 video, .png still (--still), .bvh (--bvh) or "
+        ".glb (the skinned body with the motion as a glTF animation); "
+        "for a batch, the output folder (NAME.mp4, ... per clip)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--bvh", action="store_true", help="write a BVH file instead of a video")
-    mode.add_argument("--still", type=int, metavar="FRAME",
-                      help="write frame FRAME (0-based) as a PNG instead of a video")
-    mode.add_argument("--glb", action="store_true",
-                      help="write glTF 2.0 (.glb) instead of a video (a single -o NAME.glb "
-                           "says so too)")
-    parser.add_argument("--audio", type=Path, metavar="SPEECH",
-                        help="speech to mux (wav, mp3, flac, ...: anything ffmpeg reads); padded "
-                             "with silence or cut to the motion's duration. For a batch, a "
-                             "folder holding NAME.wav (or .mp3, ...) per motion NAME.npz")
-    parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, metavar="WxH",
-                        help="picture size in pixels, even numbers (default: {}x{})".format(
-                            *DEFAULT_SIZE))
-    parser.add_argument("--view", choices=sorted(VIEWS), default=DEFAULT_VIEW,
-                        help="upper: head to hips, hands always in frame; full: whole body "
-                             "on a floor (default: upper)")
-    parser.add_argument("--smplx-model", type=Path, metavar="PATH",
-                        help=f"SMPL-X model file ({SMPLX_FILE_NAME}); default: "
-                             f"${SMPLX_MODEL_ENV} if set, else the mannequin")
-    parser.add_argument("--bvh-scale", type=float, default=1.0, metavar="S",
-                        help="BVH lengths in metres times S (100 for centimetres; default 1)")
+    mode.add_argument(
+        "--still",
+        type=int,
+        metavar="FRAME",
+        help="write frame FRAME (0-based) as a PNG instead of a video",
+    )
+    mode.add_argument(
+        "--glb",
+        action="store_true",
+        help="write glTF 2.0 (.glb) instead of a video (a single -o NAME.glb says so too)",
+    )
+    parser.add_argument(
+        "--audio",
+        type=Path,
+        metavar="SPEECH",
+        help="speech to mux (wav, mp3, flac, ...: anything ffmpeg reads); padded "
+        "with silence or cut to the motion's duration. For a batch, a "
+        "folder holding NAME.wav (or .mp3, ...) per motion NAME.npz",
+    )
+    parser.add_argument(
+        "--size",
+        type=parse_size,
+        default=DEFAULT_SIZE,
+        metavar="WxH",
+        help="picture size in pixels, even numbers (default: {}x{})".format(*DEFAULT_SIZE),
+    )
+    parser.add_argument(
+        "--view",
+        choices=sorted(VIEWS),
+        default=DEFAULT_VIEW,
+        help="upper: head to hips, hands always in frame; full: whole body "
+        "on a floor (default: upper)",
+    )
+    parser.add_argument(
+        "--smplx-model",
+        type=Path,
+        metavar="PATH",
+        help=f"SMPL-X model file ({SMPLX_FILE_NAME}); default: "
+        f"${SMPLX_MODEL_ENV} if set, else the mannequin",
+    )
+    parser.add_argument(
+        "--bvh-scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="BVH lengths in metres times S (100 for centimetres; default 1)",
+    )
     batch_command.add_batch_options(
         parser,
         shard_help="render only the K-th of N equal shares of the clips (by sorted name); "
-                   "makes a batch",
+        "makes a batch",
         workers_default=1,
         workers_help="worker processes, each with its own renderer (default 1: drawing "
-                     "already uses every core)",
-        quiet_help="only print errors (and no progress bar for a batch)")
+        "already uses every core)",
+        quiet_help="only print errors (and no progress bar for a batch)",
+    )
     return parser
 
 
 def _writes_glb(args: argparse.Namespace) -> bool:
     """--glb, or a single .glb output without --bvh or --still, asks for glTF export."""
-    return args.glb or (args.output.suffix.lower() == ".glb" and not args.bvh
-                        and args.still is None and not args.batch)
+    return args.glb or (
+        args.output.suffix.lower() == ".glb"
+        and not args.bvh
+        and args.still is None
+        and not args.batch
+    )
 
 
 def _kind(args: argparse.Namespace) -> str:
@@ -137,9 +178,15 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
 
 
 def _settings(args: argparse.Namespace) -> RenderSettings:
-    return RenderSettings(kind=_kind(args), size=args.size, view=args.view,
-                          body=None if args.smplx_model is None else str(args.smplx_model),
-                          still=args.still or 0, bvh_scale=args.bvh_scale, audio=args.audio)
+    return RenderSettings(
+        kind=_kind(args),
+        size=args.size,
+        view=args.view,
+        body=None if args.smplx_model is None else str(args.smplx_model),
+        still=args.still or 0,
+        bvh_scale=args.bvh_scale,
+        audio=args.audio,
+    )
 
 
 def run(args: argparse.Namespace) -> Path:
@@ -164,8 +211,12 @@ def run(args: argparse.Namespace) -> Path:
 
     # body None: $SEMGES_SMPLX_MODEL or the mannequin
     with VideoRenderer(settings.body, size=args.size) as renderer:
-        return export(motion, settings.kind, args.output,
-                      replace(options, renderer=renderer, progress=progress))
+        return export(
+            motion,
+            settings.kind,
+            args.output,
+            replace(options, renderer=renderer, progress=progress),
+        )
 
 
 def render_batch(args: argparse.Namespace) -> int:
@@ -178,8 +229,9 @@ def render_batch(args: argparse.Namespace) -> int:
         raise ValueError(f"--audio {args.audio} must be a folder of NAME.wav files for a batch")
     clips = take_shard(find_clips(args.motion, [".npz"]), args.shard)
     job = RenderJob(_settings(args), args.output)
-    return batch_command.run_batch_command(job, clips, args.output, args.shard, args.workers,
-                                           args.quiet)
+    return batch_command.run_batch_command(
+        job, clips, args.output, args.shard, args.workers, args.quiet
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,14 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_arguments(parser, args)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(message)s")
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # its accelerate-module notice
 
+    from semges.motion import MotionFileError
     from semges.render.bodies.smplx_body import SmplxModelError
     from semges.render.gl_platform import GLPlatformError, configure_headless_gl
     from semges.render.video_encoder import VideoEncodeError
-    from semges.motion import MotionFileError
 
     try:
         if _kind(args) in DRAWN_KINDS:
@@ -206,8 +257,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.batch:
             return render_batch(args)
         written = run(args)
-    except (MotionFileError, SmplxModelError, VideoEncodeError, GLPlatformError, BatchError,
-            ExportError, FileNotFoundError, ValueError, OSError) as error:
+    except (
+        MotionFileError,
+        SmplxModelError,
+        VideoEncodeError,
+        GLPlatformError,
+        BatchError,
+        ExportError,
+        FileNotFoundError,
+        ValueError,
+        OSError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

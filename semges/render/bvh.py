@@ -108,7 +108,8 @@ def motion_channels(motion: MotionClip, rest: np.ndarray, scale: float = 1.0) ->
         # the three angles compose is still exact.
         warnings.simplefilter("ignore", UserWarning)
         euler = Rotation.from_rotvec(axis_angle[:, order].reshape(-1, 3)).as_euler(
-            EULER_ORDER, degrees=True)
+            EULER_ORDER, degrees=True
+        )
     root = (rest[0] + motion.trans.astype(np.float64)) * scale  # pelvis world position
     return np.concatenate([root, euler.reshape(num_frames, -1)], axis=1)
 

@@ -52,18 +52,20 @@ def write_video(motion: MotionClip, path: Path, options: ExportOptions) -> Path:
     """An H.264 mp4 of ``motion`` with ``options.speech`` muxed in, drawn by
     ``options.renderer`` (None: a renderer built and freed for this video)."""
     if options.renderer is not None:
-        return options.renderer.render_video(motion, path, options.speech, _view(options),
-                                             options.progress)
+        return options.renderer.render_video(
+            motion, path, options.speech, _view(options), options.progress
+        )
     with new_renderer(options.body, options.size) as renderer:
-        return renderer.render_video(motion, path, options.speech, _view(options),
-                                     options.progress)
+        return renderer.render_video(motion, path, options.speech, _view(options), options.progress)
 
 
 def write_still(motion: MotionClip, path: Path, options: ExportOptions) -> Path:
     """Frame ``options.frame`` of ``motion`` as a PNG."""
     if not 0 <= options.frame < motion.num_frames:
-        raise ExportError(f"frame {options.frame} is outside the motion's {motion.num_frames} "
-                          f"frames (0..{motion.num_frames - 1})")
+        raise ExportError(
+            f"frame {options.frame} is outside the motion's {motion.num_frames} "
+            f"frames (0..{motion.num_frames - 1})"
+        )
     from PIL import Image
 
     if options.renderer is not None:

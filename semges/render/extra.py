@@ -30,8 +30,10 @@ class RenderExtraMissing(ImportError):
 def missing_message(modules: list[str]) -> str:
     """One line naming the missing distributions and the extra that brings them."""
     names = ", ".join(RENDER_EXTRA_MODULES.get(module, module) for module in modules)
-    return (f"the render extra is not installed (missing {names}): {INSTALL_HINT} "
-            "for BVH, glTF, mp4 and PNG exports")
+    return (
+        f"the render extra is not installed (missing {names}): {INSTALL_HINT} "
+        "for BVH, glTF, mp4 and PNG exports"
+    )
 
 
 def _installed(module: str) -> bool:

@@ -35,10 +35,12 @@ class View:
 
 
 VIEWS: dict[str, View] = {
-    "upper": View("upper", upper_body_only=True, pitch_rad=math.radians(2.0), margin=0.06,
-                  show_floor=False),
-    "full": View("full", upper_body_only=False, pitch_rad=math.radians(8.0), margin=0.06,
-                 show_floor=True),
+    "upper": View(
+        "upper", upper_body_only=True, pitch_rad=math.radians(2.0), margin=0.06, show_floor=False
+    ),
+    "full": View(
+        "full", upper_body_only=False, pitch_rad=math.radians(8.0), margin=0.06, show_floor=True
+    ),
 }
 
 DEFAULT_VIEW: str = "upper"
@@ -103,8 +105,9 @@ class CameraFit:
     fraction kept empty (0.06: the body fills at most 1 / 1.06 of each half-axis).
     """
 
-    def __init__(self, rotation: np.ndarray, aspect: float, margin: float,
-                 yfov: float = VERTICAL_FOV_RAD) -> None:
+    def __init__(
+        self, rotation: np.ndarray, aspect: float, margin: float, yfov: float = VERTICAL_FOV_RAD
+    ) -> None:
         self.rotation = np.asarray(rotation, np.float64)
         self.aspect = aspect
         self.yfov = yfov
@@ -123,8 +126,14 @@ class CameraFit:
         local = self.rotation.T.astype(flat.dtype) @ flat.T
         depth_x = local[2] * self._tan[0]
         depth_y = local[2] * self._tan[1]
-        support = np.array([(depth_x + local[0]).max(), (depth_x - local[0]).max(),
-                            (depth_y + local[1]).max(), (depth_y - local[1]).max()])
+        support = np.array(
+            [
+                (depth_x + local[0]).max(),
+                (depth_x - local[0]).max(),
+                (depth_y + local[1]).max(),
+                (depth_y - local[1]).max(),
+            ]
+        )
         self._support = np.maximum(self._support, support)
         self.low = np.minimum(self.low, local.min(axis=1))
         self.high = np.maximum(self.high, local.max(axis=1))
@@ -140,16 +149,23 @@ class CameraFit:
         plus_x, minus_x, plus_y, minus_y = self._support
         tan_x, tan_y = self._tan
         # Tight on both sides of one axis: c_x = (A - B) / 2, c_z = (A + B) / (2 tan_x).
-        depth = max((plus_x + minus_x) / (2.0 * tan_x), (plus_y + minus_y) / (2.0 * tan_y),
-                    self.high[2] + _MIN_HALF_EXTENT_M)
+        depth = max(
+            (plus_x + minus_x) / (2.0 * tan_x),
+            (plus_y + minus_y) / (2.0 * tan_y),
+            self.high[2] + _MIN_HALF_EXTENT_M,
+        )
         local_position = np.array([(plus_x - minus_x) / 2.0, (plus_y - minus_y) / 2.0, depth])
         pose = np.eye(4)
         pose[:3, :3] = self.rotation
         pose[:3, 3] = self.rotation @ local_position
         nearest = depth - self.high[2]
-        return CameraSetup(pose=pose, yfov=self.yfov, aspect=self.aspect,
-                           znear=max(NEAR_FRACTION * nearest, _MIN_NEAR_M),
-                           zfar=depth - self.low[2] + FAR_PADDING_M)
+        return CameraSetup(
+            pose=pose,
+            yfov=self.yfov,
+            aspect=self.aspect,
+            znear=max(NEAR_FRACTION * nearest, _MIN_NEAR_M),
+            zfar=depth - self.low[2] + FAR_PADDING_M,
+        )
 
 
 def project(points: np.ndarray, camera: CameraSetup) -> np.ndarray:
@@ -158,5 +174,6 @@ def project(points: np.ndarray, camera: CameraSetup) -> np.ndarray:
     local = points @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
     depth = -local[:, 2]
     tan_y = math.tan(camera.yfov / 2.0)
-    return np.stack([local[:, 0] / (depth * tan_y * camera.aspect), local[:, 1] / (depth * tan_y)],
-                    axis=1)
+    return np.stack(
+        [local[:, 0] / (depth * tan_y * camera.aspect), local[:, 1] / (depth * tan_y)], axis=1
+    )

@@ -39,10 +39,10 @@ from semges.atomic_files import atomic_output
 if TYPE_CHECKING:
     import pygltflib
 
+    from semges.motion import MotionClip
     from semges.render.bodies import BodySpec
     from semges.render.bodies.mannequin_body import MannequinBody
     from semges.render.bodies.smplx_body import SmplxBody
-    from semges.motion import MotionClip
 
 INFLUENCES_PER_SET: int = 4  # joints per JOINTS_n / WEIGHTS_n attribute (a glTF VEC4)
 MAX_INFLUENCE_SETS: int = 2  # at most eight joints move one vertex
@@ -71,9 +71,11 @@ _ARRAY_BUFFER = 34962
 _ELEMENT_ARRAY_BUFFER = 34963
 _ACCESSOR_TYPES: dict[int, str] = {1: "SCALAR", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
 _COMPONENT_TYPES: dict[np.dtype, int] = {
-    np.dtype(np.float32): _FLOAT, np.dtype(np.uint8): _UNSIGNED_BYTE,
-    np.dtype(np.uint16): _UNSIGNED_SHORT, np.dtype(np.uint32): _UNSIGNED_INT,
-}  # fmt: skip
+    np.dtype(np.float32): _FLOAT,
+    np.dtype(np.uint8): _UNSIGNED_BYTE,
+    np.dtype(np.uint16): _UNSIGNED_SHORT,
+    np.dtype(np.uint32): _UNSIGNED_INT,
+}
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,16 @@ class SkinnedMesh:
 def srgb_to_linear(values: np.ndarray) -> np.ndarray:
     """sRGB-encoded values in [0, 1] -> linear light (glTF's ``COLOR_0`` is linear)."""
     values = np.clip(values, 0.0, 1.0)
-    return np.where(values <= SRGB_LINEAR_KNEE, values / SRGB_LINEAR_SLOPE,
-                    ((values + SRGB_OFFSET) / (1.0 + SRGB_OFFSET)) ** SRGB_GAMMA)
+    return np.where(
+        values <= SRGB_LINEAR_KNEE,
+        values / SRGB_LINEAR_SLOPE,
+        ((values + SRGB_OFFSET) / (1.0 + SRGB_OFFSET)) ** SRGB_GAMMA,
+    )
 
 
-def top_influences(dense: np.ndarray, min_weight: float = MIN_WEIGHT) -> tuple[np.ndarray,
-                                                                                np.ndarray]:
+def top_influences(
+    dense: np.ndarray, min_weight: float = MIN_WEIGHT
+) -> tuple[np.ndarray, np.ndarray]:
     """(V, J) dense skin weights -> (V, K) joint indices and weights, strongest first.
 
     K is the number of joints the most-influenced vertex needs, rounded up to whole VEC4 sets
@@ -139,8 +145,9 @@ def _mannequin_rig(betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np
         mannequin_joints = np.asarray(model._skin_joint_indices)
         mannequin_weights = np.asarray(model._skin_weights, np.float64)
     except (AttributeError, KeyError, TypeError) as error:
-        raise RuntimeError(f"this mannequin-x version hides its skin weights ({error}); "
-                           "glTF export needs them") from error
+        raise RuntimeError(
+            f"this mannequin-x version hides its skin weights ({error}); glTF export needs them"
+        ) from error
     # The figure's palm ends ("L_Hand") sit on the wrists and never rotate on their own, so
     # their weights belong to the wrists (smplx_joint_of maps them there).
     smplx_index = smplx_joint_of(model.joint_names, model.parents)[mannequin_joints]
@@ -166,9 +173,17 @@ def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
     joints, weights = top_influences(dense)
     normals = VertexNormals(faces, num_vertices)(vertices)
     hand_mean = skeleton.hand_mean()
-    return SkinnedMesh(vertices.astype(np.float32), normals.astype(np.float32),
-                       body.vertex_colors[:num_vertices], faces, joints, weights, rest_joints,
-                       hand_mean, body.name)  # fmt: skip
+    return SkinnedMesh(
+        vertices.astype(np.float32),
+        normals.astype(np.float32),
+        body.vertex_colors[:num_vertices],
+        faces,
+        joints,
+        weights,
+        rest_joints,
+        hand_mean,
+        body.name,
+    )
 
 
 @functools.lru_cache(maxsize=2)
@@ -177,10 +192,13 @@ def _smplx_arrays(model_path: str) -> tuple[np.ndarray, ...]:
     ~100 MB): v_template (V, 3), shape directions (V, 3, 300), J_regressor (55, V), skin
     weights (V, 55) and the relaxed hand mean (30, 3)."""
     with np.load(model_path, allow_pickle=False) as model:
-        return (model["v_template"].astype(np.float64),
-                model["shapedirs"][:, :, :layout.NUM_BETAS].astype(np.float64),
-                model["J_regressor"].astype(np.float64), model["weights"].astype(np.float64),
-                np.concatenate([model["hands_meanl"], model["hands_meanr"]]).reshape(-1, 3))
+        return (
+            model["v_template"].astype(np.float64),
+            model["shapedirs"][:, :, : layout.NUM_BETAS].astype(np.float64),
+            model["J_regressor"].astype(np.float64),
+            model["weights"].astype(np.float64),
+            np.concatenate([model["hands_meanl"], model["hands_meanr"]]).reshape(-1, 3),
+        )
 
 
 def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
@@ -202,9 +220,17 @@ def smplx_mesh(body: SmplxBody, betas: np.ndarray) -> SkinnedMesh:
         hand_mean = np.zeros_like(hand_mean)
     joints, weights = top_influences(dense)
     normals = VertexNormals(body.faces, vertices.shape[0])(vertices)
-    return SkinnedMesh(vertices.astype(np.float32), normals.astype(np.float32),
-                       body.vertex_colors, body.faces, joints, weights, rest_joints,
-                       hand_mean.astype(np.float64), body.name)  # fmt: skip
+    return SkinnedMesh(
+        vertices.astype(np.float32),
+        normals.astype(np.float32),
+        body.vertex_colors,
+        body.faces,
+        joints,
+        weights,
+        rest_joints,
+        hand_mean.astype(np.float64),
+        body.name,
+    )
 
 
 def skinned_mesh(body: object, betas: np.ndarray) -> SkinnedMesh:
@@ -230,14 +256,16 @@ def local_quaternions(motion: MotionClip, hand_mean: np.ndarray) -> np.ndarray:
     """
     from scipy.spatial.transform import Rotation
 
-    axis_angle = motion.poses.reshape(motion.num_frames, layout.NUM_JOINTS,
-                                      layout.AXIS_ANGLE_DIM).astype(np.float64)
+    axis_angle = motion.poses.reshape(
+        motion.num_frames, layout.NUM_JOINTS, layout.AXIS_ANGLE_DIM
+    ).astype(np.float64)
     axis_angle[:, list(layout.HANDS.joints)] += hand_mean
     quats = Rotation.from_rotvec(axis_angle.reshape(-1, layout.AXIS_ANGLE_DIM)).as_quat()
     quats = quats.reshape(motion.num_frames, layout.NUM_JOINTS, QUATERNION_DIM)
     flips = np.einsum("tjq,tjq->tj", quats[1:], quats[:-1]) < 0
-    signs = np.concatenate([np.ones((1, layout.NUM_JOINTS)),
-                            np.cumprod(np.where(flips, -1.0, 1.0), axis=0)])
+    signs = np.concatenate(
+        [np.ones((1, layout.NUM_JOINTS)), np.cumprod(np.where(flips, -1.0, 1.0), axis=0)]
+    )
     return (quats * signs[..., None]).astype(np.float32)
 
 
@@ -263,25 +291,40 @@ class _BinaryBuffer:
         self.gltf = gltf
         self.data = bytearray()
 
-    def add(self, array: np.ndarray, target: int | None = None, normalized: bool = False,
-            with_bounds: bool = False) -> int:
+    def add(
+        self,
+        array: np.ndarray,
+        target: int | None = None,
+        normalized: bool = False,
+        with_bounds: bool = False,
+    ) -> int:
         """Append ``array`` (N,) or (N, C) as one buffer view and accessor; its index."""
         import pygltflib
 
         array = np.ascontiguousarray(array)
         components = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
         self.data.extend(b"\0" * (-len(self.data) % BUFFER_ALIGNMENT))
-        self.gltf.bufferViews.append(pygltflib.BufferView(
-            buffer=0, byteOffset=len(self.data), byteLength=array.nbytes, target=target))
+        self.gltf.bufferViews.append(
+            pygltflib.BufferView(
+                buffer=0, byteOffset=len(self.data), byteLength=array.nbytes, target=target
+            )
+        )
         self.data.extend(array.tobytes())
         flat = array.reshape(array.shape[0], components)
         bounds = {}
         if with_bounds:
             bounds = {"min": flat.min(axis=0).tolist(), "max": flat.max(axis=0).tolist()}
-        self.gltf.accessors.append(pygltflib.Accessor(
-            bufferView=len(self.gltf.bufferViews) - 1, byteOffset=0,
-            componentType=_COMPONENT_TYPES[array.dtype], normalized=normalized or None,
-            count=array.shape[0], type=_ACCESSOR_TYPES[components], **bounds))
+        self.gltf.accessors.append(
+            pygltflib.Accessor(
+                bufferView=len(self.gltf.bufferViews) - 1,
+                byteOffset=0,
+                componentType=_COMPONENT_TYPES[array.dtype],
+                normalized=normalized or None,
+                count=array.shape[0],
+                type=_ACCESSOR_TYPES[components],
+                **bounds,
+            )
+        )
         return len(self.gltf.accessors) - 1
 
 
@@ -294,8 +337,9 @@ def _skeleton_nodes(rest_joints: np.ndarray) -> list[pygltflib.Node]:
         parent = layout.PARENTS[joint]
         offset = rest_joints[joint] - (rest_joints[parent] if parent >= 0 else 0.0)
         children = [child for child, p in enumerate(layout.PARENTS) if p == joint]
-        nodes.append(pygltflib.Node(name=name, translation=offset.tolist(),
-                                    children=children or None))
+        nodes.append(
+            pygltflib.Node(name=name, translation=offset.tolist(), children=children or None)
+        )
     return nodes
 
 
@@ -307,60 +351,105 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
     buffer = _BinaryBuffer(gltf)
     num_vertices = mesh.vertices.shape[0]
     index_type = np.uint16 if num_vertices <= np.iinfo(np.uint16).max else np.uint32
-    linear = np.concatenate([srgb_to_linear(mesh.colors[:, :3]),
-                             np.clip(mesh.colors[:, 3:], 0.0, 1.0)], axis=1)  # alpha is linear
+    linear = np.concatenate(
+        [srgb_to_linear(mesh.colors[:, :3]), np.clip(mesh.colors[:, 3:], 0.0, 1.0)], axis=1
+    )  # alpha is linear
     colors = np.round(linear * COLOR_LEVELS).astype(np.uint8)
     attributes = pygltflib.Attributes(
         POSITION=buffer.add(mesh.vertices.astype(np.float32), _ARRAY_BUFFER, with_bounds=True),
         NORMAL=buffer.add(mesh.normals.astype(np.float32), _ARRAY_BUFFER),
         COLOR_0=buffer.add(colors, _ARRAY_BUFFER, normalized=True),
-    )  # fmt: skip
+    )
     for influence_set in range(mesh.joints.shape[1] // INFLUENCES_PER_SET):
-        columns = slice(influence_set * INFLUENCES_PER_SET,
-                        (influence_set + 1) * INFLUENCES_PER_SET)
-        setattr(attributes, f"JOINTS_{influence_set}",
-                buffer.add(mesh.joints[:, columns].astype(np.uint8), _ARRAY_BUFFER))
-        setattr(attributes, f"WEIGHTS_{influence_set}",
-                buffer.add(mesh.weights[:, columns].astype(np.float32), _ARRAY_BUFFER))
-    indices = buffer.add(mesh.faces.reshape(-1).astype(index_type), _ELEMENT_ARRAY_BUFFER,
-                         with_bounds=True)
-    gltf.materials.append(pygltflib.Material(
-        name=mesh.material,
-        pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
-            baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
-            roughnessFactor=ROUGHNESS)))  # fmt: skip
-    gltf.meshes.append(pygltflib.Mesh(name=MESH_NODE_NAME, primitives=[pygltflib.Primitive(
-        attributes=attributes, indices=indices, material=0)]))
+        columns = slice(
+            influence_set * INFLUENCES_PER_SET, (influence_set + 1) * INFLUENCES_PER_SET
+        )
+        setattr(
+            attributes,
+            f"JOINTS_{influence_set}",
+            buffer.add(mesh.joints[:, columns].astype(np.uint8), _ARRAY_BUFFER),
+        )
+        setattr(
+            attributes,
+            f"WEIGHTS_{influence_set}",
+            buffer.add(mesh.weights[:, columns].astype(np.float32), _ARRAY_BUFFER),
+        )
+    indices = buffer.add(
+        mesh.faces.reshape(-1).astype(index_type), _ELEMENT_ARRAY_BUFFER, with_bounds=True
+    )
+    gltf.materials.append(
+        pygltflib.Material(
+            name=mesh.material,
+            pbrMetallicRoughness=pygltflib.PbrMetallicRoughness(
+                baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=ROUGHNESS
+            ),
+        )
+    )
+    gltf.meshes.append(
+        pygltflib.Mesh(
+            name=MESH_NODE_NAME,
+            primitives=[pygltflib.Primitive(attributes=attributes, indices=indices, material=0)],
+        )
+    )
 
     gltf.nodes.extend(_skeleton_nodes(mesh.rest_joints))
     mesh_node = len(gltf.nodes)
     gltf.nodes.append(pygltflib.Node(name=MESH_NODE_NAME, mesh=0, skin=0))
-    gltf.skins.append(pygltflib.Skin(
-        name="smplx", skeleton=0, joints=list(range(layout.NUM_JOINTS)),
-        inverseBindMatrices=buffer.add(  # glTF matrices are column-major
-            inverse_bind_matrices(mesh.rest_joints).transpose(0, 2, 1).reshape(
-                -1, MATRIX_ELEMENTS))))  # fmt: skip
+    gltf.skins.append(
+        pygltflib.Skin(
+            name="smplx",
+            skeleton=0,
+            joints=list(range(layout.NUM_JOINTS)),
+            inverseBindMatrices=buffer.add(  # glTF matrices are column-major
+                inverse_bind_matrices(mesh.rest_joints)
+                .transpose(0, 2, 1)
+                .reshape(-1, MATRIX_ELEMENTS)
+            ),
+        )
+    )
     gltf.scenes.append(pygltflib.Scene(name="semges", nodes=[0, mesh_node]))
     gltf.scene = 0
 
-    times = buffer.add((np.arange(motion.num_frames) / motion.fps).astype(np.float32),
-                       with_bounds=True)
+    times = buffer.add(
+        (np.arange(motion.num_frames) / motion.fps).astype(np.float32), with_bounds=True
+    )
     quats = local_quaternions(motion, mesh.hand_mean)
-    samplers = [pygltflib.AnimationSampler(input=times, interpolation="LINEAR",
-                                           output=buffer.add(root_positions(motion,
-                                                                            mesh.rest_joints)))]
-    channels = [pygltflib.AnimationChannel(
-        sampler=0, target=pygltflib.AnimationChannelTarget(node=0, path="translation"))]
+    samplers = [
+        pygltflib.AnimationSampler(
+            input=times,
+            interpolation="LINEAR",
+            output=buffer.add(root_positions(motion, mesh.rest_joints)),
+        )
+    ]
+    channels = [
+        pygltflib.AnimationChannel(
+            sampler=0, target=pygltflib.AnimationChannelTarget(node=0, path="translation")
+        )
+    ]
     for joint in range(layout.NUM_JOINTS):
-        samplers.append(pygltflib.AnimationSampler(input=times, interpolation="LINEAR",
-                                                   output=buffer.add(quats[:, joint])))
-        channels.append(pygltflib.AnimationChannel(
-            sampler=len(samplers) - 1,
-            target=pygltflib.AnimationChannelTarget(node=joint, path="rotation")))
-    gltf.animations.append(pygltflib.Animation(
-        name=ANIMATION_NAME, samplers=samplers, channels=channels,
-        extras={"fps": motion.fps, "frames": motion.num_frames,
-                "duration_s": motion.num_frames / motion.fps}))  # fmt: skip
+        samplers.append(
+            pygltflib.AnimationSampler(
+                input=times, interpolation="LINEAR", output=buffer.add(quats[:, joint])
+            )
+        )
+        channels.append(
+            pygltflib.AnimationChannel(
+                sampler=len(samplers) - 1,
+                target=pygltflib.AnimationChannelTarget(node=joint, path="rotation"),
+            )
+        )
+    gltf.animations.append(
+        pygltflib.Animation(
+            name=ANIMATION_NAME,
+            samplers=samplers,
+            channels=channels,
+            extras={
+                "fps": motion.fps,
+                "frames": motion.num_frames,
+                "duration_s": motion.num_frames / motion.fps,
+            },
+        )
+    )
 
     gltf.buffers.append(pygltflib.Buffer(byteLength=len(buffer.data)))
     gltf.set_binary_blob(bytes(buffer.data))

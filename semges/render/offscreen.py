@@ -68,8 +68,9 @@ class RawFormat:
         return np.ascontiguousarray(image[::-1] if self.bottom_up else image)
 
 
-def _light_pose(camera_rotation: np.ndarray,
-                toward_light: tuple[float, float, float]) -> np.ndarray:
+def _light_pose(
+    camera_rotation: np.ndarray, toward_light: tuple[float, float, float]
+) -> np.ndarray:
     """(4, 4) pose of a directional light shining along -z, from ``toward_light`` (camera axes)."""
     z_axis = camera_rotation @ (np.asarray(toward_light) / np.linalg.norm(toward_light))
     helper = np.array([0.0, 1.0, 0.0]) if abs(z_axis[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
@@ -99,6 +100,7 @@ def _shadow_disc() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     colors = np.ones((positions.shape[0], _RGBA), np.float32)
     shade = darkness[:, None]
     colors[:, :3] = shade * np.asarray(SHADOW_RGB) + (1.0 - shade) * np.asarray(FLOOR_RGB)
+
     def ring(r: int, s: int) -> int:  # vertex index of ring r (0 innermost), segment s
         return 1 + r * SHADOW_SEGMENTS + s % SHADOW_SEGMENTS
 
@@ -126,13 +128,17 @@ def _single_context_cache(shader_dir: str) -> object:
             super().__init__(shader_dir=shader_dir)
             self._by_source: dict[tuple, object] = {}
 
-        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None,
-                        defines=None):
-            key = (vertex_shader, fragment_shader, geometry_shader,
-                   tuple(sorted((defines or {}).items())))
+        def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
+            key = (
+                vertex_shader,
+                fragment_shader,
+                geometry_shader,
+                tuple(sorted((defines or {}).items())),
+            )
             if key not in self._by_source:
-                self._by_source[key] = super().get_program(vertex_shader, fragment_shader,
-                                                           geometry_shader, defines)
+                self._by_source[key] = super().get_program(
+                    vertex_shader, fragment_shader, geometry_shader, defines
+                )
             return self._by_source[key]
 
         def clear(self) -> None:
@@ -149,8 +155,7 @@ class FrameRenderer:
     Not thread-safe: use one instance per thread or process.
     """
 
-    def __init__(self, faces: np.ndarray, vertex_colors: np.ndarray,
-                 size: tuple[int, int]) -> None:
+    def __init__(self, faces: np.ndarray, vertex_colors: np.ndarray, size: tuple[int, int]) -> None:
         import pyrender
 
         self._pyrender = pyrender
@@ -159,10 +164,12 @@ class FrameRenderer:
         num_vertices = vertex_colors.shape[0]
         self._renderer = pyrender.OffscreenRenderer(width, height)
         self._use_light_shaders()
-        self._scene = pyrender.Scene(bg_color=[*BACKGROUND_RGB, 1.0],
-                                     ambient_light=[AMBIENT_INTENSITY] * 3)
+        self._scene = pyrender.Scene(
+            bg_color=[*BACKGROUND_RGB, 1.0], ambient_light=[AMBIENT_INTENSITY] * 3
+        )
         self._material = pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=ROUGHNESS)
+            baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=ROUGHNESS
+        )
         self._faces = np.ascontiguousarray(faces, np.uint32)
         self._colors = np.ascontiguousarray(vertex_colors, np.float32)
         # Interleaved as pyrender lays out the vertex buffer: position, normal, colour.
@@ -187,8 +194,12 @@ class FrameRenderer:
 
     def _body_mesh(self, vertices: np.ndarray, normals: np.ndarray) -> object:
         primitive = self._pyrender.Primitive(
-            positions=vertices, normals=normals, color_0=self._colors, indices=self._faces,
-            material=self._material)
+            positions=vertices,
+            normals=normals,
+            color_0=self._colors,
+            indices=self._faces,
+            material=self._material,
+        )
         return self._pyrender.Mesh([primitive])
 
     def set_view(self, camera: CameraSetup, floor_y: float | None) -> None:
@@ -199,13 +210,17 @@ class FrameRenderer:
                 self._scene.remove_node(node)
         self._floor_nodes, self._shadow_node = [], None
         self._camera_node = self._scene.add(
-            pyrender.PerspectiveCamera(yfov=camera.yfov, aspectRatio=camera.aspect,
-                                       znear=camera.znear, zfar=camera.zfar),
-            pose=camera.pose)
+            pyrender.PerspectiveCamera(
+                yfov=camera.yfov, aspectRatio=camera.aspect, znear=camera.znear, zfar=camera.zfar
+            ),
+            pose=camera.pose,
+        )
         rotation = camera.pose[:3, :3]
         self._light_nodes = [
-            self._scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=intensity),
-                            pose=_light_pose(rotation, toward))
+            self._scene.add(
+                pyrender.DirectionalLight(color=np.ones(3), intensity=intensity),
+                pose=_light_pose(rotation, toward),
+            )
             for toward, intensity in CAMERA_LIGHTS
         ]
         if floor_y is not None:
@@ -214,19 +229,27 @@ class FrameRenderer:
     def _add_floor(self, floor_y: float) -> None:
         pyrender = self._pyrender
         half = FLOOR_HALF_SIZE_M
-        corners = np.array([[-half, 0, -half], [-half, 0, half], [half, 0, half], [half, 0, -half]],
-                           np.float32)
+        corners = np.array(
+            [[-half, 0, -half], [-half, 0, half], [half, 0, half], [half, 0, -half]], np.float32
+        )
         floor = pyrender.Primitive(
-            positions=corners, normals=np.tile([0.0, 1.0, 0.0], (4, 1)),
-            color_0=np.tile([*FLOOR_RGB, 1.0], (4, 1)), indices=np.array([[0, 1, 2], [0, 2, 3]]),
-            material=self._material)
+            positions=corners,
+            normals=np.tile([0.0, 1.0, 0.0], (4, 1)),
+            color_0=np.tile([*FLOOR_RGB, 1.0], (4, 1)),
+            indices=np.array([[0, 1, 2], [0, 2, 3]]),
+            material=self._material,
+        )
         floor_pose = np.eye(4)
         floor_pose[1, 3] = floor_y
         self._floor_nodes.append(self._scene.add(pyrender.Mesh([floor]), pose=floor_pose))
         positions, colors, faces = _shadow_disc()
-        disc = pyrender.Primitive(positions=positions,
-                                  normals=np.tile([0.0, 1.0, 0.0], (len(positions), 1)),
-                                  color_0=colors, indices=faces, material=self._material)
+        disc = pyrender.Primitive(
+            positions=positions,
+            normals=np.tile([0.0, 1.0, 0.0], (len(positions), 1)),
+            color_0=colors,
+            indices=faces,
+            material=self._material,
+        )
         disc_pose = np.eye(4)  # a separate array: pyrender keeps a reference to the pose
         disc_pose[1, 3] = floor_y + SHADOW_LIFT_M
         self._shadow_node = self._scene.add(pyrender.Mesh([disc]), pose=disc_pose)
@@ -263,8 +286,12 @@ class FrameRenderer:
         platform = self._renderer._platform
         return not platform.supports_framebuffers() and hasattr(self._renderer, "_renderer")
 
-    def render_raw(self, vertices: np.ndarray, normals: np.ndarray,
-                   shadow_center: tuple[float, float] | None = None) -> bytes:
+    def render_raw(
+        self,
+        vertices: np.ndarray,
+        normals: np.ndarray,
+        shadow_center: tuple[float, float] | None = None,
+    ) -> bytes:
         """One frame as bytes in :attr:`raw_format`, the cheapest layout to read back.
 
         vertices, normals: (V, 3) world positions (metres) and unit normals.
@@ -281,11 +308,14 @@ class FrameRenderer:
         self._drawn = True
         return data
 
-    def render(self, vertices: np.ndarray, normals: np.ndarray,
-               shadow_center: tuple[float, float] | None = None) -> np.ndarray:
+    def render(
+        self,
+        vertices: np.ndarray,
+        normals: np.ndarray,
+        shadow_center: tuple[float, float] | None = None,
+    ) -> np.ndarray:
         """One frame as an (H, W, 3) uint8 RGB picture, top row first (see :meth:`render_raw`)."""
-        return self.raw_format.to_rgb(self.render_raw(vertices, normals, shadow_center),
-                                      self.size)
+        return self.raw_format.to_rgb(self.render_raw(vertices, normals, shadow_center), self.size)
 
     def _draw(self) -> bytes:
         renderer = self._renderer

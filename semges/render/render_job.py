@@ -37,8 +37,9 @@ class RenderSettings:
 
     def options(self, speech: Path | None = None) -> ExportOptions:
         """The export options of one clip (``speech``: its audio, for a video)."""
-        return ExportOptions(speech=speech, view=self.view, frame=self.still,
-                             bvh_scale=self.bvh_scale)
+        return ExportOptions(
+            speech=speech, view=self.view, frame=self.still, bvh_scale=self.bvh_scale
+        )
 
 
 def speech_for(name: str, audio_dir: Path) -> Path:
@@ -82,6 +83,7 @@ class RenderJob:
         if self.settings.kind == "mp4" and self.settings.audio is not None:
             audio = speech_for(clip.name, self.settings.audio)
         motion = load_motion(clip.source)
-        path = self._exports.export(motion, self.settings.kind, self.outputs(clip)[0],
-                                    self.settings.options(audio))
+        path = self._exports.export(
+            motion, self.settings.kind, self.outputs(clip)[0], self.settings.options(audio)
+        )
         return f"{motion.num_frames} frames -> {os.fspath(path)}"

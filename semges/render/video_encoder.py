@@ -62,11 +62,14 @@ def check_frame_size(size: tuple[int, int], max_side: int = MAX_FRAME_SIDE) -> t
     ``max_side`` a side. Raises ValueError with words a user can act on."""
     width, height = size
     if not (MIN_FRAME_SIDE <= width <= max_side and MIN_FRAME_SIDE <= height <= max_side):
-        raise ValueError(f"video size must be between {MIN_FRAME_SIDE} and {max_side} pixels a "
-                         f"side, got {width}x{height}")
+        raise ValueError(
+            f"video size must be between {MIN_FRAME_SIDE} and {max_side} pixels a "
+            f"side, got {width}x{height}"
+        )
     if width % 2 or height % 2:
-        raise ValueError(f"video width and height must be even numbers (H.264 needs it), got "
-                         f"{width}x{height}")
+        raise ValueError(
+            f"video width and height must be even numbers (H.264 needs it), got {width}x{height}"
+        )
     return int(width), int(height)
 
 
@@ -78,9 +81,16 @@ def parse_frame_size(text: str, max_side: int = MAX_FRAME_SIDE) -> tuple[int, in
     return check_frame_size((int(match.group(1)), int(match.group(2))), max_side)
 
 
-def build_ffmpeg_command(output: Path, size: tuple[int, int], fps: int, num_frames: int,
-                         audio_path: Path | None, settings: EncoderSettings,
-                         input_pix_fmt: str = "rgb24", bottom_up: bool = False) -> list[str]:
+def build_ffmpeg_command(
+    output: Path,
+    size: tuple[int, int],
+    fps: int,
+    num_frames: int,
+    audio_path: Path | None,
+    settings: EncoderSettings,
+    input_pix_fmt: str = "rgb24",
+    bottom_up: bool = False,
+) -> list[str]:
     """The ffmpeg command line: raw frames on stdin (+ audio file) -> H.264/AAC mp4.
 
     input_pix_fmt: "rgb24" or "rgba" (alpha ignored); bottom_up: rows arrive bottom row first
@@ -89,19 +99,54 @@ def build_ffmpeg_command(output: Path, size: tuple[int, int], fps: int, num_fram
     width, height = size
     duration = f"{num_frames / fps:.6f}"
     command = [
-        ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", input_pix_fmt, "-s", f"{width}x{height}",
-        "-framerate", str(fps), "-i", "pipe:0",
+        ffmpeg_executable(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        input_pix_fmt,
+        "-s",
+        f"{width}x{height}",
+        "-framerate",
+        str(fps),
+        "-i",
+        "pipe:0",
     ]
     if audio_path is not None:
-        command += ["-i", str(audio_path), "-map", "0:v:0", "-map", "1:a:0",
-                    "-c:a", AUDIO_CODEC, "-b:a", settings.audio_bitrate, "-af", "apad"]
+        command += [
+            "-i",
+            str(audio_path),
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            "-c:a",
+            AUDIO_CODEC,
+            "-b:a",
+            settings.audio_bitrate,
+            "-af",
+            "apad",
+        ]
     if bottom_up:
         command += ["-vf", "vflip"]
     command += [
-        "-c:v", VIDEO_CODEC, "-preset", settings.preset, "-crf", str(settings.crf),
-        "-pix_fmt", PIXEL_FORMAT, "-r", str(fps),
-        "-frames:v", str(num_frames), "-t", duration,
+        "-c:v",
+        VIDEO_CODEC,
+        "-preset",
+        settings.preset,
+        "-crf",
+        str(settings.crf),
+        "-pix_fmt",
+        PIXEL_FORMAT,
+        "-r",
+        str(fps),
+        "-frames:v",
+        str(num_frames),
+        "-t",
+        duration,
     ]
     if settings.faststart:
         command += ["-movflags", "+faststart"]
@@ -118,10 +163,17 @@ class VideoWriter:
     left behind.
     """
 
-    def __init__(self, out_path: str | os.PathLike, size: tuple[int, int], num_frames: int,
-                 fps: int, audio_path: str | os.PathLike | None = None,
-                 settings: EncoderSettings | None = None, input_pix_fmt: str = "rgb24",
-                 bottom_up: bool = False) -> None:
+    def __init__(
+        self,
+        out_path: str | os.PathLike,
+        size: tuple[int, int],
+        num_frames: int,
+        fps: int,
+        audio_path: str | os.PathLike | None = None,
+        settings: EncoderSettings | None = None,
+        input_pix_fmt: str = "rgb24",
+        bottom_up: bool = False,
+    ) -> None:
         if input_pix_fmt not in INPUT_CHANNELS:
             raise ValueError(f"input_pix_fmt must be one of {sorted(INPUT_CHANNELS)}")
         if num_frames <= 0:
@@ -144,13 +196,21 @@ class VideoWriter:
 
     def __enter__(self) -> VideoWriter:
         self.out_path.parent.mkdir(parents=True, exist_ok=True)
-        command = build_ffmpeg_command(self._partial, self.size, self.fps, self.num_frames,
-                                       self.audio_path, self.settings, self.input_pix_fmt,
-                                       self.bottom_up)
+        command = build_ffmpeg_command(
+            self._partial,
+            self.size,
+            self.fps,
+            self.num_frames,
+            self.audio_path,
+            self.settings,
+            self.input_pix_fmt,
+            self.bottom_up,
+        )
         logger.debug("ffmpeg: %s", " ".join(command))
         self._stderr = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE,
-                                         stdout=subprocess.DEVNULL, stderr=self._stderr)
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr
+        )
         return self
 
     def write(self, frame: np.ndarray | bytes | bytearray) -> None:
@@ -161,8 +221,10 @@ class VideoWriter:
         else:
             data = np.ascontiguousarray(frame, dtype=np.uint8).data.cast("B")
         if data.nbytes != self._frame_bytes:
-            raise ValueError(f"frame has {data.nbytes} bytes, expected {self._frame_bytes} "
-                             f"({self.size[0]}x{self.size[1]} {self.input_pix_fmt})")
+            raise ValueError(
+                f"frame has {data.nbytes} bytes, expected {self._frame_bytes} "
+                f"({self.size[0]}x{self.size[1]} {self.input_pix_fmt})"
+            )
         if self.frames_written >= self.num_frames:
             raise VideoEncodeError(f"more than the {self.num_frames} frames announced")
         try:
@@ -189,7 +251,8 @@ class VideoWriter:
             raise VideoEncodeError(f"ffmpeg exited with code {code}: {self._stderr_tail()}")
         if self.frames_written != self.num_frames:
             raise VideoEncodeError(
-                f"{self.frames_written} frames written, {self.num_frames} announced")
+                f"{self.frames_written} frames written, {self.num_frames} announced"
+            )
         os.replace(self._partial, self.out_path)
 
     def _abort(self) -> None:
@@ -200,8 +263,12 @@ class VideoWriter:
             with contextlib.suppress(BrokenPipeError, OSError):
                 self._process.stdin.close()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         try:
             if exc_type is None:
                 self._finish()

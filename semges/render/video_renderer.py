@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from semges import layout
 from semges.render.bodies import BodyModel, BodySpec, load_body
 from semges.render.framing import (
     DEFAULT_VIEW,
@@ -45,7 +46,6 @@ from semges.render.framing import (
 from semges.render.gl_platform import configure_headless_gl
 from semges.render.offscreen import RawFormat
 from semges.render.video_encoder import DEFAULT_SIZE, EncoderSettings, VideoWriter, check_frame_size
-from semges import layout
 
 if TYPE_CHECKING:
     from semges.motion import MotionClip
@@ -118,9 +118,13 @@ class VideoRenderer:
     size: (width, height) in pixels, even numbers.
     """
 
-    def __init__(self, body: BodySpec = None, size: tuple[int, int] = DEFAULT_SIZE,
-                 encoder: EncoderSettings = DEFAULT_ENCODER,
-                 gl_platform: str | None = None) -> None:
+    def __init__(
+        self,
+        body: BodySpec = None,
+        size: tuple[int, int] = DEFAULT_SIZE,
+        encoder: EncoderSettings = DEFAULT_ENCODER,
+        gl_platform: str | None = None,
+    ) -> None:
         self.gl_platform = configure_headless_gl(gl_platform)
         self.size = check_frame_size(size)
         self.encoder = encoder
@@ -139,8 +143,9 @@ class VideoRenderer:
             return self._fit(motion, spec)
 
     def _fit(self, motion: MotionClip, spec: View) -> Framing:
-        rotation = camera_rotation(facing_direction(motion.poses[:, :layout.AXIS_ANGLE_DIM]),
-                                   spec.pitch_rad)
+        rotation = camera_rotation(
+            facing_direction(motion.poses[:, : layout.AXIS_ANGLE_DIM]), spec.pitch_rad
+        )
         width, height = self.size
         fit = CameraFit(rotation, width / height, spec.margin)
         vertex_ids = self.body.framing_vertices(spec.upper_body_only)
@@ -162,8 +167,14 @@ class VideoRenderer:
             self._frames = FrameRenderer(self.body.faces, self.body.vertex_colors, self.size)
         return self._frames
 
-    def _pose_worker(self, motion: MotionClip, start: int, stop: int,
-                     chunks: queue.Queue, stop_event: threading.Event) -> None:
+    def _pose_worker(
+        self,
+        motion: MotionClip,
+        start: int,
+        stop: int,
+        chunks: queue.Queue,
+        stop_event: threading.Event,
+    ) -> None:
         try:
             for first in range(start, stop, POSE_CHUNK_FRAMES):
                 last = min(stop, first + POSE_CHUNK_FRAMES)
@@ -174,8 +185,14 @@ class VideoRenderer:
             with contextlib.suppress(_Stop):
                 _put(chunks, _Failure(error), stop_event)
 
-    def _draw_worker(self, framing: Framing, num_frames: int, chunks: queue.Queue,
-                     frames: queue.Queue, stop_event: threading.Event) -> None:
+    def _draw_worker(
+        self,
+        framing: Framing,
+        num_frames: int,
+        chunks: queue.Queue,
+        frames: queue.Queue,
+        stop_event: threading.Event,
+    ) -> None:
         try:
             renderer = self._frame_renderer()
             renderer.set_view(framing.camera, framing.floor_y)
@@ -188,8 +205,9 @@ class VideoRenderer:
                 for index in range(chunk.num_frames):
                     vertices = chunk.vertices[index]
                     center = vertices.mean(axis=0)
-                    image = renderer.render_raw(vertices, chunk.normals[index],
-                                                (float(center[0]), float(center[2])))
+                    image = renderer.render_raw(
+                        vertices, chunk.normals[index], (float(center[0]), float(center[2]))
+                    )
                     _put(frames, image, stop_event)
                 drawn += chunk.num_frames
         except _Stop:
@@ -198,9 +216,14 @@ class VideoRenderer:
             with contextlib.suppress(_Stop):
                 _put(frames, _Failure(error), stop_event)
 
-    def render_frames(self, motion: MotionClip, view: str = DEFAULT_VIEW, start: int = 0,
-                      stop: int | None = None, framing: Framing | None = None
-                      ) -> Iterator[np.ndarray]:
+    def render_frames(
+        self,
+        motion: MotionClip,
+        view: str = DEFAULT_VIEW,
+        start: int = 0,
+        stop: int | None = None,
+        framing: Framing | None = None,
+    ) -> Iterator[np.ndarray]:
         """Frames ``start:stop`` of ``motion`` as (H, W, 3) uint8 RGB, in order (an iterator).
 
         The camera is fitted to the whole clip (not just the range) unless ``framing`` is
@@ -210,8 +233,9 @@ class VideoRenderer:
         check_motion(motion)
         stop = motion.num_frames if stop is None else stop
         if not 0 <= start < stop <= motion.num_frames:
-            raise ValueError(f"frame range {start}:{stop} outside a clip of "
-                             f"{motion.num_frames} frames")
+            raise ValueError(
+                f"frame range {start}:{stop} outside a clip of {motion.num_frames} frames"
+            )
         framing = framing or self.frame(motion, view)
         return self._rgb_stream(motion, framing, start, stop)
 
@@ -224,24 +248,31 @@ class VideoRenderer:
             raise RuntimeError("this VideoRenderer is closed")
         return self._gl_thread.submit(lambda: self._frame_renderer().raw_format)
 
-    def _rgb_stream(self, motion: MotionClip, framing: Framing, start: int,
-                    stop: int) -> Iterator[np.ndarray]:
+    def _rgb_stream(
+        self, motion: MotionClip, framing: Framing, start: int, stop: int
+    ) -> Iterator[np.ndarray]:
         with self._busy:
             raw_format = self._raw_format()
             for data in self._stream(motion, framing, start, stop):
                 yield raw_format.to_rgb(data, self.size)
 
-    def _stream(self, motion: MotionClip, framing: Framing, start: int,
-                stop: int) -> Iterator[bytes]:
+    def _stream(
+        self, motion: MotionClip, framing: Framing, start: int, stop: int
+    ) -> Iterator[bytes]:
         """Raw frames (see ``FrameRenderer.raw_format``) ``start:stop``, in order."""
         stop_event = threading.Event()
         chunks: queue.Queue = queue.Queue(maxsize=PREFETCH_CHUNKS)
         frames: queue.Queue = queue.Queue(maxsize=FRAME_QUEUE_SIZE)
-        poser = threading.Thread(target=self._pose_worker, name="semges-pose", daemon=True,
-                                 args=(motion, start, stop, chunks, stop_event))
+        poser = threading.Thread(
+            target=self._pose_worker,
+            name="semges-pose",
+            daemon=True,
+            args=(motion, start, stop, chunks, stop_event),
+        )
         poser.start()
-        drawing = self._gl_thread.submit(self._draw_worker, framing, stop - start, chunks,
-                                         frames, stop_event)
+        drawing = self._gl_thread.submit(
+            self._draw_worker, framing, stop - start, chunks, frames, stop_event
+        )
         try:
             for _ in range(stop - start):
                 item = _get(frames, stop_event)
@@ -253,8 +284,7 @@ class VideoRenderer:
             poser.join()
             drawing.result()
 
-    def render_still(self, motion: MotionClip, frame: int, view: str = DEFAULT_VIEW
-                     ) -> np.ndarray:
+    def render_still(self, motion: MotionClip, frame: int, view: str = DEFAULT_VIEW) -> np.ndarray:
         """(H, W, 3) uint8: one frame, framed as in the whole clip's video."""
         frames = self.render_frames(motion, view, frame, frame + 1)
         try:
@@ -263,9 +293,14 @@ class VideoRenderer:
             frames.close()
 
     # -- video -----------------------------------------------------------------------------
-    def render_video(self, motion: MotionClip, out_path: str | os.PathLike,
-                     audio_path: str | os.PathLike | None = None, view: str = DEFAULT_VIEW,
-                     progress: ProgressCallback | None = None) -> Path:
+    def render_video(
+        self,
+        motion: MotionClip,
+        out_path: str | os.PathLike,
+        audio_path: str | os.PathLike | None = None,
+        view: str = DEFAULT_VIEW,
+        progress: ProgressCallback | None = None,
+    ) -> Path:
         """Render ``motion`` to an H.264 mp4 at ``out_path``, with ``audio_path`` muxed as AAC.
 
         One video frame per motion frame at 30 fps; the audio is padded or cut to the motion's
@@ -281,8 +316,16 @@ class VideoRenderer:
             gl_ready = self._start_gl()  # the GL context starts while the camera is fitted
             framing = self.frame(motion, view)
             raw_format = gl_ready.result()
-            with VideoWriter(out_path, self.size, total, motion.fps, audio_path, self.encoder,
-                             raw_format.pix_fmt, raw_format.bottom_up) as writer:
+            with VideoWriter(
+                out_path,
+                self.size,
+                total,
+                motion.fps,
+                audio_path,
+                self.encoder,
+                raw_format.pix_fmt,
+                raw_format.bottom_up,
+            ) as writer:
                 frames = self._stream(motion, framing, 0, total)
                 try:
                     for done, data in enumerate(frames, start=1):
@@ -291,8 +334,7 @@ class VideoRenderer:
                             progress(done, total)
                 finally:
                     frames.close()
-        logger.info("wrote %s (%d frames, %s view, %s body)", out_path, total, view,
-                    self.body.name)
+        logger.info("wrote %s (%d frames, %s view, %s body)", out_path, total, view, self.body.name)
         return Path(out_path)
 
     def close(self) -> None:
@@ -313,15 +355,24 @@ class VideoRenderer:
     def __enter__(self) -> VideoRenderer:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         self.close()
 
 
-def render_video(motion: MotionClip, out_path: str | os.PathLike,
-                 audio_path: str | os.PathLike | None = None,
-                 size: tuple[int, int] = DEFAULT_SIZE, view: str = DEFAULT_VIEW,
-                 body: BodySpec = None, progress: ProgressCallback | None = None) -> Path:
+def render_video(
+    motion: MotionClip,
+    out_path: str | os.PathLike,
+    audio_path: str | os.PathLike | None = None,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    view: str = DEFAULT_VIEW,
+    body: BodySpec = None,
+    progress: ProgressCallback | None = None,
+) -> Path:
     """One-shot :meth:`VideoRenderer.render_video` (builds and frees a renderer)."""
     with VideoRenderer(body, size) as renderer:
         return renderer.render_video(motion, out_path, audio_path, view, progress)

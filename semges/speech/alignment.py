@@ -24,15 +24,16 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semges.speech.audio import SAMPLE_RATE
 from semges.speech.encoder import ENCODER_WINDOW_S, EncodedWindow
-from semges.speech.types import Word
 from semges.speech.transcription import TimingRefinement, refine_word_times
+from semges.speech.types import Word
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -62,7 +63,7 @@ class _AlignmentFailed(Exception):
 
 
 def align_text(
-    whisper: "WhisperModel",
+    whisper: WhisperModel,
     windows: Sequence[EncodedWindow],
     text: str,
     speech: np.ndarray,
@@ -87,9 +88,11 @@ def align_text(
         return AlignmentResult([])
     multilingual = whisper.model.is_multilingual
     tokenizer = Tokenizer(
-        whisper.hf_tokenizer, multilingual, task="transcribe",
+        whisper.hf_tokenizer,
+        multilingual,
+        task="transcribe",
         language=(language or "en") if multilingual else None,
-    )  # fmt: skip
+    )
     frames_per_second = SAMPLE_RATE / whisper.feature_extractor.hop_length
     est_start, est_end = _rough_times(words, rough_words, speech, duration_s)
     owners = _owning_windows(0.5 * (est_start + est_end), windows)
@@ -104,8 +107,7 @@ def align_text(
         heard = np.flatnonzero((est_end > window.start_s) & (est_start < window.end_s))
         first = int(min(owned[0], heard[0] if heard.size else owned[0]))
         last = int(max(owned[-1], heard[-1] if heard.size else owned[-1])) + 1
-        end_s = min(window.end_s, max(float(est_end[last - 1]) + _TAIL_S,
-                                      window.start_s + _TAIL_S))
+        end_s = min(window.end_s, max(float(est_end[last - 1]) + _TAIL_S, window.start_s + _TAIL_S))
         num_frames = round((end_s - window.start_s) * frames_per_second)
         owned_words = [words[i] for i in owned]
         try:
@@ -117,8 +119,10 @@ def align_text(
             share = _owned_span(index, windows, duration_s)
             timed.extend(spread_over_speech(owned_words, share[0], min(share[1], end_s), speech))
             continue
-        raw = [Word(word, window.start_s + starts[i - first], window.start_s + ends[i - first])
-               for word, i in zip(owned_words, owned)]
+        raw = [
+            Word(word, window.start_s + starts[i - first], window.start_s + ends[i - first])
+            for word, i in zip(owned_words, owned)
+        ]
         timed.extend(refine_word_times(raw, speech, duration_s, refinement))
 
     timed = _ordered(timed, duration_s)
@@ -140,19 +144,24 @@ def _owning_windows(centres: np.ndarray, windows: Sequence[EncodedWindow]) -> np
 def _share_boundaries(windows: Sequence[EncodedWindow]) -> np.ndarray:
     """Seconds where one window's share of the clip ends and the next one's begins: the middle
     of their overlap."""
-    return np.array([0.5 * (later.start_s + earlier.start_s + ENCODER_WINDOW_S)
-                     for earlier, later in zip(windows, windows[1:])])
+    return np.array(
+        [
+            0.5 * (later.start_s + earlier.start_s + ENCODER_WINDOW_S)
+            for earlier, later in zip(windows, windows[1:])
+        ]
+    )
 
 
-def _owned_span(index: int, windows: Sequence[EncodedWindow], duration_s: float
-                ) -> tuple[float, float]:
+def _owned_span(
+    index: int, windows: Sequence[EncodedWindow], duration_s: float
+) -> tuple[float, float]:
     """(start, end) seconds of window ``index``'s share of the clip."""
     edges = [0.0, *_share_boundaries(windows).tolist(), duration_s]
     return edges[index], edges[index + 1]
 
 
 def _align_window(
-    whisper: "WhisperModel", tokenizer, window: EncodedWindow, num_frames: int, words: list[str]
+    whisper: WhisperModel, tokenizer, window: EncodedWindow, num_frames: int, words: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Align ``words`` to the first ``num_frames`` log-mel frames of an encoded window;
     (W,) start and end seconds in it."""
@@ -162,9 +171,9 @@ def _align_window(
     text_tokens = [token for tokens in word_tokens for token in tokens]
     if len(text_tokens) > MAX_TEXT_TOKENS:
         raise _AlignmentFailed("more text than the speech can hold")
-    result = whisper.model.align(
-        window.output, tokenizer.sot_sequence, [text_tokens], num_frames
-    )[0]
+    result = whisper.model.align(window.output, tokenizer.sot_sequence, [text_tokens], num_frames)[
+        0
+    ]
     probability = float(np.median(result.text_token_probs)) if text_tokens else 0.0
     if probability < MIN_TOKEN_PROBABILITY:
         raise _AlignmentFailed(f"the text does not match the speech (p={probability:.3f})")
@@ -185,9 +194,11 @@ def normalize_word(word: str) -> str:
 def match_words(reference: list[str], hypothesis: list[str]) -> list[tuple[int, int]]:
     """(i, j) pairs of reference and hypothesis words that a sequence alignment matches."""
     matcher = difflib.SequenceMatcher(
-        None, [normalize_word(w) for w in reference], [normalize_word(w) for w in hypothesis],
+        None,
+        [normalize_word(w) for w in reference],
+        [normalize_word(w) for w in hypothesis],
         autojunk=False,
-    )  # fmt: skip
+    )
     return [
         (block.a + k, block.b + k)
         for block in matcher.get_matching_blocks()

@@ -19,7 +19,6 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
@@ -37,8 +36,22 @@ DEFAULT_MAX_DURATION_S: float = 600.0
 """Default upper bound on input length (10 minutes); configurable per call."""
 
 AUDIO_SUFFIXES: tuple[str, ...] = (
-    ".wav", ".flac", ".mp3", ".ogg", ".opus", ".webm", ".m4a", ".aac",
-    ".wave", ".oga", ".mp4", ".mka", ".aif", ".aiff", ".wma", ".amr",
+    ".wav",
+    ".flac",
+    ".mp3",
+    ".ogg",
+    ".opus",
+    ".webm",
+    ".m4a",
+    ".aac",
+    ".wave",
+    ".oga",
+    ".mp4",
+    ".mka",
+    ".aif",
+    ".aiff",
+    ".wma",
+    ".amr",
 )
 """File name endings (lower case) that promise audio: a file named so that fails to decode is
 called damaged rather than not audio."""
@@ -79,7 +92,7 @@ class Audio:
         return num_motion_frames(self.samples, self.sample_rate)
 
 
-AudioInput = Union[str, os.PathLike, tuple, Audio]
+AudioInput = str | os.PathLike | tuple | Audio
 """A file path, an in-memory ``(samples, sample_rate)`` / ``(sample_rate, samples)`` pair, or
 an already decoded :class:`Audio`."""
 
@@ -213,10 +226,24 @@ def _read_with_ffmpeg(path: Path, max_duration_s: float) -> tuple[np.ndarray, in
     with tempfile.TemporaryDirectory(prefix="semges-audio-") as folder:
         decoded = Path(folder) / "decoded.wav"
         command = [
-            imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-i", str(path), "-map", "0:a:0", "-vn", "-t", f"{max_duration_s + 1.0:.3f}",
-            "-c:a", "pcm_f32le", "-f", "wav", str(decoded),
-        ]  # fmt: skip
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-map",
+            "0:a:0",
+            "-vn",
+            "-t",
+            f"{max_duration_s + 1.0:.3f}",
+            "-c:a",
+            "pcm_f32le",
+            "-f",
+            "wav",
+            str(decoded),
+        ]
         try:
             result = subprocess.run(command, capture_output=True, timeout=_FFMPEG_TIMEOUT_S)
         except subprocess.TimeoutExpired as error:

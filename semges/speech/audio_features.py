@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges.speech.audio import SAMPLE_RATE, resample
 from semges import layout
 from semges.layout import FPS
+from semges.speech.audio import SAMPLE_RATE, resample
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -62,7 +62,7 @@ per-clip references are taken over the whole clip."""
 ONSET_N_FFT: int = 2048  # librosa's onset-strength STFT size (its default)
 
 
-def audio_features(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
+def audio_features(whisper: WhisperModel, samples: np.ndarray) -> np.ndarray:
     """(T, D + 4) float32 Whisper states then prosody, for (N,) float32 16 kHz ``samples``."""
     num_frames = layout.num_motion_frames(samples.shape[0], SAMPLE_RATE)
     states = whisper_encoder_states(whisper, samples, num_frames)
@@ -71,7 +71,7 @@ def audio_features(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
 
 
 def whisper_encoder_states(
-    whisper: "WhisperModel", samples: np.ndarray, num_frames: int
+    whisper: WhisperModel, samples: np.ndarray, num_frames: int
 ) -> np.ndarray:
     """(num_frames, D) float32 Whisper encoder states at frame times ``i / FPS`` seconds."""
     from semges.speech.encoder import StateBlender, content_frames, encode_windows, log_mel
@@ -83,7 +83,7 @@ def whisper_encoder_states(
     return frame_states(blender, num_frames)
 
 
-def frame_states(blender: "StateBlender", num_frames: int) -> np.ndarray:
+def frame_states(blender: StateBlender, num_frames: int) -> np.ndarray:
     """(num_frames, D) float32: the blended encoder states interpolated to frame times."""
     states, times = blender.states()
     return _interpolate_rows(states, times, np.arange(num_frames) / FPS)
@@ -111,15 +111,26 @@ def prosody_features(samples: np.ndarray, num_frames: int) -> np.ndarray:
     for first in range(0, total, PROSODY_CHUNK_FRAMES):
         last = min(total, first + PROSODY_CHUNK_FRAMES)
         piece = _centred_piece(audio, first, last, hop, length)
-        rms[first:last] = librosa.feature.rms(y=piece, frame_length=length, hop_length=hop,
-                                              center=False)[0]  # fmt: skip
-        f0[first:last] = librosa.yin(piece, fmin=F0_MIN_HZ, fmax=F0_MAX_HZ, sr=rate,
-                                     frame_length=length, hop_length=hop, center=False)
+        rms[first:last] = librosa.feature.rms(
+            y=piece, frame_length=length, hop_length=hop, center=False
+        )[0]
+        f0[first:last] = librosa.yin(
+            piece,
+            fmin=F0_MIN_HZ,
+            fmax=F0_MAX_HZ,
+            sr=rate,
+            frame_length=length,
+            hop_length=hop,
+            center=False,
+        )
         periodicity[first:last] = _periodicity(piece, f0[first:last], rate, length, hop)
         mel = librosa.feature.melspectrogram(
-            y=_centred_piece(audio, first, last, hop, ONSET_N_FFT), sr=rate, n_fft=ONSET_N_FFT,
-            hop_length=hop, center=False,
-        )  # fmt: skip
+            y=_centred_piece(audio, first, last, hop, ONSET_N_FFT),
+            sr=rate,
+            n_fft=ONSET_N_FFT,
+            hop_length=hop,
+            center=False,
+        )
         if mel_power is None:
             mel_power = np.empty((mel.shape[0], total), np.float32)
         mel_power[:, first:last] = mel
@@ -129,8 +140,9 @@ def prosody_features(samples: np.ndarray, num_frames: int) -> np.ndarray:
     energy = np.clip(1.0 + (level_db - loud_db) / ENERGY_RANGE_DB, 0.0, 1.0)
     sounding = level_db > loud_db - SILENCE_DB
 
-    onset = librosa.onset.onset_strength(S=librosa.power_to_db(mel_power), sr=rate,
-                                         n_fft=ONSET_N_FFT, hop_length=hop)  # fmt: skip
+    onset = librosa.onset.onset_strength(
+        S=librosa.power_to_db(mel_power), sr=rate, n_fft=ONSET_N_FFT, hop_length=hop
+    )
     onset = np.clip(onset / max(np.percentile(onset, LOUD_PERCENTILE), 1e-6), 0.0, ONSET_CLIP)
 
     voicing = periodicity * sounding

@@ -14,8 +14,9 @@ those of faster-whisper's ``FeatureExtractor`` on the whole clip (one global lev
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class EncodedWindow:
     index: int
     start: int
     num_frames: int
-    output: "ctranslate2.StorageView"
+    output: ctranslate2.StorageView
 
     @property
     def start_s(self) -> float:
@@ -64,7 +65,7 @@ class EncodedWindow:
         return (self.start + self.num_frames) * MEL_FRAME_S
 
 
-def log_mel(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
+def log_mel(whisper: WhisperModel, samples: np.ndarray) -> np.ndarray:
     """(n_mels, M) float32 Whisper log-mel of (N,) float32 16 kHz ``samples``, M = N // 160 + 1.
 
     Equal (up to float rounding) to ``whisper.feature_extractor(samples)``, but computed in
@@ -73,16 +74,18 @@ def log_mel(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
     extractor = whisper.feature_extractor
     hop, n_fft = extractor.hop_length, extractor.n_fft
     # The extractor appends one hop of zeros, then pads n_fft / 2 by reflection on each side.
-    padded = np.pad(np.pad(samples.astype(np.float32, copy=False), (0, hop)),
-                    n_fft // 2, mode="reflect")  # fmt: skip
+    padded = np.pad(
+        np.pad(samples.astype(np.float32, copy=False), (0, hop)), n_fft // 2, mode="reflect"
+    )
     total = 1 + (padded.shape[0] - n_fft) // hop - 1  # the extractor drops the last frame
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     log_spec = np.empty((extractor.mel_filters.shape[0], total), np.float32)
     for first in range(0, total, MEL_CHUNK_FRAMES):
         last = min(total, first + MEL_CHUNK_FRAMES)
         piece = padded[first * hop : (last - 1) * hop + n_fft]
-        stft = extractor.stft(piece, n_fft, hop, window=window, center=False,
-                              return_complex=True).astype(np.complex64)  # fmt: skip
+        stft = extractor.stft(
+            piece, n_fft, hop, window=window, center=False, return_complex=True
+        ).astype(np.complex64)
         power = np.abs(stft) ** 2  # (n_fft // 2 + 1, last - first)
         mel = extractor.mel_filters @ power
         log_spec[:, first:last] = np.log10(np.clip(mel, _LOG_FLOOR, None))
@@ -90,7 +93,7 @@ def log_mel(whisper: "WhisperModel", samples: np.ndarray) -> np.ndarray:
     return (log_spec + _LOG_OFFSET) / _LOG_SCALE
 
 
-def window_starts(whisper: "WhisperModel", content_frames: int) -> list[int]:
+def window_starts(whisper: WhisperModel, content_frames: int) -> list[int]:
     """First log-mel frame of every encoder window covering ``content_frames`` frames."""
     window = whisper.feature_extractor.nb_max_frames  # 3000 mel frames = 30 s
     stride = round(window * (1.0 - ENCODER_OVERLAP_S / ENCODER_WINDOW_S))
@@ -100,13 +103,13 @@ def window_starts(whisper: "WhisperModel", content_frames: int) -> list[int]:
     return starts
 
 
-def content_frames(whisper: "WhisperModel", mel: np.ndarray, num_samples: int) -> int:
+def content_frames(whisper: WhisperModel, mel: np.ndarray, num_samples: int) -> int:
     """Log-mel frames of real audio: the clip's length, not the extractor's padding frame."""
     return min(mel.shape[1], round(num_samples / whisper.feature_extractor.hop_length))
 
 
 def encode_windows(
-    whisper: "WhisperModel", mel: np.ndarray, num_samples: int
+    whisper: WhisperModel, mel: np.ndarray, num_samples: int
 ) -> Iterator[EncodedWindow]:
     """Encode each fixed window of ``mel`` (see :func:`window_starts`) once, in order."""
     from faster_whisper.audio import pad_or_trim
@@ -125,7 +128,7 @@ class StateBlender:
     :data:`ENCODER_CROSSFADE_S` around the middle of their overlap, so there is no seam.
     """
 
-    def __init__(self, whisper: "WhisperModel", content: int) -> None:
+    def __init__(self, whisper: WhisperModel, content: int) -> None:
         extractor = whisper.feature_extractor
         self._window = extractor.nb_max_frames
         self._starts = window_starts(whisper, content)
@@ -141,8 +144,15 @@ class StateBlender:
         states = np.array(window.output)[0]  # (1500, D); copy: the StorageView owns its memory
         offset = round(window.start * self._scale)
         count = min(states.shape[0], self.total_states - offset)
-        weights = _window_weights(self._starts, window.index, self._window, offset, count,
-                                  self._scale, ENCODER_CROSSFADE_S * self.state_rate)  # fmt: skip
+        weights = _window_weights(
+            self._starts,
+            window.index,
+            self._window,
+            offset,
+            count,
+            self._scale,
+            ENCODER_CROSSFADE_S * self.state_rate,
+        )
         if self._blended is None:
             self._blended = np.zeros((self.total_states, states.shape[1]), np.float32)
         self._blended[offset : offset + count] += weights[:, None] * states[:count]

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from semges import layout
+from semges.progress import Stage, StageCallback, ignore_progress
 from semges.speech.audio import (
     DEFAULT_MAX_DURATION_S,
     SAMPLE_RATE,
@@ -32,11 +34,9 @@ from semges.speech.audio import (
     AudioInput,
     decode_audio,
 )
-from semges import layout
-from semges.progress import Stage, StageCallback, ignore_progress
 from semges.speech.encoder import EncodedWindow
-from semges.speech.types import SpeechFeatures, Word
 from semges.speech.transcription import Recognition, TimingRefinement
+from semges.speech.types import SpeechFeatures, Word
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class FrontendConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "FrontendConfig":
+    def from_dict(cls, values: dict[str, Any]) -> FrontendConfig:
         """The config :meth:`to_dict` wrote; raises ValueError for fields it does not know."""
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
@@ -89,7 +89,7 @@ class FrontendConfig:
         timing = values.get("timing", {})
         return cls(**{**values, "timing": TimingRefinement(**timing)})
 
-    def feature_differences(self, other: "FrontendConfig") -> list[str]:
+    def feature_differences(self, other: FrontendConfig) -> list[str]:
         """Names of the :data:`FEATURE_FIELDS` in which ``other`` makes different features."""
         return [name for name in FEATURE_FIELDS if getattr(self, name) != getattr(other, name)]
 
@@ -130,9 +130,11 @@ class SpeechFrontend:
 
         self.config = config or FrontendConfig()
         self.whisper = load_whisper(
-            self.config.whisper_model, self.config.device, self.config.compute_type,
+            self.config.whisper_model,
+            self.config.device,
+            self.config.compute_type,
             self.config.cpu_threads,
-        )  # fmt: skip
+        )
         self.word_encoder = WordEncoder(self.config.text_model)
         # One short run loads the lazily loaded parts (the first encoder and decoder pass,
         # librosa's compiled YIN, the first MiniLM pass) so the first request is as fast as the
@@ -200,8 +202,9 @@ class SpeechFrontend:
         progress(Stage.FEATURES, 1.0)
         return features
 
-    def features(self, audio: Audio | np.ndarray, words: list[Word],
-                 note: str | None = None) -> SpeechFeatures:
+    def features(
+        self, audio: Audio | np.ndarray, words: list[Word], note: str | None = None
+    ) -> SpeechFeatures:
         """Features of 16 kHz audio whose timed words are already known (recognised,
         aligned, or read from a dataset's TextGrid): the one recipe training and inference
         share."""
@@ -212,8 +215,9 @@ class SpeechFrontend:
         states = whisper_encoder_states(self.whisper, samples, num_frames)
         return self._features(samples, states, words, note)
 
-    def _features(self, samples: np.ndarray, states: np.ndarray, words: list[Word],
-                  note: str | None) -> SpeechFeatures:
+    def _features(
+        self, samples: np.ndarray, states: np.ndarray, words: list[Word], note: str | None
+    ) -> SpeechFeatures:
         """SpeechFeatures from (T, D) encoder states at the frame rate, prosody and words."""
         from semges.speech.audio_features import prosody_features
         from semges.speech.text_features import frame_word_features
@@ -230,8 +234,9 @@ class SpeechFrontend:
         :meth:`transcribe` refines, from the same shared-encoder recognition."""
         return self._recognise(self.decode(audio), with_states=False).recognition
 
-    def _recognise(self, audio: Audio, with_states: bool, keep_windows: bool = False
-                   ) -> _Recognised:
+    def _recognise(
+        self, audio: Audio, with_states: bool, keep_windows: bool = False
+    ) -> _Recognised:
         """One encoder pass over the clip, decoded into words and, if ``with_states``,
         crossfaded into (T, D) encoder states at the frame rate; ``keep_windows`` keeps the
         encoder windows too (for aligning a transcript: 2.3 MB per 20 s with tiny.en)."""
@@ -242,8 +247,11 @@ class SpeechFrontend:
 
         config, samples = self.config, audio.samples
         mel = log_mel(self.whisper, samples)  # (n_mels, M) 100 frames/s
-        blender = (StateBlender(self.whisper, content_frames(self.whisper, mel, samples.shape[0]))
-                   if with_states else None)  # fmt: skip
+        blender = (
+            StateBlender(self.whisper, content_frames(self.whisper, mel, samples.shape[0]))
+            if with_states
+            else None
+        )
         recogniser = WindowRecogniser(self.whisper, mel, config.language, config.beam_size)
         windows: list[EncodedWindow] = []
         for window in encode_windows(self.whisper, mel, samples.shape[0]):
@@ -255,12 +263,14 @@ class SpeechFrontend:
         states = frame_states(blender, audio.num_motion_frames) if blender is not None else None
         speech = speech_intervals(samples, config.timing.silence_top_db)
         everywhere = np.array([[0.0, audio.duration_s]])
-        recognition = recogniser.finish(speech if config.vad_filter else everywhere,
-                                        audio.duration_s)  # fmt: skip
+        recognition = recogniser.finish(
+            speech if config.vad_filter else everywhere, audio.duration_s
+        )
         return _Recognised(recognition, states, speech, windows)
 
-    def _analyse(self, audio: Audio, text: str | None,
-                 with_states: bool) -> tuple[TimedWords, np.ndarray | None]:
+    def _analyse(
+        self, audio: Audio, text: str | None, with_states: bool
+    ) -> tuple[TimedWords, np.ndarray | None]:
         """Timed words (recognised, or ``text`` aligned) and, if ``with_states``, the (T, D)
         encoder states at the frame rate: one encoder pass serves both."""
         from semges.speech.alignment import align_text
@@ -271,16 +281,27 @@ class SpeechFrontend:
         recognised = self._recognise(audio, with_states, keep_windows=aligning)
         recognition, states, speech = recognised.recognition, recognised.states, recognised.speech
         if aligning:
-            result = align_text(self.whisper, recognised.windows, text, speech, recognition.words,
-                                audio.duration_s, config.language, config.timing)
+            result = align_text(
+                self.whisper,
+                recognised.windows,
+                text,
+                speech,
+                recognition.words,
+                audio.duration_s,
+                config.language,
+                config.timing,
+            )
             if result.note:
                 logger.warning("%s", result.note)
             return TimedWords(result.words, alignment_note=result.note), states
         words = refine_word_times(recognition.words, speech, audio.duration_s, config.timing)
         language_note = None
         if not recognition.sounds_like_english:
-            logger.info("not English? mean token log-probability %.2f over %d tokens",
-                        recognition.mean_logprob, recognition.num_tokens)  # fmt: skip
+            logger.info(
+                "not English? mean token log-probability %.2f over %d tokens",
+                recognition.mean_logprob,
+                recognition.num_tokens,
+            )
             language_note = NOT_ENGLISH_NOTE
         return TimedWords(words, language_note=language_note), states
 
@@ -304,4 +325,3 @@ def _samples(audio: Audio | np.ndarray) -> np.ndarray:
             raise ValueError(f"audio must be at {SAMPLE_RATE} Hz, got {audio.sample_rate}")
         return audio.samples
     return audio
-

@@ -79,8 +79,14 @@ class WindowRecogniser:
     then call :meth:`finish`.
     """
 
-    def __init__(self, whisper: "WhisperModel", mel: np.ndarray, language: str | None = "en",
-                 beam_size: int = 1, temperature_fallback: bool = True) -> None:
+    def __init__(
+        self,
+        whisper: WhisperModel,
+        mel: np.ndarray,
+        language: str | None = "en",
+        beam_size: int = 1,
+        temperature_fallback: bool = True,
+    ) -> None:
         self.whisper = whisper
         self.mel = mel
         self.multilingual = bool(whisper.model.is_multilingual)
@@ -120,8 +126,9 @@ class WindowRecogniser:
             used.append(window)
             cursor = cut
         words = [w for w in words if _near_speech(w, speech)]
-        mean, num_tokens = mean_token_logprob([w.avg_logprob for w in used],
-                                              [w.num_tokens for w in used])
+        mean, num_tokens = mean_token_logprob(
+            [w.avg_logprob for w in used], [w.num_tokens for w in used]
+        )
         english_only = not self.multilingual or self.language == "en"
         return Recognition(words, mean, num_tokens, english_only)
 
@@ -131,8 +138,7 @@ class WindowRecogniser:
         start = round(start_s / MEL_FRAME_S)
         size = self.whisper.feature_extractor.nb_max_frames
         segment = self.mel[:, start : start + size]
-        return EncodedWindow(-1, start, segment.shape[1],
-                             self.whisper.encode(pad_or_trim(segment)))  # fmt: skip
+        return EncodedWindow(-1, start, segment.shape[1], self.whisper.encode(pad_or_trim(segment)))
 
     def _setup(self, window: EncodedWindow) -> None:
         from faster_whisper.tokenizer import Tokenizer
@@ -142,22 +148,38 @@ class WindowRecogniser:
         if self.multilingual and language is None:
             language = self.whisper.model.detect_language(window.output)[0][0][0][2:-2]
             self.language = language
-        self._tokenizer = Tokenizer(self.whisper.hf_tokenizer, self.multilingual,
-                                    task="transcribe", language=language)  # fmt: skip
+        self._tokenizer = Tokenizer(
+            self.whisper.hf_tokenizer, self.multilingual, task="transcribe", language=language
+        )
         temperatures = list(FALLBACK_TEMPERATURES) if self.temperature_fallback else [0.0]
         self._options = TranscriptionOptions(
-            beam_size=self.beam_size, best_of=_BEST_OF, patience=1.0, length_penalty=1.0,
-            repetition_penalty=1.0, no_repeat_ngram_size=0,
-            log_prob_threshold=_LOG_PROB_THRESHOLD, no_speech_threshold=_NO_SPEECH_THRESHOLD,
+            beam_size=self.beam_size,
+            best_of=_BEST_OF,
+            patience=1.0,
+            length_penalty=1.0,
+            repetition_penalty=1.0,
+            no_repeat_ngram_size=0,
+            log_prob_threshold=_LOG_PROB_THRESHOLD,
+            no_speech_threshold=_NO_SPEECH_THRESHOLD,
             compression_ratio_threshold=_COMPRESSION_RATIO_THRESHOLD,
-            condition_on_previous_text=False, prompt_reset_on_temperature=0.5,
-            temperatures=temperatures, initial_prompt=None, prefix=None, suppress_blank=True,
+            condition_on_previous_text=False,
+            prompt_reset_on_temperature=0.5,
+            temperatures=temperatures,
+            initial_prompt=None,
+            prefix=None,
+            suppress_blank=True,
             suppress_tokens=get_suppressed_tokens(self._tokenizer, [-1]),
-            without_timestamps=False, max_initial_timestamp=_MAX_INITIAL_TIMESTAMP_S,
-            word_timestamps=True, prepend_punctuations=_PREPEND_PUNCTUATIONS,
-            append_punctuations=_APPEND_PUNCTUATIONS, multilingual=False, max_new_tokens=None,
-            clip_timestamps="0", hallucination_silence_threshold=None, hotwords=None,
-        )  # fmt: skip
+            without_timestamps=False,
+            max_initial_timestamp=_MAX_INITIAL_TIMESTAMP_S,
+            word_timestamps=True,
+            prepend_punctuations=_PREPEND_PUNCTUATIONS,
+            append_punctuations=_APPEND_PUNCTUATIONS,
+            multilingual=False,
+            max_new_tokens=None,
+            clip_timestamps="0",
+            hallucination_silence_threshold=None,
+            hotwords=None,
+        )
 
     def _decode(self, window: EncodedWindow) -> DecodedWindow:
         """One decoding pass of faster-whisper's ``generate_segments`` on a window."""
@@ -166,20 +188,29 @@ class WindowRecogniser:
         whisper, tokenizer, options = self.whisper, self._tokenizer, self._options
         start_s, end_s = window.start_s, window.end_s
         prompt = whisper.get_prompt(tokenizer, [], without_timestamps=False)
-        result, avg_logprob, _, _ = whisper.generate_with_fallback(window.output, prompt,
-                                                                   tokenizer, options)
-        if (result.no_speech_prob > _NO_SPEECH_THRESHOLD
-                and avg_logprob <= _LOG_PROB_THRESHOLD):  # fmt: skip
+        result, avg_logprob, _, _ = whisper.generate_with_fallback(
+            window.output, prompt, tokenizer, options
+        )
+        if result.no_speech_prob > _NO_SPEECH_THRESHOLD and avg_logprob <= _LOG_PROB_THRESHOLD:
             return DecodedWindow(start_s, end_s, end_s, (), avg_logprob, 0)
         tokens = result.sequences_ids[0]
         segments, seek, single_ending = whisper._split_segments_by_timestamps(
-            tokenizer=tokenizer, tokens=tokens, time_offset=start_s,
+            tokenizer=tokenizer,
+            tokens=tokens,
+            time_offset=start_s,
             segment_size=window.num_frames,
-            segment_duration=window.num_frames * MEL_FRAME_S, seek=window.start,
-        )  # fmt: skip
-        whisper.add_word_timestamps([segments], tokenizer, window.output, window.num_frames,
-                                    _PREPEND_PUNCTUATIONS, _APPEND_PUNCTUATIONS,
-                                    last_speech_timestamp=start_s)  # fmt: skip
+            segment_duration=window.num_frames * MEL_FRAME_S,
+            seek=window.start,
+        )
+        whisper.add_word_timestamps(
+            [segments],
+            tokenizer,
+            window.output,
+            window.num_frames,
+            _PREPEND_PUNCTUATIONS,
+            _APPEND_PUNCTUATIONS,
+            last_speech_timestamp=start_s,
+        )
         words = tuple(
             Word(w["word"].strip(), float(w["start"]), float(w["end"]))
             for segment in segments
@@ -190,18 +221,20 @@ class WindowRecogniser:
         complete_s = seek * MEL_FRAME_S
         if not single_ending and words:
             complete_s = max(complete_s, min(words[-1].end, end_s))
-        return DecodedWindow(start_s, end_s, min(complete_s, end_s), words, float(avg_logprob),
-                             len(tokens))  # fmt: skip
+        return DecodedWindow(
+            start_s, end_s, min(complete_s, end_s), words, float(avg_logprob), len(tokens)
+        )
 
 
 def _covering(windows: list[DecodedWindow], cursor: float) -> DecodedWindow | None:
     """The latest window that started at least :data:`LEAD_S` before ``cursor`` (the first
     window at the clip's start) and decoded past it."""
     candidates = [
-        w for w in windows
+        w
+        for w in windows
         if (w.start_s <= cursor - LEAD_S or w.start_s == cursor == 0.0)
         and w.complete_s >= cursor + MIN_PROGRESS_S
-    ]  # fmt: skip
+    ]
     return max(candidates, key=lambda w: w.start_s) if candidates else None
 
 

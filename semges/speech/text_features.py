@@ -50,7 +50,9 @@ class WordEncoder:
             self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
             self.model = AutoModel.from_pretrained(path, local_files_only=True).eval()
         except OSError as error:
-            raise FileNotFoundError(f"cannot load the text model {path!r} offline ({error})") from error
+            raise FileNotFoundError(
+                f"cannot load the text model {path!r} offline ({error})"
+            ) from error
         finally:
             if bars:
                 transformers_logging.enable_progress_bar()
@@ -71,14 +73,17 @@ class WordEncoder:
             batch = spans[batch_start : batch_start + BATCH_SENTENCES]
             texts, cores = zip(*(_sentence_text([w.word for w in words[a:b]]) for a, b in batch))
             encoded = self.tokenizer(
-                list(texts), padding=True, truncation=True, return_offsets_mapping=True,
+                list(texts),
+                padding=True,
+                truncation=True,
+                return_offsets_mapping=True,
                 return_tensors="pt",
-            )  # fmt: skip
+            )
             offsets = encoded.pop("offset_mapping").numpy()  # (S, L, 2) character spans
             with torch.inference_mode():
                 hidden = self.model(**encoded).last_hidden_state.float().numpy()  # (S, L, dim)
             special = encoded["attention_mask"].numpy() == 0
-            for s, (a, b) in enumerate(batch):
+            for s, (a, _end) in enumerate(batch):
                 token_valid = ~special[s] & (offsets[s, :, 1] > offsets[s, :, 0])
                 for k, (core_start, core_end) in enumerate(cores[s]):
                     mine = (

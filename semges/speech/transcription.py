@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -92,7 +93,7 @@ def load_whisper(
     device: str = "cpu",
     compute_type: str = "int8",
     cpu_threads: int = 0,
-) -> "WhisperModel":
+) -> WhisperModel:
     """Load a faster-whisper model, offline.
 
     ``model``: a model folder, or a model name that is already in the local cache; None for
@@ -117,9 +118,12 @@ def load_whisper(
     torch_threads = torch.get_num_threads()
     try:
         return WhisperModel(
-            source, device=device, compute_type=compute_type, cpu_threads=threads,
+            source,
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=threads,
             local_files_only=True,
-        )  # fmt: skip
+        )
     except Exception as error:  # huggingface_hub / ctranslate2 raise many types here
         raise FileNotFoundError(
             f"cannot load the Whisper model {source!r} offline: give the path of a "
@@ -182,8 +186,9 @@ class Recognition:
         return self.mean_logprob >= ENGLISH_MIN_MEAN_LOGPROB
 
 
-def mean_token_logprob(avg_logprobs: Sequence[float], num_tokens: Sequence[int]
-                       ) -> tuple[float | None, int]:
+def mean_token_logprob(
+    avg_logprobs: Sequence[float], num_tokens: Sequence[int]
+) -> tuple[float | None, int]:
     """Mean log-probability per decoded token over decoding windows, and the token count.
 
     Whisper reports each window's ``avg_logprob`` over its tokens; weighting by the window's
@@ -194,8 +199,6 @@ def mean_token_logprob(avg_logprobs: Sequence[float], num_tokens: Sequence[int]
         return None, 0
     logprobs = np.asarray(avg_logprobs, np.float64)
     return float((logprobs * counts).sum() / counts.sum()), int(counts.sum())
-
-
 
 
 def speech_intervals(samples: np.ndarray, top_db: float) -> np.ndarray:

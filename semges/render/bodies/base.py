@@ -82,8 +82,9 @@ class BodyModel(ABC):
         mask = self.upper_body_mask() if upper_body_only else np.ones(self.num_vertices, bool)
         return np.flatnonzero(mask)
 
-    def positions(self, clip: MotionClip, start: int, stop: int,
-                  vertex_ids: np.ndarray) -> np.ndarray:
+    def positions(
+        self, clip: MotionClip, start: int, stop: int, vertex_ids: np.ndarray
+    ) -> np.ndarray:
         """(T, S, 3) world positions of the vertices ``vertex_ids`` in frames ``start:stop``."""
         return self.pose(clip, start, stop).vertices[:, vertex_ids]
 

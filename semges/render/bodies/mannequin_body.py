@@ -27,6 +27,8 @@ import numpy as np
 import scipy.sparse
 from scipy.spatial import ConvexHull, QhullError
 
+from semges import layout, skeleton
+from semges.face_statistics import mouth_opening_degrees
 from semges.render.bodies.base import (
     SMPLX_BODY_JOINTS,
     BodyModel,
@@ -36,8 +38,6 @@ from semges.render.bodies.base import (
 )
 from semges.render.bodies.mouth import Mouth, build_mouth
 from semges.render.bodies.normals import VertexNormals
-from semges import layout, skeleton
-from semges.face_statistics import mouth_opening_degrees
 from semges.skeleton import FLAT_HAND_MEAN, relaxed_hand_mean
 
 if TYPE_CHECKING:
@@ -59,8 +59,13 @@ _ROOT_COLUMNS: list[int] = joint_columns(layout.ROOT.joints)
 _HEAD: int = layout.JOINT_NAMES.index("head")
 _HEAD_ATTACHED: tuple[int, ...] = layout.JAW.joints + layout.EYES.joints  # not in the figure
 
-__all__ = ["FLAT_HAND_MEAN", "MannequinBody", "mannequin_pose_parameters", "relaxed_hand_mean",
-           "smplx_joint_of"]
+__all__ = [
+    "FLAT_HAND_MEAN",
+    "MannequinBody",
+    "mannequin_pose_parameters",
+    "relaxed_hand_mean",
+    "smplx_joint_of",
+]
 
 
 def smplx_joint_of(mannequin_joint_names: tuple[str, ...], parents: tuple[int, ...]) -> np.ndarray:
@@ -161,11 +166,15 @@ class _LinearBlendSkin:
         """(T, J, 4, 4) -> (J * 4, 3 * T) float32: row 4j + c, column 3t + i = A[t, j, i, c]."""
         num_frames = transforms.shape[0]
         rotations = transforms[..., :3, :3]
-        translations = transforms[..., :3, 3] - np.einsum("tjik,jk->tji", rotations,
-                                                          self.bind_positions)
+        translations = transforms[..., :3, 3] - np.einsum(
+            "tjik,jk->tji", rotations, self.bind_positions
+        )
         affine = np.concatenate([rotations, translations[..., None]], axis=-1)  # (T, J, 3, 4)
-        return affine.transpose(1, 3, 0, 2).reshape(
-            self.num_joints * _HOMOGENEOUS, num_frames * 3).astype(np.float32)
+        return (
+            affine.transpose(1, 3, 0, 2)
+            .reshape(self.num_joints * _HOMOGENEOUS, num_frames * 3)
+            .astype(np.float32)
+        )
 
     def __call__(self, transforms: np.ndarray) -> PosedChunk:
         """(T, J, 4, 4) world joint transforms -> posed vertices and normals."""
@@ -177,8 +186,9 @@ class _LinearBlendSkin:
         normals = np.asarray(self.normals @ rot_stacked.astype(np.float32))
         normals = normals.reshape(self.num_vertices, num_frames, 3).transpose(1, 0, 2)
         normals /= np.linalg.norm(normals, axis=-1, keepdims=True) + 1e-12
-        return PosedChunk(np.ascontiguousarray(vertices, np.float32),
-                          np.ascontiguousarray(normals, np.float32))
+        return PosedChunk(
+            np.ascontiguousarray(vertices, np.float32), np.ascontiguousarray(normals, np.float32)
+        )
 
 
 class MannequinBody(BodyModel):
@@ -245,11 +255,14 @@ class MannequinBody(BodyModel):
             return
         count = self._model.num_vertices
         self.faces = np.ascontiguousarray(
-            np.concatenate([self._figure_faces, self._mouth.faces + count]), np.uint32)
+            np.concatenate([self._figure_faces, self._mouth.faces + count]), np.uint32
+        )
         self.vertex_colors = np.ascontiguousarray(
-            np.concatenate([self._figure_colors, self._mouth.colors()]), np.float32)
+            np.concatenate([self._figure_colors, self._mouth.colors()]), np.float32
+        )
         self.dominant_joint = np.concatenate(
-            [figure_joints, np.full(self._mouth.num_vertices, _HEAD, np.int64)])
+            [figure_joints, np.full(self._mouth.num_vertices, _HEAD, np.int64)]
+        )
 
     def _head_transform(self, transforms: np.ndarray) -> np.ndarray:
         """(T, J, 4, 4) figure joint transforms -> (T, 4, 4) of the head."""
@@ -265,19 +278,24 @@ class MannequinBody(BodyModel):
             logger.warning("no mouth on the mannequin (%s): it speaks without one", error)
             return None
 
-    def _with_mouth(self, chunk: PosedChunk, clip: MotionClip, start: int, stop: int,
-                    transforms: np.ndarray) -> PosedChunk:
+    def _with_mouth(
+        self, chunk: PosedChunk, clip: MotionClip, start: int, stop: int, transforms: np.ndarray
+    ) -> PosedChunk:
         """The figure's posed chunk with the mouth's vertices appended."""
         if self._mouth is None:
             return chunk
         head = self._head_transform(transforms)
-        vertices, normals = self._mouth.pose(mouth_opening_degrees(clip.poses[start:stop]),
-                                             head[:, :3, :3], head[:, :3, 3])
-        return PosedChunk(np.ascontiguousarray(np.concatenate([chunk.vertices, vertices], 1)),
-                          np.ascontiguousarray(np.concatenate([chunk.normals, normals], 1)))
+        vertices, normals = self._mouth.pose(
+            mouth_opening_degrees(clip.poses[start:stop]), head[:, :3, :3], head[:, :3, 3]
+        )
+        return PosedChunk(
+            np.ascontiguousarray(np.concatenate([chunk.vertices, vertices], 1)),
+            np.ascontiguousarray(np.concatenate([chunk.normals, normals], 1)),
+        )
 
-    def _palette_colors(self, palette: tuple[tuple[int, int, int], tuple[int, int, int]]
-                        ) -> np.ndarray:
+    def _palette_colors(
+        self, palette: tuple[tuple[int, int, int], tuple[int, int, int]]
+    ) -> np.ndarray:
         body_rgb, joint_rgb = palette
         colors = np.empty((self._model.num_vertices, 4), np.float32)
         colors[:] = [*np.asarray(body_rgb) / 255.0, 1.0]
@@ -287,7 +305,7 @@ class MannequinBody(BodyModel):
         counts = getattr(weights, "skin_part_vertex_counts", None) or []
         for name, first, count in zip(names, starts, counts, strict=True):
             if name.startswith(_JOINT_PART_PREFIX):
-                colors[first:first + count, :3] = np.asarray(joint_rgb) / 255.0
+                colors[first : first + count, :3] = np.asarray(joint_rgb) / 255.0
         return colors
 
     def set_shape(self, betas: np.ndarray) -> None:
@@ -316,14 +334,18 @@ class MannequinBody(BodyModel):
         """
         transforms = self.joint_transforms(clip, start, stop)
         joints = np.zeros((stop - start, layout.NUM_JOINTS, 3))
-        own = [i for i, joint in enumerate(self._smplx_joint)
-               if i == 0 or joint != self._smplx_joint[self._model.parents[i]]]
+        own = [
+            i
+            for i, joint in enumerate(self._smplx_joint)
+            if i == 0 or joint != self._smplx_joint[self._model.parents[i]]
+        ]
         joints[:, self._smplx_joint[own]] = transforms[:, own][..., :3, 3]
         head = self._head_transform(transforms)
         rest = skeleton.rest_joint_positions(clip.betas)
         offsets = rest[list(_HEAD_ATTACHED)] - rest[_HEAD]  # (3, 3)
-        joints[:, list(_HEAD_ATTACHED)] = (head[:, None, :3, 3]
-                                           + np.einsum("tij,kj->tki", head[:, :3, :3], offsets))
+        joints[:, list(_HEAD_ATTACHED)] = head[:, None, :3, 3] + np.einsum(
+            "tij,kj->tki", head[:, :3, :3], offsets
+        )
         return joints
 
     def framing_vertices(self, upper_body_only: bool) -> np.ndarray:
@@ -334,8 +356,9 @@ class MannequinBody(BodyModel):
             return candidates
         return self._skin.framing_subset(candidates, self._skin.bind_vertices)
 
-    def positions(self, clip: MotionClip, start: int, stop: int,
-                  vertex_ids: np.ndarray) -> np.ndarray:
+    def positions(
+        self, clip: MotionClip, start: int, stop: int, vertex_ids: np.ndarray
+    ) -> np.ndarray:
         if self._skin is None or vertex_ids.max(initial=0) >= self._model.num_vertices:
             return super().positions(clip, start, stop, vertex_ids)
         return self._skin.positions_only(self.joint_transforms(clip, start, stop), vertex_ids)
@@ -344,8 +367,9 @@ class MannequinBody(BodyModel):
         transforms = self.joint_transforms(clip, start, stop)
         if self._skin is not None:
             return self._with_mouth(self._skin(transforms), clip, start, stop, transforms)
-        vertices = np.asarray(self._model.vertices(mannequin_pose_parameters(clip, start, stop)),
-                              np.float32)
+        vertices = np.asarray(
+            self._model.vertices(mannequin_pose_parameters(clip, start, stop)), np.float32
+        )
         assert self._normals is not None
         chunk = PosedChunk(np.ascontiguousarray(vertices), self._normals(vertices))
         return self._with_mouth(chunk, clip, start, stop, transforms)

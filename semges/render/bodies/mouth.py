@@ -55,8 +55,9 @@ class Mouth:
         color = np.array([*RGB, 255], np.float32) / 255.0
         return np.ascontiguousarray(np.broadcast_to(color, (self.num_vertices, 4)))
 
-    def pose(self, opening_deg: np.ndarray, head_rotation: np.ndarray,
-             head_position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def pose(
+        self, opening_deg: np.ndarray, head_rotation: np.ndarray, head_position: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Jaw opening (T,) degrees and the head's world rotation (T, 3, 3) and position
         (T, 3) -> vertices and unit normals (T, M, 3) float32."""
         gap = np.clip(opening_deg * GAP_M_PER_DEGREE, 0.0, MAX_GAP_M)  # (T,)
@@ -71,8 +72,9 @@ class Mouth:
         return vertices.astype(np.float32), normals.astype(np.float32)
 
 
-def build_mouth(head_vertices: np.ndarray, head_position: np.ndarray,
-                head_rotation: np.ndarray) -> Mouth:
+def build_mouth(
+    head_vertices: np.ndarray, head_position: np.ndarray, head_rotation: np.ndarray
+) -> Mouth:
     """Place the mouth on the front of a head: ``head_vertices`` (N, 3) at rest (world), the
     head joint's rest position (3,) and rotation (3, 3). Raises ValueError when the head has
     no vertices in front at mouth height."""
@@ -99,5 +101,11 @@ def build_mouth(head_vertices: np.ndarray, head_position: np.ndarray,
     for i in range(COLUMNS - 1):  # counter-clockwise seen from the front (+z)
         u0, u1, l0, l1 = i, i + 1, COLUMNS + i, COLUMNS + i + 1
         faces += [(u0, l0, l1), (u0, l1, u1)]
-    return Mouth(upper, lower, profile, np.asarray(faces, np.uint32),
-                 np.asarray(head_position, np.float64), np.asarray(head_rotation, np.float64))
+    return Mouth(
+        upper,
+        lower,
+        profile,
+        np.asarray(faces, np.uint32),
+        np.asarray(head_position, np.float64),
+        np.asarray(head_rotation, np.float64),
+    )

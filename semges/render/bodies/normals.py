@@ -24,8 +24,10 @@ class VertexNormals:
         self._num_vertices = num_vertices
         # (V, F) incidence: entry (v, f) = 1 when vertex v is a corner of face f.
         self._incidence = scipy.sparse.csr_matrix(
-            (np.ones(num_faces * _CORNERS, np.float32),
-             (faces.reshape(-1), np.repeat(np.arange(num_faces), _CORNERS))),
+            (
+                np.ones(num_faces * _CORNERS, np.float32),
+                (faces.reshape(-1), np.repeat(np.arange(num_faces), _CORNERS)),
+            ),
             shape=(num_vertices, num_faces),
         )
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from semges import layout
 from semges.render.bodies.base import (
     SMPLX_BODY_JOINTS,
     BodyModel,
@@ -23,7 +24,6 @@ from semges.render.bodies.base import (
     uniform_colors,
 )
 from semges.render.bodies.normals import VertexNormals
-from semges import layout
 from semges.skeleton import FLAT_HAND_MEAN
 
 if TYPE_CHECKING:
@@ -101,8 +101,10 @@ def validate_smplx_model_file(path: str | os.PathLike) -> Path:
         ):
             hint = ""
             if key == "shapedirs" and len(actual) == 3 and actual[2] < NUM_SHAPE_COMPONENTS:
-                hint = (f" (only {actual[2]} shape+expression components: an older SMPL-X "
-                        f"release; BEAT2 motion needs 300 betas and 100 expressions)")
+                hint = (
+                    f" (only {actual[2]} shape+expression components: an older SMPL-X "
+                    f"release; BEAT2 motion needs 300 betas and 100 expressions)"
+                )
             wanted = tuple("any" if n is None else n for n in expected)
             raise SmplxModelError(path, f"{key} has shape {actual}, expected {wanted}{hint}")
     return path
@@ -120,8 +122,12 @@ class SmplxBody(BodyModel):
 
         try:
             self._model = smplx.SMPLX(
-                str(path), ext="npz", use_pca=False, flat_hand_mean=FLAT_HAND_MEAN,
-                num_betas=layout.NUM_BETAS, num_expression_coeffs=layout.NUM_EXPRESSIONS,
+                str(path),
+                ext="npz",
+                use_pca=False,
+                flat_hand_mean=FLAT_HAND_MEAN,
+                num_betas=layout.NUM_BETAS,
+                num_expression_coeffs=layout.NUM_EXPRESSIONS,
                 use_face_contour=False,
             ).eval()
         except Exception as error:  # smplx asserts and raises freely on odd files
@@ -181,11 +187,12 @@ class SmplxBody(BodyModel):
             for first in range(start, stop, POSE_BATCH_FRAMES):
                 last = min(stop, first + POSE_BATCH_FRAMES)
                 output = self._model(**self._parameters(clip, first, last))
-                parts.append(output.joints[:, :layout.NUM_JOINTS].numpy())
+                parts.append(output.joints[:, : layout.NUM_JOINTS].numpy())
         return np.concatenate(parts).astype(np.float64)
 
-    def positions(self, clip: MotionClip, start: int, stop: int,
-                  vertex_ids: np.ndarray) -> np.ndarray:
+    def positions(
+        self, clip: MotionClip, start: int, stop: int, vertex_ids: np.ndarray
+    ) -> np.ndarray:
         return self._vertices(clip, start, stop)[:, vertex_ids]  # no normals needed
 
     def pose(self, clip: MotionClip, start: int, stop: int) -> PosedChunk:
