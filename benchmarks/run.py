@@ -48,17 +48,15 @@ TARGETS = {
 
 NOTES = (
     "Whisper (CTranslate2) and torch share one libgomp: when their thread teams together "
-    "outnumbered the 2 cores, libgomp stopped spin-waiting and torch's small kernels ran ~2x "
-    "slower after the first Whisper call (10 s clip: 35 ms -> 60-80 ms of generation). "
-    "Whisper now takes half the cores (one here) and loading it no longer changes torch's "
-    "thread count: for 10 min of speech, transcription went from 23.9 s to 18.1 s, the "
-    "Whisper encoder pass from 8.6 s to 14.6 s, generation from 2.1 s to 1.7 s (total "
-    "unchanged at 35 s), and the 10 s clip's generation back to ~40 ms.",
-    "Peak memory grows by ~0.25 GB from 60 s to 10 min of speech: whole-clip arrays "
-    "(16 kHz samples, log-mel, 50 Hz Whisper states, 30 fps features, the output motion), "
-    "all linear in length; the generator itself works on a bounded batch of windows.",
+    "outnumber the cores, libgomp stops spin-waiting and torch's small kernels slow down after "
+    "the first Whisper call. Whisper therefore takes half the cores "
+    "(semges.speech.transcription.whisper_threads) and loading it leaves torch's thread count "
+    "alone; the stage times above show the effect.",
+    "Peak memory grows with the speech's length through whole-clip arrays (16 kHz samples, "
+    "log-mel, 50 Hz Whisper states, 30 fps features, the output motion), all linear in "
+    "length; the generator itself works on a bounded batch of windows.",
     "Rendering overlaps posing, drawing (OSMesa llvmpipe) and ffmpeg encoding; drawing is the "
-    "bound, so the render stage is ~80% of a clip's time.",
+    "bound, so the render stage takes most of a clip's time.",
 )
 
 

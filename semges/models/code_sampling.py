@@ -9,14 +9,12 @@ softmax(mean logits / temperature) with the Gumbel-max trick, argmax(scores + g)
 Gumbel noise. The code holds until the next segment, so a new gesture begins where the speech
 gives it a reason, and the seed picks which gesture.
 
-Why (issue 19, held-out speech, seeds 0-2): with noise held for fixed 16-frame blocks, two
-different speeches at one seed moved their hands at the same seconds (wrist-activity
-correlation 0.41 to 0.68) and one speech at two seeds at unrelated ones (0.18): a
-choreography of the seed's own. Redrawing the noise at word onsets took the first to about 0
-but left the second at 0.13, because the logits of a model trained on a minute are nearly flat
-and the noise still chose when codes changed within a segment; holding one code per segment
-makes the segment starts, that is the speech, the moments the hands move
-(``benchmarks/motion_quality.md`` has the measured rows).
+Why: with noise held for fixed blocks of frames, the seed chose when the hands moved (two
+different speeches at one seed shared a choreography, one speech at two seeds did not).
+Redrawing the noise at word onsets alone was not enough, because the logits of a model trained
+on a minute are nearly flat and the noise still chose when codes changed within a segment;
+holding one code per segment makes the segment starts, that is the speech, the moments the
+hands move. ``benchmarks/motion_quality.md`` ("What drives the motion") has the measured rows.
 
 The noise of a segment is addressed by (seed, part, the segment's first frame), not drawn in
 sequence: every window, batch or streamed piece that covers a segment sees the same noise,
