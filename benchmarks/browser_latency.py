@@ -36,23 +36,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.headless_chromium import launch_chromium
 from benchmarks.run import build_input, machine_description
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from training.sample_data import BEAT2_SAMPLE_DIR
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 TIMEOUT_MS = 600_000
 GOAL_RATIO = 0.3  # the body should move within this fraction of the time to the mp4
@@ -206,7 +195,7 @@ def main() -> None:
     runs = []
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             version = browser.version
             measure(browser, url, speeches[min(speeches)], None)  # warm: first page load
             for repeat in range(args.repeats):

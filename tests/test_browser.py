@@ -17,10 +17,10 @@ import soundfile
 from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 
+from benchmarks.headless_chromium import CHROMIUM, launch_chromium
 from semges.motion import load_motion
 from webapp.settings import EXAMPLES_FOLDER
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
@@ -29,17 +29,6 @@ pytestmark = [
         reason="/usr/bin/chromium is missing: install the "
         "Debian packages in packages-test.txt (make test does)",
     ),
-]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",  # WebGL on the CPU
 ]
 GENERATE_TIMEOUT_MS = 120_000
 VIDEO_CAN_PLAY = """() => {
@@ -85,7 +74,7 @@ def generate_in_browser(
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url, wait_until="networkidle")
@@ -120,7 +109,7 @@ def laptop_and_phone(url: str, wav: Path, folder: Path) -> dict:
     seen: dict = {}
     folder.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             for name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
                 page = browser.new_page(viewport=viewport)
@@ -195,7 +184,7 @@ def test_examples_still_work_after_every_clean_up(served, tmp_path):
     url, demo, service = served
     example = EXAMPLES_FOLDER / "scott_hobbies.wav"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(url, wait_until="networkidle")
@@ -219,7 +208,7 @@ def test_the_page_shows_no_operator_advice_and_no_body_choice(page_url):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(page_url, wait_until="networkidle")
@@ -238,7 +227,7 @@ def test_an_error_stays_on_the_page(page_url, tmp_path):
     silence = tmp_path / "silence.wav"
     soundfile.write(silence, np.zeros(3 * 16_000, np.float32), 16_000)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(page_url, wait_until="networkidle")
@@ -290,7 +279,7 @@ def test_the_page_shows_the_seed_used_and_keeps_it_on_request(served, tmp_path):
     url, _, service = served
     wav = write_speech_clip(tmp_path / "speech.wav")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport=LAPTOP)
             page.goto(url, wait_until="networkidle")
@@ -373,7 +362,7 @@ def test_the_body_gestures_in_3d_with_the_speech_before_the_video(served, tmp_pa
     url = served[0]
     wav = write_speech_clip(tmp_path / "speech.wav")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport=LAPTOP)
             requested: list[str] = []
