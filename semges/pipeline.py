@@ -531,6 +531,15 @@ class SemGesPipeline:
             settings.min_segment_frames,
             settings.max_segment_frames,
         )
+        # each segment's noise, drawn once per clip (a window reads the rows of its segments)
+        clip_noise = (
+            [
+                torch.from_numpy(segment_noise(seed, stream, segment_firsts, config.codebook_size))
+                for stream in range(len(self.parts))
+            ]
+            if temperature > 0
+            else None
+        )
 
         def predict(window_starts: list[int]) -> torch.Tensor:
             windows = [slice(s, s + config.window) for s in window_starts]
@@ -545,12 +554,13 @@ class SemGesPipeline:
             decoded = []
             for stream, part in enumerate(self.parts):
                 noise = None
-                if temperature > 0:
+                if clip_noise is not None:
                     noise = torch.zeros(len(windows), most, config.codebook_size)
                     for row, first_frames in enumerate(firsts):
-                        noise[row, : len(first_frames)] = torch.from_numpy(
-                            segment_noise(seed, stream, first_frames, config.codebook_size)
-                        )
+                        first = int(np.searchsorted(segment_firsts, first_frames[0]))
+                        noise[row, : len(first_frames)] = clip_noise[stream][
+                            first : first + len(first_frames)
+                        ]
                 indices = sample_held_codes(
                     logits[part], torch.from_numpy(segments), temperature, noise
                 )
