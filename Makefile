@@ -74,6 +74,7 @@ test: setup-dev
 BEAT2 ?=
 checkpoint: setup-dev
 	$(PY) -m training.default_checkpoint $(if $(BEAT2),--beat2 "$(BEAT2)")
+	$(PY) -m training.live $(if $(BEAT2),--beat2 "$(BEAT2)" --pipeline runs/beat2_checkpoint/pipeline)
 
 # The same recipe on the first 75 % of the clip: the time split of benchmarks/motion_quality.py.
 checkpoint-split: setup-dev

@@ -1,5 +1,6 @@
-"""Command line: ``python -m semges transcribe|generate SPEECH ...``.
+"""Command line: ``python -m semges transcribe|generate|live SPEECH ...``.
 
+``live`` plays speech through the live generator (:mod:`semges.live.command`).
 ``transcribe`` writes the timed words as JSON: ``[{"word": str, "start": s, "end": s}, ...]``.
 ``generate`` writes BEAT2-format SMPL-X motion (``.npz``, exactly round(duration * 30)
 frames) and the words used beside it (``NAME.words.json``). Given several files, folders or a
@@ -47,6 +48,7 @@ from semges.export import (
     words_path_for,
     write_words,
 )
+from semges.live.command import LiveCommandError, add_live_parser, run_live
 from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from semges.speakers import DEFAULT_SPEAKER, speaker_id
@@ -153,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
             "needs the render extra)",
         )
     _add_batch_options(generate)
+    add_live_parser(commands, _speaker_argument, CLI_MAX_DURATION_S)
     return parser
 
 
@@ -245,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        if args.command == "live":
+            return run_live(args)
         if batch:
             return _generate_batch(args)
         text = _read_text(args)
@@ -252,7 +257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "transcribe":
             return _transcribe(args, text)
         return _generate(args, text)
-    except (CliError, AudioError, BatchError, ExportError, ExportUnavailable) as error:
+    except (
+        CliError,
+        AudioError,
+        BatchError,
+        ExportError,
+        ExportUnavailable,
+        LiveCommandError,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ A BEAT2 file holds ``poses`` (T, 165) axis-angle, ``trans`` (T, 3), ``betas`` (3
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,28 @@ class MotionClip:
         return cls(
             poses=np.zeros((num_frames, layout.POSE_DIM), np.float32),
             trans=np.zeros((num_frames, layout.TRANSLATION_DIM), np.float32),
+        )
+
+    @classmethod
+    def concatenate(cls, clips: list[MotionClip]) -> MotionClip:
+        """One clip of ``clips`` one after another (the first clip's betas and rate)."""
+        if not clips:
+            raise ValueError("concatenate needs at least one clip")
+        return cls(
+            poses=np.concatenate([c.poses for c in clips]),
+            trans=np.concatenate([c.trans for c in clips]),
+            betas=clips[0].betas,
+            expressions=np.concatenate([c.expressions for c in clips]),
+            fps=clips[0].fps,
+        )
+
+    def frames(self, first: int, last: int) -> MotionClip:
+        """The clip's frames [first, last)."""
+        return dataclasses.replace(
+            self,
+            poses=self.poses[first:last],
+            trans=self.trans[first:last],
+            expressions=self.expressions[first:last],
         )
 
     def part_rot6d(self, part: layout.JointGroup) -> torch.Tensor:

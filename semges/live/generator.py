@@ -169,10 +169,9 @@ class LiveGenerator:
                 break
             pieces.append(self._step(self._next_step_end))
             self._next_step_end += self.config.features.hop_frames
-        clip = _concatenate(pieces)
+        clip = MotionClip.concatenate(pieces) if pieces else MotionClip.rest(0)
         if total is not None and self.frames_emitted > total:
-            keep = clip.num_frames - (self.frames_emitted - total)
-            clip = _slice(clip, 0, keep)
+            clip = clip.frames(0, clip.num_frames - (self.frames_emitted - total))
             self.frames_emitted = total
         return clip
 
@@ -185,8 +184,7 @@ class LiveGenerator:
             self._add_rows(self.features.step(self._rows_end), self._rows_end)
         final = np.arange(end - config.latency_frames, end - config.lookahead_frames)
         self._find_segments(end)
-        logits = self._logits(end)
-        self._choose_codes(end, logits)
+        self._choose_codes(end)
         rot6d = self._decode(end)  # (decode window, sum of part dims)
         window_first = end - rot6d.shape[0]
         rows = torch.from_numpy(final - window_first)
@@ -267,11 +265,15 @@ class LiveGenerator:
         self._logits_first = end - length
         return {part: values[0] for part, values in logits.items()}
 
-    def _choose_codes(self, end: int, logits: dict[str, torch.Tensor]) -> None:
+    def _choose_codes(self, end: int) -> None:
+        """Choose the codes of the segments with ``decision_frames`` known frames (the
+        generator runs only then: a segment lasts 10 to 30 frames, a step adds 6)."""
         decision = self.config.decision_frames
-        for segment in self._segments:
-            if segment.codes is not None or segment.first + decision > end:
-                continue
+        due = [s for s in self._segments if s.codes is None and s.first + decision <= end]
+        if not due:
+            return
+        logits = self._logits(end)
+        for segment in due:
             first = segment.first - self._logits_first
             rows = slice(first, first + decision)
             codes = []
@@ -334,23 +336,3 @@ class LiveGenerator:
         )
         motion.poses[:, list(layout.FACE_JAW.pose_columns)] = face.jaw[known]
         motion.expressions = face.expressions[known]
-
-
-def _concatenate(clips: list[MotionClip]) -> MotionClip:
-    if not clips:
-        return MotionClip.rest(0)
-    return MotionClip(
-        poses=np.concatenate([c.poses for c in clips]),
-        trans=np.concatenate([c.trans for c in clips]),
-        betas=clips[0].betas,
-        expressions=np.concatenate([c.expressions for c in clips]),
-    )
-
-
-def _slice(clip: MotionClip, first: int, last: int) -> MotionClip:
-    return MotionClip(
-        poses=clip.poses[first:last],
-        trans=clip.trans[first:last],
-        betas=clip.betas,
-        expressions=clip.expressions[first:last],
-    )
