@@ -35,6 +35,12 @@ import numpy as np
 
 from semges import layout, skeleton
 from semges.atomic_files import atomic_output
+from semges.render.gltf_buffer import (
+    ARRAY_BUFFER,
+    ELEMENT_ARRAY_BUFFER,
+    QUATERNION_DIM,
+    BinaryBuffer,
+)
 
 if TYPE_CHECKING:
     import pygltflib
@@ -47,9 +53,7 @@ if TYPE_CHECKING:
 INFLUENCES_PER_SET: int = 4  # joints per JOINTS_n / WEIGHTS_n attribute (a glTF VEC4)
 MAX_INFLUENCE_SETS: int = 2  # at most eight joints move one vertex
 MIN_WEIGHT: float = 1e-4  # skin weights below this are dropped (and the rest renormalised)
-QUATERNION_DIM: int = 4  # x, y, z, w (glTF's order, scalar last)
 MATRIX_ELEMENTS: int = 16
-BUFFER_ALIGNMENT: int = 4  # bytes; every buffer view starts on a multiple of this
 COLOR_LEVELS: int = 255  # vertex colours as normalised unsigned bytes
 # sRGB transfer function (IEC 61966-2-1): glTF vertex colours are linear, the bodies' are sRGB
 SRGB_LINEAR_KNEE: float = 0.04045
@@ -61,21 +65,6 @@ NUM_SHAPE_COEFFICIENTS: int = 10  # the mannequin follows the first ten SMPL-X b
 MESH_NODE_NAME: str = "body"
 ANIMATION_NAME: str = "gestures"
 GENERATOR: str = "semges"
-
-# glTF enumerations (spec section 5): accessor component types and buffer view targets
-_FLOAT = 5126
-_UNSIGNED_BYTE = 5121
-_UNSIGNED_SHORT = 5123
-_UNSIGNED_INT = 5125
-_ARRAY_BUFFER = 34962
-_ELEMENT_ARRAY_BUFFER = 34963
-_ACCESSOR_TYPES: dict[int, str] = {1: "SCALAR", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
-_COMPONENT_TYPES: dict[np.dtype, int] = {
-    np.dtype(np.float32): _FLOAT,
-    np.dtype(np.uint8): _UNSIGNED_BYTE,
-    np.dtype(np.uint16): _UNSIGNED_SHORT,
-    np.dtype(np.uint32): _UNSIGNED_INT,
-}
 
 
 @dataclass(frozen=True)
@@ -284,50 +273,6 @@ def inverse_bind_matrices(rest_joints: np.ndarray) -> np.ndarray:
 # -- the file ---------------------------------------------------------------------------------
 
 
-class _BinaryBuffer:
-    """Accumulates accessors' data in one buffer (GLB's BIN chunk), 4-byte aligned."""
-
-    def __init__(self, gltf: pygltflib.GLTF2) -> None:
-        self.gltf = gltf
-        self.data = bytearray()
-
-    def add(
-        self,
-        array: np.ndarray,
-        target: int | None = None,
-        normalized: bool = False,
-        with_bounds: bool = False,
-    ) -> int:
-        """Append ``array`` (N,) or (N, C) as one buffer view and accessor; its index."""
-        import pygltflib
-
-        array = np.ascontiguousarray(array)
-        components = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
-        self.data.extend(b"\0" * (-len(self.data) % BUFFER_ALIGNMENT))
-        self.gltf.bufferViews.append(
-            pygltflib.BufferView(
-                buffer=0, byteOffset=len(self.data), byteLength=array.nbytes, target=target
-            )
-        )
-        self.data.extend(array.tobytes())
-        flat = array.reshape(array.shape[0], components)
-        bounds = {}
-        if with_bounds:
-            bounds = {"min": flat.min(axis=0).tolist(), "max": flat.max(axis=0).tolist()}
-        self.gltf.accessors.append(
-            pygltflib.Accessor(
-                bufferView=len(self.gltf.bufferViews) - 1,
-                byteOffset=0,
-                componentType=_COMPONENT_TYPES[array.dtype],
-                normalized=normalized or None,
-                count=array.shape[0],
-                type=_ACCESSOR_TYPES[components],
-                **bounds,
-            )
-        )
-        return len(self.gltf.accessors) - 1
-
-
 def _skeleton_nodes(rest_joints: np.ndarray) -> list[pygltflib.Node]:
     """One node per SMPL-X joint in layout order: name, children, rest offset from its parent."""
     import pygltflib
@@ -348,7 +293,7 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
     import pygltflib
 
     gltf = pygltflib.GLTF2(asset=pygltflib.Asset(version="2.0", generator=GENERATOR))
-    buffer = _BinaryBuffer(gltf)
+    buffer = BinaryBuffer(gltf)
     num_vertices = mesh.vertices.shape[0]
     index_type = np.uint16 if num_vertices <= np.iinfo(np.uint16).max else np.uint32
     linear = np.concatenate(
@@ -356,9 +301,9 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
     )  # alpha is linear
     colors = np.round(linear * COLOR_LEVELS).astype(np.uint8)
     attributes = pygltflib.Attributes(
-        POSITION=buffer.add(mesh.vertices.astype(np.float32), _ARRAY_BUFFER, with_bounds=True),
-        NORMAL=buffer.add(mesh.normals.astype(np.float32), _ARRAY_BUFFER),
-        COLOR_0=buffer.add(colors, _ARRAY_BUFFER, normalized=True),
+        POSITION=buffer.add(mesh.vertices.astype(np.float32), ARRAY_BUFFER, with_bounds=True),
+        NORMAL=buffer.add(mesh.normals.astype(np.float32), ARRAY_BUFFER),
+        COLOR_0=buffer.add(colors, ARRAY_BUFFER, normalized=True),
     )
     for influence_set in range(mesh.joints.shape[1] // INFLUENCES_PER_SET):
         columns = slice(
@@ -367,15 +312,15 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
         setattr(
             attributes,
             f"JOINTS_{influence_set}",
-            buffer.add(mesh.joints[:, columns].astype(np.uint8), _ARRAY_BUFFER),
+            buffer.add(mesh.joints[:, columns].astype(np.uint8), ARRAY_BUFFER),
         )
         setattr(
             attributes,
             f"WEIGHTS_{influence_set}",
-            buffer.add(mesh.weights[:, columns].astype(np.float32), _ARRAY_BUFFER),
+            buffer.add(mesh.weights[:, columns].astype(np.float32), ARRAY_BUFFER),
         )
     indices = buffer.add(
-        mesh.faces.reshape(-1).astype(index_type), _ELEMENT_ARRAY_BUFFER, with_bounds=True
+        mesh.faces.reshape(-1).astype(index_type), ELEMENT_ARRAY_BUFFER, with_bounds=True
     )
     gltf.materials.append(
         pygltflib.Material(
@@ -451,8 +396,7 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
         )
     )
 
-    gltf.buffers.append(pygltflib.Buffer(byteLength=len(buffer.data)))
-    gltf.set_binary_blob(bytes(buffer.data))
+    buffer.finish()
     return gltf
 
 
