@@ -75,8 +75,8 @@ def add_mouth_mesh(
     weights = np.zeros((count, _INFLUENCES), np.float32)
     weights[:, 0] = 1.0
     attributes = pygltflib.Attributes(
-        POSITION=buffer.add(mouth.vertices, ARRAY_BUFFER, with_bounds=True),
-        NORMAL=buffer.add(mouth.normals, ARRAY_BUFFER),
+        POSITION=buffer.add(mouth.vertices.astype(np.float32), ARRAY_BUFFER, with_bounds=True),
+        NORMAL=buffer.add(mouth.normals.astype(np.float32), ARRAY_BUFFER),
         COLOR_0=buffer.add(colors, ARRAY_BUFFER, normalized=True),
         JOINTS_0=buffer.add(joints, ARRAY_BUFFER),
         WEIGHTS_0=buffer.add(weights, ARRAY_BUFFER),
