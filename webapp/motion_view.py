@@ -149,7 +149,8 @@ model-viewer {{ width: 100%; height: 100%; }}
 .motion-view-character-bar {{ position: absolute; top: 6px; right: 6px; display: flex;
   gap: 6px; font-size: 0.8em; }}
 .motion-view-character-bar > * {{ cursor: pointer; padding: 2px 8px; border-radius: 6px;
-  background: rgba(247, 244, 239, 0.9); color: #6b6358; border: 1px solid #d8d0c4; }}
+  background: rgba(247, 244, 239, 0.9); color: #6b6358; border: 1px solid #d8d0c4;
+  font: inherit; font-weight: normal; line-height: 1.4; }}
 .motion-view-character-file {{ display: none; }}
 .motion-view-character-message {{ position: absolute; left: 8px; right: 8px; top: 36px;
   margin: 0; padding: 0.4em 0.8em; border-radius: 6px; color: #7a2e1e;

@@ -14,7 +14,7 @@
 
   const UPPER_BODY_TARGET = 0.72; // look at this fraction of the character's height (chest)
   const VIEW_DISTANCE = 1.0; // camera distance, in character heights (as the mannequin's view)
-  const CAMERA_FOV_DEG = 30;
+  const CAMERA_FOV_DEG = 45; // head to hips in view at that distance
   const ARMS_DOWN_RAD = 1.25; // upper arms lowered from the T-pose until a motion comes
   const MAX_FRAME_STEP_S = 0.1; // spring bones never step further than this at once
   const NOT_A_VRM =
@@ -202,6 +202,9 @@
       action.clampWhenFinished = true;
       action.play();
       duration = clip.duration;
+      mixer.setTime(0); // frame the motion's first pose (it may stand off the origin)
+      vrm.update(0);
+      frameUpperBody(vrm);
       character.ready = true;
     }
 
