@@ -23,6 +23,9 @@ from vrm_character import write_character
 
 from benchmarks.headless_chromium import CHROMIUM, launch_chromium
 from semges import layout
+from semges.kinematics import joint_positions, rest_joint_positions
+from semges.motion import load_motion
+from semges.render.vrm_humanoid import tpose_skeleton
 
 pytestmark = [
     pytest.mark.browser,
@@ -47,10 +50,27 @@ SEEK_SPEECH = f"""(seconds) => new Promise((resolve) => {{
     audio.addEventListener('seeked', () => resolve(audio.currentTime), {{once: true}});
     audio.currentTime = seconds;
 }})"""
-# the character's time and mouth, read in the frame after it followed the speech
+# VRM bones whose world positions the page reports, and the SMPL-X joints they should be at
+TRACKED = {
+    "head": "head",
+    "leftLowerArm": "left_elbow",
+    "leftHand": "left_wrist",
+    "rightHand": "right_wrist",
+    "rightIndexDistal": "right_index3",
+}
+# the character's time, mouth and bones, read in the frame after it followed the speech
 STATE_IN_NEXT_FRAME = f"""() => new Promise((resolve) => requestAnimationFrame(
-    () => requestAnimationFrame(() => resolve(
-        {{lag: {CHARACTER}.lag(), mouth: {CHARACTER}.mouth(), time: {VIEW}.audio.currentTime}}))))"""
+    () => requestAnimationFrame(() => {{
+        const character = {CHARACTER};
+        const bones = {{}};
+        for (const name of {list(TRACKED)}) {{
+            const node = character.vrm.humanoid.getRawBoneNode(name);
+            bones[name] = node.getWorldPosition(new window.SemgesThree.THREE.Vector3()).toArray();
+        }}
+        resolve({{lag: character.lag(), mouth: character.mouth(), bones,
+                  time: {VIEW}.audio.currentTime}});
+    }})))"""
+JOINT_TOLERANCE_M = 0.01  # three-vrm in the page against semges kinematics (0.5 mm seen)
 SYNC_TOLERANCE_S = 0.1
 MOUTH_TOLERANCE = 0.05  # the aa weight against the file's, linearly interpolated
 SEEKS_S = (0.6, 1.3, 1.9, 2.6)
@@ -154,7 +174,7 @@ def play_character(url: str, wav: Path, character: Path, not_a_vrm: Path, screen
 
 
 def test_a_dropped_vrm_character_gestures_and_speaks_with_the_speech(served, tmp_path):
-    url, _ = served
+    url, service = served
     wav = write_speech_clip(tmp_path / "speech.wav", CLIP_SECONDS)
     character = write_character(tmp_path / "mannequin.vrm")
     not_a_vrm = tmp_path / "holiday.vrm"
@@ -172,6 +192,19 @@ def test_a_dropped_vrm_character_gestures_and_speaks_with_the_speech(served, tmp
         expected = float(np.interp(state["time"], times, weights))
         assert state["mouth"] == pytest.approx(expected, abs=MOUTH_TOLERANCE), (seconds, state)
     assert max(state["mouth"] for state in seen["states"]) > 0.1  # the mouth opens
+    # three-vrm places the bones where semges' kinematics puts the joints (relative to the
+    # rest hips: the character stands on its own floor)
+    npz_name = seen["vrma"].with_suffix(".npz").name  # in the request folder it came from
+    motion = load_motion(next(service.settings.output_root.rglob(npz_name)))
+    assert not np.any(motion.betas)  # the neutral body, as the character's
+    expected = joint_positions(motion.poses) + motion.trans[:, None] - rest_joint_positions()[0]
+    hips = tpose_skeleton().positions[0]
+    for state in seen["states"]:
+        frame = round(state["time"] * layout.FPS)
+        for bone, joint in TRACKED.items():
+            got = np.asarray(state["bones"][bone]) - hips
+            want = expected[frame, layout.JOINT_NAMES.index(joint)]
+            assert np.linalg.norm(got - want) < JOINT_TOLERANCE_M, (state["time"], bone)
     assert seen["advanced"] > 0 and abs(seen["playing lag"]) < SYNC_TOLERANCE_S
     assert not seen["foreign"], seen["foreign"]  # no CDN: everything from the demo
     assert (tmp_path / "character.png").stat().st_size > 10_000
