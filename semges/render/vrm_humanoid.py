@@ -69,6 +69,17 @@ class HumanBone:
     direction: tuple[float, float, float] | str | None = None
 
 
+_FINGERS: tuple[tuple[str, str], ...] = (
+    ("Thumb", "thumb"),
+    ("Index", "index"),
+    ("Middle", "middle"),
+    ("Ring", "ring"),
+    ("Little", "pinky"),
+)  # VRM finger name, SMPL-X finger name
+_THUMB_PARTS = ("Metacarpal", "Proximal", "Distal")  # VRM names SMPL-X's thumb1..3 so
+_FINGER_PARTS = ("Proximal", "Intermediate", "Distal")
+
+
 def _side(side: str) -> tuple[HumanBone, ...]:
     """The bones of one side (``"left"`` or ``"right"``) of the body, legs to fingertips."""
     outward = _X if side == "left" else _MINUS_X
@@ -84,13 +95,12 @@ def _side(side: str) -> tuple[HumanBone, ...]:
         HumanBone(f"{s}LowerArm", f"{s}_elbow", (f"{s}_elbow", f"{s}_wrist"), outward),
         HumanBone(f"{s}Hand", f"{s}_wrist", (f"{s}_wrist", f"{s}_middle1"), outward),
     ]
-    fingers = (("Thumb", "thumb"), ("Index", "index"), ("Middle", "middle"))
-    fingers += (("Ring", "ring"), ("Little", "pinky"))
-    for vrm_finger, smplx_finger in fingers:
-        parts = ("Metacarpal", "Proximal", "Distal") if vrm_finger == "Thumb" else None
-        parts = parts or ("Proximal", "Intermediate", "Distal")
-        finger_direction = thumb if vrm_finger == "Thumb" else outward
+    for vrm_finger, smplx_finger in _FINGERS:
+        is_thumb = vrm_finger == "Thumb"
+        parts = _THUMB_PARTS if is_thumb else _FINGER_PARTS
+        finger_direction = thumb if is_thumb else outward
         joints = [f"{s}_{smplx_finger}{k}" for k in (1, 2, 3)]
+        # the fingertip bone has no joint beyond it: it keeps the middle phalanx's direction
         aims = [(joints[0], joints[1]), (joints[1], joints[2]), (joints[1], joints[2])]
         for part, joint, aim in zip(parts, joints, aims):
             bones.append(HumanBone(f"{s}{vrm_finger}{part}", joint, aim, finger_direction))
