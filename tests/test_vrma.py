@@ -310,3 +310,18 @@ def test_an_empty_motion_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         export(empty, "vrma", tmp_path / "empty.vrma")
     assert not (tmp_path / "empty.vrma").exists()
+
+
+def test_a_batch_writes_one_vrma_per_clip(clip, tmp_path):
+    """``python -m semges.render FOLDER --vrma -o OUT`` (the batch path ``generate --vrma``
+    shares): OUT/NAME.vrma per motion file, each with its own frame count."""
+    from semges.render.__main__ import main
+
+    motions = tmp_path / "motions"
+    motions.mkdir()
+    for name, frames in (("a", 5), ("b", 9)):
+        save_motion(MotionClip(clip.poses[:frames], clip.trans[:frames]), motions / f"{name}.npz")
+    assert main([str(motions), "--vrma", "-o", str(tmp_path / "out"), "-q"]) == 0
+    for name, frames in (("a", 5), ("b", 9)):
+        (animation,) = Glb(tmp_path / "out" / f"{name}.vrma").json["animations"]
+        assert animation["extras"]["frames"] == frames
