@@ -65,7 +65,7 @@ VALIDATOR_DIR := tests/gltf_validator
 VALIDATOR_STAMP := $(VALIDATOR_DIR)/node_modules/.installed
 $(VALIDATOR_STAMP): $(VALIDATOR_DIR)/package-lock.json | $(APT_TEST_STAMP)
 	@command -v npm >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get install -y -qq npm; }
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
 	cd $(VALIDATOR_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
