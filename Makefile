@@ -18,7 +18,7 @@ TORCH_INDEX ?=
 
 # What the demo needs (as on the Space); setup-dev adds the tests, training and benchmarks.
 setup: system-packages $(STAMP)
-setup-dev: setup test-system-packages $(DEV_STAMP)
+setup-dev: setup test-system-packages $(DEV_STAMP) $(VALIDATOR_STAMP)
 
 # Debian packages listed in a file, when apt exists and something is missing; skipped with a
 # note on machines without apt. packages.txt: the demo's (the Space installs it too);
@@ -59,6 +59,16 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt pyproject.toml
 	$(PIP) install -q -r requirements-dev.txt
 	@touch $@
 
+# The Khronos glTF validator (npm, pinned by its package-lock.json) that the tests run on the
+# .glb and .vrma exports; node comes from packages-test.txt, npm with it or from Debian.
+VALIDATOR_DIR := tests/gltf_validator
+VALIDATOR_STAMP := $(VALIDATOR_DIR)/node_modules/.installed
+$(VALIDATOR_STAMP): $(VALIDATOR_DIR)/package-lock.json | $(APT_TEST_STAMP)
+	@command -v npm >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	cd $(VALIDATOR_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 demo: setup
 	$(PY) app.py
 
@@ -85,4 +95,4 @@ benchmark: setup-dev
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(VALIDATOR_DIR)/node_modules

@@ -2,7 +2,7 @@
 
 For a clip named NAME it writes, in the output folder, ``NAME.npz`` (BEAT2 SMPL-X motion),
 ``NAME.words.json`` (the words used) and, when asked, any other kind of :mod:`semges.export`
-(``NAME.bvh`` / ``NAME.glb`` / ``NAME.mp4`` ...), through :func:`semges.export.export`. Every
+(``NAME.bvh`` / ``NAME.glb`` / ``NAME.vrma`` / ``NAME.mp4`` ...), through :func:`semges.export.export`. Every
 file is written atomically, so a clip is done exactly when all of them exist.
 
 The render kinds' writers are imported in the worker only when such an export is asked for:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 CLIP_OUTPUTS = ("npz", "words")
 """What every clip writes; ``GenerateSettings.exports`` adds more."""
-EXPORTS = ("bvh", "glb", "mp4")
+EXPORTS = ("bvh", "glb", "vrma", "mp4")
 """The kinds ``generate`` offers beside them (``--bvh`` ...), each written as ``NAME<suffix>``
 (a still of one frame is ``python -m semges.render``'s)."""
 

@@ -6,7 +6,7 @@
     export(motion, "mp4", "out/talk.mp4", ExportOptions(speech=Path("talk.wav"), view="full"))
 
 Every command line (``python -m semges generate``, ``python -m semges.render``), the batch jobs
-and the web app write through :func:`export`; a new kind (VRM, a live stream) is one more
+and the web app write through :func:`export`; a new kind (a live stream) is one more
 :class:`ExportKind` in :data:`EXPORT_KINDS` and one writer function.
 
 Layering: the core kinds (``npz``, ``words``) are written by the core. The others need the
@@ -96,6 +96,13 @@ EXPORT_KINDS: dict[str, ExportKind] = {
             ".glb",
             "glTF 2.0: the skinned body, animated",
             "semges.render.exporters:write_glb_file",
+            extra="render",
+        ),
+        ExportKind(
+            "vrma",
+            ".vrma",
+            "VRM Animation: the motion for any VRM character, mouth included",
+            "semges.render.exporters:write_vrma_file",
             extra="render",
         ),
         ExportKind(

@@ -220,6 +220,12 @@ FACE_JAW: JointGroup = JAW
 JAW_OPENING_AXIS: int = 0
 """Axis-angle component of the jaw that opens the mouth: positive rotation about SMPL-X x
 (the body's left) swings the chin down."""
+MOUTH_FULLY_OPEN_JAW_DEG: float = 3.75
+"""Jaw opening (degrees about ``JAW_OPENING_AXIS``) at which a character's mouth shows fully
+open: a VRM character's ``aa`` expression reaches weight 1 there (linear from 0 at a closed
+jaw), as the mannequin's mouth reaches its widest (``semges.render.bodies.mouth``: 0.8 cm a
+degree up to 3 cm). Speech opens the SMPL-X jaw by only a degree or two (the lips move
+mostly through the expressions), so the mouth is drawn opening wider than the jaw turns."""
 FACE_DIM: int = FACE_JAW.rot6d_dim + NUM_EXPRESSIONS  # 106
 """One frame of the face: the jaw as a 6D rotation, then the expression coefficients."""
 

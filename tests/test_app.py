@@ -166,7 +166,7 @@ def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
         TEST_SIZE,
         progress=progress,
     )
-    video, transcript, rows, npz, bvh, glb, seed = last
+    video, transcript, rows, npz, bvh, glb, vrma, seed = last
     assert first[0] is None and first[1:] == last[1:]  # the motion first, the video after
     assert seed == "3"  # the seed asked for, given back (as digits, like the page shows it)
     check_video(Path(video), CLIP_SECONDS)
@@ -179,8 +179,11 @@ def test_handler_gives_video_transcript_words_and_motion(service, speech_clip):
     assert np.abs(motion.poses).max() > 0  # the generated parts moved away from rest
     assert Path(bvh).read_text().startswith("HIERARCHY")
     assert Path(glb).read_bytes()[:4] == b"glTF"
+    assert (
+        Path(vrma).read_bytes()[:4] == b"glTF" and b"VRMC_vrm_animation" in Path(vrma).read_bytes()
+    )
     # every output sits in one request folder, named after the upload
-    assert len({Path(p).parent for p in (video, npz, bvh, glb)}) == 1
+    assert len({Path(p).parent for p in (video, npz, bvh, glb, vrma)}) == 1
     assert Path(video).name.startswith("my_speech_scott_seed3")
     # per-stage progress, never going backwards, ending full
     fractions = [fraction for fraction, _ in progress.calls]

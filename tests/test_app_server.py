@@ -137,7 +137,7 @@ def generate(
 
 
 def test_wav_in_video_and_motion_out(server, speech_clip):
-    video, transcript, words, npz, bvh, glb, seed = generate(server, speech_clip)
+    video, transcript, words, npz, bvh, glb, vrma, seed = generate(server, speech_clip)
     assert seed == "0"  # the seed asked for, as digits
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
@@ -145,6 +145,7 @@ def test_wav_in_video_and_motion_out(server, speech_clip):
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
     assert Path(bvh).read_text().startswith("HIERARCHY")
     assert Path(glb).read_bytes()[:4] == b"glTF"
+    assert Path(vrma).suffix == ".vrma" and Path(vrma).read_bytes()[:4] == b"glTF"
 
 
 def test_four_clients_at_once_each_get_their_own_result(
@@ -155,7 +156,7 @@ def test_four_clients_at_once_each_get_their_own_result(
         results = list(pool.map(lambda s: generate(server, speech_clip, s, 1.0), seeds))
     # the same checkpoint in this process gives the reference motion for each seed
     reference = SemGesPipeline.from_pretrained(checkpoint, frontend=speech_frontend)
-    for seed, (video, _, _, npz, _, _, seed_used) in zip(seeds, results):
+    for seed, (video, _, _, npz, _, _, _, seed_used) in zip(seeds, results):
         assert seed_used == str(seed)
         check_video(Path(video), CLIP_SECONDS)
         expected = reference(str(speech_clip), seed=seed, temperature=1.0).motion.poses
@@ -189,7 +190,7 @@ def test_the_audio_alone_is_enough(server, speech_clip):
     assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["audio"]
     seed_parameter = next(p for p in parameters if p["parameter_name"] == "seed")
     assert seed_parameter["parameter_default"] == ""  # the empty seed box: a fresh seed
-    video, transcript, _, npz, _, _, seed = client.predict(
+    video, transcript, _, npz, _, _, _, seed = client.predict(
         audio=handle_file(str(speech_clip)), api_name="/generate"
     )
     check_video(Path(video), CLIP_SECONDS)

@@ -339,7 +339,10 @@ WATCH_VIDEO = """() => {
         }
     }, true);
 }"""
-VIEW_TIME = f"() => {VIEW}.viewer.currentTime"
+# the body's time, read in the frame after the view followed the speech (a seek just before
+# is not seen until then: on a busy CPU a frame can take longer than the wait below)
+VIEW_TIME = f"""() => new Promise((resolve) => requestAnimationFrame(
+    () => requestAnimationFrame(() => resolve({VIEW}.viewer.currentTime))))"""
 SEEK_SPEECH = f"""(seconds) => new Promise((resolve) => {{
     const audio = {VIEW}.audio;
     audio.pause();

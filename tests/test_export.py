@@ -42,7 +42,7 @@ def short_motion(frames: int = 12):
 
 
 def test_the_registry_holds_every_kind_with_its_suffix():
-    assert list(EXPORT_KINDS) == ["npz", "words", "bvh", "glb", "mp4", "png"]
+    assert list(EXPORT_KINDS) == ["npz", "words", "bvh", "glb", "vrma", "mp4", "png"]
     assert {k.name: k.suffix for k in EXPORT_KINDS.values()}["words"] == ".words.json"
     assert [k.name for k in EXPORT_KINDS.values() if k.extra is None] == ["npz", "words"]
     assert [k.name for k in EXPORT_KINDS.values() if k.drawn] == ["mp4", "png"]
@@ -88,7 +88,7 @@ def test_a_kind_whose_extra_is_missing_names_the_extra(monkeypatch):
     message = str(raised.value)
     assert "pip install 'semges[render]'" in message and "no_such_vrm_package" in message
     assert "\n" not in message
-    check_available(["npz", "words", "bvh", "glb", "mp4", "png"])  # installed here
+    check_available(["npz", "words", "bvh", "glb", "vrma", "mp4", "png"])  # installed here
 
 
 def test_a_bug_in_the_layer_is_not_reported_as_a_missing_extra(monkeypatch):

@@ -77,9 +77,10 @@ class GlbFile:
     def node_names(self) -> list[str]:
         return [node.name for node in self.gltf.nodes]
 
-    def skinned_vertices(self, frame: int) -> np.ndarray:
-        """(V, 3) the mesh at keyframe ``frame``: world joint matrices from the node TRS and
-        the animation, times the inverse bind matrices, blended by the skin weights."""
+    def skinned_vertices(self, frame: int, mesh: int = 0) -> np.ndarray:
+        """(V, 3) mesh ``mesh`` at keyframe ``frame``: its morph targets blended by the
+        animated weights, then world joint matrices from the node TRS and the animation, times
+        the inverse bind matrices, blended by the skin weights."""
         gltf = self.gltf
         skin = gltf.skins[0]
         local = {}
@@ -88,10 +89,15 @@ class GlbFile:
             rotation = np.asarray(node.rotation or [0.0, 0.0, 0.0, 1.0])
             local[index] = [translation, rotation]
         animation = gltf.animations[0]
+        morph_weights = np.asarray(gltf.meshes[mesh].weights or [], np.float64)
         for channel in animation.channels:
-            value = self.accessor(animation.samplers[channel.sampler].output)[frame]
+            output = self.accessor(animation.samplers[channel.sampler].output)
+            if channel.target.path == "weights":
+                if gltf.nodes[channel.target.node].mesh == mesh:
+                    morph_weights = output.reshape(-1, len(morph_weights))[frame]
+                continue
             slot = 0 if channel.target.path == "translation" else 1
-            local[channel.target.node][slot] = value
+            local[channel.target.node][slot] = output[frame]
         parent = {
             child: index for index, node in enumerate(gltf.nodes) for child in node.children or []
         }
@@ -111,8 +117,11 @@ class GlbFile:
         joint_matrices = np.stack(
             [world_matrix(node) @ inverse_bind[k] for k, node in enumerate(skin.joints)]
         )
-        primitive = gltf.meshes[0].primitives[0]
+        primitive = gltf.meshes[mesh].primitives[0]
         positions = self.accessor(primitive.attributes.POSITION).astype(np.float64)
+        for weight, target in zip(morph_weights, primitive.targets or []):
+            target = target if isinstance(target, dict) else target.__dict__  # as loaded
+            positions = positions + weight * self.accessor(target["POSITION"])
         homogeneous = np.concatenate([positions, np.ones((len(positions), 1))], axis=1)
         result = np.zeros_like(positions)
         for influence in range(2):
@@ -194,13 +203,36 @@ def test_smplx_mesh_skinned_from_the_file_matches_the_renderer(clip, tmp_path):
     check_against_body(glb, body, clip)
 
 
+def test_mannequin_mouth_opens_in_the_file_as_the_renderer_draws_it(clip, tmp_path):
+    """The mouth mesh, skinned and morphed from the file's data, is the video's mouth; its
+    morph weight follows the jaw (0 closed, 1 at its widest). Neutral shape: a shaped video
+    mouth rides on the figure's own head joint, which sits a few millimetres from the
+    skeleton's calibrated one the file binds to."""
+    clip = MotionClip(clip.poses, clip.trans)
+    body = MannequinBody().with_face()
+    glb = GlbFile(write_glb(clip, tmp_path / "mouth.glb", body=body))
+    mouth_mesh = next(i for i, m in enumerate(glb.gltf.meshes) if m.name == "mouth")
+    figure_vertices = glb.accessor(glb.gltf.meshes[0].primitives[0].attributes.POSITION).shape[0]
+    (animation,) = glb.gltf.animations
+    (weights,) = [
+        glb.accessor(s.output)[:, 0]
+        for s, c in zip(animation.samplers, animation.channels)
+        if c.target.path == "weights"
+    ]
+    assert weights.min() == 0.0 and weights.max() == 1.0 and ((weights > 0) & (weights < 1)).any()
+    for frame in (*CHECKED_FRAMES, int(np.argmax((weights > 0.2) & (weights < 0.8)))):
+        expected = body.pose(clip, frame, frame + 1).vertices[0][figure_vertices:]
+        got = glb.skinned_vertices(frame, mouth_mesh)
+        assert np.abs(got - expected).max() < TOLERANCE_M, frame
+
+
 def test_trimesh_opens_it_and_the_write_is_atomic(clip, tmp_path):
-    """The figure alone, also from the body the video draws with a mouth."""
+    """The figure and its mouth, also from the body the video draws with a mouth."""
     figure = MannequinBody()
     path = write_glb(clip, tmp_path / "out" / "talk.glb", body=figure.with_face())
     scene = trimesh.load(path)
-    (geometry,) = scene.geometry.values()
-    assert len(geometry.faces) == len(figure.faces)
+    faces = sorted(len(geometry.faces) for geometry in scene.geometry.values())
+    assert faces == sorted([len(figure.faces), len(figure.with_face().mouth.faces)])
     assert sorted(p.name for p in path.parent.iterdir()) == ["talk.glb"]
 
 

@@ -175,14 +175,14 @@ def generate(python: Path, work: Path, *exports: str) -> subprocess.CompletedPro
     )
 
 
-def test_with_the_render_extra_generate_writes_npz_glb_and_bvh(tmp_path, wheel):
+def test_with_the_render_extra_generate_writes_npz_glb_vrma_and_bvh(tmp_path, wheel):
     python = fresh_venv(tmp_path, wheel, with_extra=True)
     work = speech_folder(tmp_path)
     where = run_outside(python, work, "-c", "import semges; print(semges.__file__)")
     assert Path(where.stdout.strip()).is_relative_to(tmp_path / "venv"), where
-    result = generate(python, work, "--glb", "--bvh")
+    result = generate(python, work, "--glb", "--vrma", "--bvh")
     assert result.returncode == 0, result.stderr
-    for name in ("out.npz", "out.words.json", "out.glb", "out.bvh"):
+    for name in ("out.npz", "out.words.json", "out.glb", "out.vrma", "out.bvh"):
         assert (work / name).stat().st_size > 0, name
     assert (work / "out.glb").read_bytes()[:4] == b"glTF"
     assert (work / "out.bvh").read_text().startswith("HIERARCHY")

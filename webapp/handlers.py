@@ -35,10 +35,10 @@ BUSY_MESSAGE = "The demo is busy, try again in a minute."
 DONE_MESSAGE = "Done."
 WORKING_MESSAGE = "Working…"
 
-HandlerOutputs = tuple[str | None, str, list[list[str | float]], str, str, str, str]
-"""(video path, transcript used, word timing rows, .npz path, .bvh path, .glb path, seed
-used, in digits); the video is None in the first outputs, which come as soon as the motion
-exists."""
+HandlerOutputs = tuple[str | None, str, list[list[str | float]], str, str, str, str, str]
+"""(video path, transcript used, word timing rows, .npz path, .bvh path, .glb path, .vrma
+path, seed used, in digits); the video is None in the first outputs, which come as soon as
+the motion exists."""
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -120,7 +120,8 @@ def make_generate_handler(
         progress: gr.Progress = gr.Progress(),
         request: gr.Request | None = None,
     ) -> Iterator[HandlerOutputs]:
-        """Speech -> (video, transcript used, word timings, motion .npz, .bvh, .glb, seed used).
+        """Speech -> (video, transcript used, word timings, motion .npz, .bvh, .glb, .vrma, seed
+        used).
 
         ``seed`` None or empty (the page's seed box as it starts): a fresh seed for this
         request; the seed used comes back last, as digits, for the page and the API alike.
@@ -174,6 +175,7 @@ def _outputs(result: ServedFiles) -> HandlerOutputs:
         str(result.motion),
         str(result.bvh),
         str(result.glb),
+        str(result.vrma),
         str(result.seed),
     )
 

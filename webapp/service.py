@@ -82,6 +82,7 @@ class ServedFiles:
     motion: Path  # BEAT2 SMPL-X .npz
     bvh: Path  # the same motion as BVH
     glb: Path  # the body skinned to the SMPL-X skeleton, the motion as its animation (glTF)
+    vrma: Path  # the motion as a VRM Animation, for any VRM character (the page's or the user's)
     words: list[Word]  # the transcript used, with word timings in seconds
     seed: int  # the seed the gestures were sampled with: the same request with it, same motion
     note: str | None = None  # for the user: word timings estimated, or speech not English
@@ -190,11 +191,20 @@ class GestureService:
         motion_path = export(result.motion, "npz", folder / f"{stem}.npz")
         bvh_path = self.renderers.write_bvh(result.motion, folder / f"{stem}.bvh")
         glb_path = self.renderers.write_glb(result.motion, folder / f"{stem}.glb", request.body)
+        vrma_path = export(result.motion, "vrma", folder / f"{stem}.vrma")
         report(Stage.SAVING, 1.0)
         seconds["motion_files"] = time.perf_counter() - started
         note = _user_note(result.features, folder.name)
         served = ServedFiles(
-            None, motion_path, bvh_path, glb_path, result.words, seed, note, dict(seconds)
+            None,
+            motion_path,
+            bvh_path,
+            glb_path,
+            vrma_path,
+            result.words,
+            seed,
+            note,
+            dict(seconds),
         )
         yield served
 

@@ -54,7 +54,8 @@ INTRO = """\
 Record or upload a few seconds of English speech, or click an example. The
 [SemGes](https://arxiv.org/abs/2507.19359) generator turns the audio, the words and a speaker's
 style into SMPL-X body and hand motion: a wooden mannequin gestures to your speech, in 3D at once
-and then on video; the motion downloads as `.npz`, `.bvh` and `.glb`. Everything runs on a CPU.
+and then on video; the motion downloads as `.npz`, `.bvh`, `.glb` and `.vrma` (drop your own VRM character on
+the 3D view to see it gesture). Everything runs on a CPU.
 """
 
 # After a result: bring the video into view when it is off screen (a phone stacks the columns,
@@ -276,9 +277,21 @@ def build_demo(service: GestureService) -> gr.Blocks:
                     motion_file = gr.File(label="Motion (BEAT2 SMPL-X .npz)")
                     bvh_file = gr.File(label="Motion (.bvh)")
                     glb_file = gr.File(label="Body + motion (glTF .glb)", elem_id="glb-file")
+                    vrma_file = gr.File(
+                        label="Motion for VRM characters (.vrma)", elem_id="vrma-file"
+                    )
 
         inputs = [audio, transcript, speaker, seed, temperature, body, view, size]
-        outputs = [video, transcript_used, words, motion_file, bvh_file, glb_file, seed_used]
+        outputs = [
+            video,
+            transcript_used,
+            words,
+            motion_file,
+            bvh_file,
+            glb_file,
+            vrma_file,
+            seed_used,
+        ]
         outcomes = Outcomes()
         handler = make_generate_handler(service, outcomes)
         show_status = make_status_handler(outcomes)
@@ -302,7 +315,7 @@ def build_demo(service: GestureService) -> gr.Blocks:
         )
         glb_file.change(
             None,
-            inputs=[glb_file, audio],
+            inputs=[glb_file, audio, vrma_file],
             js=motion_view.SHOW_MOTION_JS,
             api_name=False,
             queue=False,

@@ -1,5 +1,5 @@
-"""The render layer: SMPL-X motion as a mesh video with the speech (on CPU), a still, BVH and
-glTF. Installed with the package; its packages come with the extra
+"""The render layer: SMPL-X motion as a mesh video with the speech (on CPU), a still, BVH,
+glTF and VRM Animation. Installed with the package; its packages come with the extra
 (``pip install 'semges[render]'``, :mod:`semges.render.extra`). The core never imports it:
 files are written through :func:`semges.export.export`, which imports this layer's writers
 (:mod:`semges.render.exporters`) for the render kinds only.

@@ -5,10 +5,11 @@
     python -m semges.render MOTION.npz --still FRAME -o STILL.png [--size ...] [--view ...]
     python -m semges.render MOTION.npz --bvh -o OUT.bvh [--bvh-scale 100]
     python -m semges.render MOTION.npz -o OUT.glb [--smplx-model PATH]  (glTF 2.0, by extension)
+    python -m semges.render MOTION.npz -o OUT.vrma  (VRM Animation for any VRM character)
     python -m semges.render MOTION.npz ... | FOLDER [--audio SPEECH_FOLDER] -o OUT_FOLDER
-                            [--bvh | --still F | --glb] [--shard K/N] [--workers N]
+                            [--bvh | --still F | --glb | --vrma] [--shard K/N] [--workers N]
 
-Several motion files (or folders of them) make a batch: OUT_FOLDER/NAME.mp4 (.png, .bvh, .glb)
+Several motion files (or folders of them) make a batch: OUT_FOLDER/NAME.mp4 (.png, .bvh, .glb, .vrma)
 per clip, one renderer per worker for all its clips, finished clips skipped on a re-run, a
 failing clip named while the others go on, exit status 1 when any failed (130 on Ctrl-C: the
 clips in progress finish, the same command finishes the rest); the batch plumbing is
@@ -77,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         required=True,
         help="output file: .mp4 video, .png still (--still), .bvh (--bvh) or "
-        ".glb (the skinned body with the motion as a glTF animation); "
+        ".glb (the skinned body with the motion as a glTF animation), .vrma (VRM Animation: "
+        "the motion for any VRM character); "
         "for a batch, the output folder (NAME.mp4, ... per clip)",
     )
     mode = parser.add_mutually_exclusive_group()
@@ -92,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--glb",
         action="store_true",
         help="write glTF 2.0 (.glb) instead of a video (a single -o NAME.glb says so too)",
+    )
+    mode.add_argument(
+        "--vrma",
+        action="store_true",
+        help="write a VRM Animation (.vrma) instead of a video: the motion for any VRM "
+        "character (a single -o NAME.vrma says so too)",
     )
     parser.add_argument(
         "--audio",
@@ -141,23 +149,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _writes_glb(args: argparse.Namespace) -> bool:
-    """--glb, or a single .glb output without --bvh or --still, asks for glTF export."""
-    return args.glb or (
-        args.output.suffix.lower() == ".glb"
-        and not args.bvh
-        and args.still is None
-        and not args.batch
-    )
+_BY_EXTENSION: tuple[str, ...] = ("glb", "vrma")  # a single -o NAME.<kind> picks the kind
 
 
 def _kind(args: argparse.Namespace) -> str:
-    """The output kind, one of semges.render.render_job.KINDS."""
+    """The output kind, one of semges.render.render_job.KINDS: the flag's, else a single
+    output's ``.glb`` / ``.vrma`` extension, else a video."""
     if args.bvh:
         return "bvh"
     if args.still is not None:
         return "png"
-    return "glb" if _writes_glb(args) else "mp4"
+    for kind in _BY_EXTENSION:
+        if getattr(args, kind):
+            return kind
+    suffix = args.output.suffix.lower().lstrip(".")
+    if suffix in _BY_EXTENSION and not args.batch:
+        return suffix
+    return "mp4"
 
 
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -173,7 +181,7 @@ def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) 
         return
     args.motion = args.motion[0]
     if args.output.suffix.lower() != f".{kind}":
-        alternative = " or .glb" if kind == "mp4" else ""
+        alternative = ", .glb or .vrma" if kind == "mp4" else ""
         parser.error(f"the output must end in .{kind}{alternative} (got {args.output.name})")
 
 
@@ -273,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return batch_command.EXIT_INTERRUPTED
-    if args.bvh or args.still is not None or _writes_glb(args):  # a video's renderer says so
+    if _kind(args) != "mp4":  # a video's renderer says so
         logger.info("wrote %s", written)
     return 0
 

@@ -1,4 +1,5 @@
-"""The render layer's writers for :mod:`semges.export`: ``bvh``, ``glb``, ``mp4`` and ``png``.
+"""The render layer's writers for :mod:`semges.export`: ``bvh``, ``glb``, ``vrma``, ``mp4`` and
+``png``.
 
 Each takes ``(motion, path, options)`` and writes atomically. Importing this module checks that
 the ``render`` extra is installed (:class:`semges.render.extra.RenderExtraMissing`, one line
@@ -40,6 +41,12 @@ def write_glb_file(motion: MotionClip, path: Path, options: ExportOptions) -> Pa
     from semges.render.gltf import write_glb
 
     return write_glb(motion, path, body=options.body)
+
+
+def write_vrma_file(motion: MotionClip, path: Path, options: ExportOptions) -> Path:
+    from semges.render.vrma import write_vrma
+
+    return write_vrma(motion, path)
 
 
 def _view(options: ExportOptions) -> str:

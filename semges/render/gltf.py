@@ -3,14 +3,17 @@
 What a file holds (Blender, Unity, three.js and <model-viewer> open it):
 
 - one scene: the 55 SMPL-X joints as nodes named after ``semges.layout.JOINT_NAMES``, parented
-  as ``layout.PARENTS``, the pelvis the root; and one mesh node with the body;
+  as ``layout.PARENTS``, the pelvis the root; one mesh node with the body; for the mannequin,
+  one more with its mouth (the video's, skinned to the head, opening by one morph target:
+  :mod:`semges.render.gltf_mouth`);
 - the mesh: the wooden mannequin (24,256 vertices) or, given a model file, the SMPL-X mesh
   (10,475 vertices) in its bind pose (T-pose, straight fingers), with vertex colours, normals
   and linear blend skin weights (``JOINTS_0``/``WEIGHTS_0``, plus ``JOINTS_1``/``WEIGHTS_1``
   where a vertex has more than four joints; beyond eight the weakest are dropped);
 - one skin: inverse bind matrices ``[I | -b_j]`` with ``b_j`` the rest (bind) position of joint j;
 - one animation at ``layout.FPS``: a rotation channel per joint and a translation channel on
-  the pelvis, one keyframe per motion frame at times ``frame / fps`` (linear interpolation);
+  the pelvis (and the mouth's morph weight, its opening as the video draws it), one keyframe
+  per motion frame at times ``frame / fps`` (linear interpolation);
   frame ``i`` is shown from ``i / fps`` for ``1 / fps``, so the clip lasts ``frames / fps``
   seconds, as the video does (recorded in the animation's ``extras``).
 
@@ -35,6 +38,21 @@ import numpy as np
 
 from semges import layout, skeleton
 from semges.atomic_files import atomic_output
+from semges.face_statistics import mouth_opening_degrees
+from semges.render.bodies.mouth import mouth_openness
+from semges.render.gltf_buffer import (
+    ARRAY_BUFFER,
+    ELEMENT_ARRAY_BUFFER,
+    QUATERNION_DIM,
+    BinaryBuffer,
+)
+from semges.render.gltf_mouth import (
+    HEAD_JOINT,
+    MOUTH_NODE_NAME,
+    MouthMesh,
+    add_mouth_mesh,
+    mouth_mesh,
+)
 
 if TYPE_CHECKING:
     import pygltflib
@@ -47,9 +65,7 @@ if TYPE_CHECKING:
 INFLUENCES_PER_SET: int = 4  # joints per JOINTS_n / WEIGHTS_n attribute (a glTF VEC4)
 MAX_INFLUENCE_SETS: int = 2  # at most eight joints move one vertex
 MIN_WEIGHT: float = 1e-4  # skin weights below this are dropped (and the rest renormalised)
-QUATERNION_DIM: int = 4  # x, y, z, w (glTF's order, scalar last)
 MATRIX_ELEMENTS: int = 16
-BUFFER_ALIGNMENT: int = 4  # bytes; every buffer view starts on a multiple of this
 COLOR_LEVELS: int = 255  # vertex colours as normalised unsigned bytes
 # sRGB transfer function (IEC 61966-2-1): glTF vertex colours are linear, the bodies' are sRGB
 SRGB_LINEAR_KNEE: float = 0.04045
@@ -61,21 +77,6 @@ NUM_SHAPE_COEFFICIENTS: int = 10  # the mannequin follows the first ten SMPL-X b
 MESH_NODE_NAME: str = "body"
 ANIMATION_NAME: str = "gestures"
 GENERATOR: str = "semges"
-
-# glTF enumerations (spec section 5): accessor component types and buffer view targets
-_FLOAT = 5126
-_UNSIGNED_BYTE = 5121
-_UNSIGNED_SHORT = 5123
-_UNSIGNED_INT = 5125
-_ARRAY_BUFFER = 34962
-_ELEMENT_ARRAY_BUFFER = 34963
-_ACCESSOR_TYPES: dict[int, str] = {1: "SCALAR", 3: "VEC3", 4: "VEC4", 16: "MAT4"}
-_COMPONENT_TYPES: dict[np.dtype, int] = {
-    np.dtype(np.float32): _FLOAT,
-    np.dtype(np.uint8): _UNSIGNED_BYTE,
-    np.dtype(np.uint16): _UNSIGNED_SHORT,
-    np.dtype(np.uint32): _UNSIGNED_INT,
-}
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class SkinnedMesh:
     rest_joints: np.ndarray  # (55, 3) float64 bind positions of the joints, metres
     hand_mean: np.ndarray  # (30, 3) axis-angle added to the hand joints' rotations
     material: str = "body"  # the material's name (the body's)
+    mouth: MouthMesh | None = None  # the mannequin's mouth, opening with the jaw
 
 
 # -- the body as a skinned mesh -------------------------------------------------------------
@@ -159,8 +161,8 @@ def _mannequin_rig(betas: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, np
 def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
     """The wooden mannequin shaped by the first ten ``betas``, as a :class:`SkinnedMesh`.
 
-    The figure alone: a body drawn with a mouth (``MannequinBody.with_face``) has the mouth's
-    vertices after the figure's, moved by a rule no skin can express, so they are left out.
+    With the mouth the video draws (``MannequinBody.with_face``) as its own mesh, skinned to
+    the head, opening by a morph target (:mod:`semges.render.gltf_mouth`).
     """
     from semges.render.bodies.normals import VertexNormals
 
@@ -173,6 +175,7 @@ def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
     joints, weights = top_influences(dense)
     normals = VertexNormals(faces, num_vertices)(vertices)
     hand_mean = skeleton.hand_mean()
+    mouth = body.with_face().mouth
     return SkinnedMesh(
         vertices.astype(np.float32),
         normals.astype(np.float32),
@@ -183,6 +186,7 @@ def mannequin_mesh(body: MannequinBody, betas: np.ndarray) -> SkinnedMesh:
         rest_joints,
         hand_mean,
         body.name,
+        None if mouth is None else mouth_mesh(mouth, rest_joints[HEAD_JOINT]),
     )
 
 
@@ -284,50 +288,6 @@ def inverse_bind_matrices(rest_joints: np.ndarray) -> np.ndarray:
 # -- the file ---------------------------------------------------------------------------------
 
 
-class _BinaryBuffer:
-    """Accumulates accessors' data in one buffer (GLB's BIN chunk), 4-byte aligned."""
-
-    def __init__(self, gltf: pygltflib.GLTF2) -> None:
-        self.gltf = gltf
-        self.data = bytearray()
-
-    def add(
-        self,
-        array: np.ndarray,
-        target: int | None = None,
-        normalized: bool = False,
-        with_bounds: bool = False,
-    ) -> int:
-        """Append ``array`` (N,) or (N, C) as one buffer view and accessor; its index."""
-        import pygltflib
-
-        array = np.ascontiguousarray(array)
-        components = 1 if array.ndim == 1 else int(np.prod(array.shape[1:]))
-        self.data.extend(b"\0" * (-len(self.data) % BUFFER_ALIGNMENT))
-        self.gltf.bufferViews.append(
-            pygltflib.BufferView(
-                buffer=0, byteOffset=len(self.data), byteLength=array.nbytes, target=target
-            )
-        )
-        self.data.extend(array.tobytes())
-        flat = array.reshape(array.shape[0], components)
-        bounds = {}
-        if with_bounds:
-            bounds = {"min": flat.min(axis=0).tolist(), "max": flat.max(axis=0).tolist()}
-        self.gltf.accessors.append(
-            pygltflib.Accessor(
-                bufferView=len(self.gltf.bufferViews) - 1,
-                byteOffset=0,
-                componentType=_COMPONENT_TYPES[array.dtype],
-                normalized=normalized or None,
-                count=array.shape[0],
-                type=_ACCESSOR_TYPES[components],
-                **bounds,
-            )
-        )
-        return len(self.gltf.accessors) - 1
-
-
 def _skeleton_nodes(rest_joints: np.ndarray) -> list[pygltflib.Node]:
     """One node per SMPL-X joint in layout order: name, children, rest offset from its parent."""
     import pygltflib
@@ -343,22 +303,27 @@ def _skeleton_nodes(rest_joints: np.ndarray) -> list[pygltflib.Node]:
     return nodes
 
 
+def file_colors(colors: np.ndarray) -> np.ndarray:
+    """(V, 4) sRGB RGBA in [0, 1] -> (V, 4) uint8 linear RGBA, as glTF's ``COLOR_0`` holds."""
+    linear = np.concatenate(
+        [srgb_to_linear(colors[:, :3]), np.clip(colors[:, 3:], 0.0, 1.0)], axis=1
+    )  # alpha is linear
+    return np.round(linear * COLOR_LEVELS).astype(np.uint8)
+
+
 def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
     """The glTF document (JSON and binary blob) of ``motion`` on ``mesh``; see the module doc."""
     import pygltflib
 
     gltf = pygltflib.GLTF2(asset=pygltflib.Asset(version="2.0", generator=GENERATOR))
-    buffer = _BinaryBuffer(gltf)
+    buffer = BinaryBuffer(gltf)
     num_vertices = mesh.vertices.shape[0]
     index_type = np.uint16 if num_vertices <= np.iinfo(np.uint16).max else np.uint32
-    linear = np.concatenate(
-        [srgb_to_linear(mesh.colors[:, :3]), np.clip(mesh.colors[:, 3:], 0.0, 1.0)], axis=1
-    )  # alpha is linear
-    colors = np.round(linear * COLOR_LEVELS).astype(np.uint8)
+    colors = file_colors(mesh.colors)
     attributes = pygltflib.Attributes(
-        POSITION=buffer.add(mesh.vertices.astype(np.float32), _ARRAY_BUFFER, with_bounds=True),
-        NORMAL=buffer.add(mesh.normals.astype(np.float32), _ARRAY_BUFFER),
-        COLOR_0=buffer.add(colors, _ARRAY_BUFFER, normalized=True),
+        POSITION=buffer.add(mesh.vertices.astype(np.float32), ARRAY_BUFFER, with_bounds=True),
+        NORMAL=buffer.add(mesh.normals.astype(np.float32), ARRAY_BUFFER),
+        COLOR_0=buffer.add(colors, ARRAY_BUFFER, normalized=True),
     )
     for influence_set in range(mesh.joints.shape[1] // INFLUENCES_PER_SET):
         columns = slice(
@@ -367,15 +332,15 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
         setattr(
             attributes,
             f"JOINTS_{influence_set}",
-            buffer.add(mesh.joints[:, columns].astype(np.uint8), _ARRAY_BUFFER),
+            buffer.add(mesh.joints[:, columns].astype(np.uint8), ARRAY_BUFFER),
         )
         setattr(
             attributes,
             f"WEIGHTS_{influence_set}",
-            buffer.add(mesh.weights[:, columns].astype(np.float32), _ARRAY_BUFFER),
+            buffer.add(mesh.weights[:, columns].astype(np.float32), ARRAY_BUFFER),
         )
     indices = buffer.add(
-        mesh.faces.reshape(-1).astype(index_type), _ELEMENT_ARRAY_BUFFER, with_bounds=True
+        mesh.faces.reshape(-1).astype(index_type), ELEMENT_ARRAY_BUFFER, with_bounds=True
     )
     gltf.materials.append(
         pygltflib.Material(
@@ -407,7 +372,14 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
             ),
         )
     )
-    gltf.scenes.append(pygltflib.Scene(name="semges", nodes=[0, mesh_node]))
+    scene_nodes = [0, mesh_node]
+    if mesh.mouth is not None:
+        mouth_mesh_index = add_mouth_mesh(
+            gltf, buffer, mesh.mouth, 0, file_colors(mesh.mouth.colors)
+        )
+        scene_nodes.append(len(gltf.nodes))
+        gltf.nodes.append(pygltflib.Node(name=MOUTH_NODE_NAME, mesh=mouth_mesh_index, skin=0))
+    gltf.scenes.append(pygltflib.Scene(name="semges", nodes=scene_nodes))
     gltf.scene = 0
 
     times = buffer.add(
@@ -438,6 +410,19 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
                 target=pygltflib.AnimationChannelTarget(node=joint, path="rotation"),
             )
         )
+    if mesh.mouth is not None:  # the mouth opens with the jaw, as the video draws it
+        openness = mouth_openness(mouth_opening_degrees(motion.poses)).astype(np.float32)
+        samplers.append(
+            pygltflib.AnimationSampler(
+                input=times, interpolation="LINEAR", output=buffer.add(openness)
+            )
+        )
+        channels.append(
+            pygltflib.AnimationChannel(
+                sampler=len(samplers) - 1,
+                target=pygltflib.AnimationChannelTarget(node=scene_nodes[-1], path="weights"),
+            )
+        )
     gltf.animations.append(
         pygltflib.Animation(
             name=ANIMATION_NAME,
@@ -451,8 +436,7 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
         )
     )
 
-    gltf.buffers.append(pygltflib.Buffer(byteLength=len(buffer.data)))
-    gltf.set_binary_blob(bytes(buffer.data))
+    buffer.finish()
     return gltf
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from semges.batch import AUDIO_SUFFIXES, Clip
 from semges.export import EXPORT_KINDS, ExportOptions, ExportSession
 
-KINDS = ("mp4", "png", "bvh", "glb")
+KINDS = ("mp4", "png", "bvh", "glb", "vrma")
 """The kinds the render command writes, named by their file suffix."""
 DRAWN_KINDS = tuple(kind for kind in KINDS if EXPORT_KINDS[kind].drawn)  # need OpenGL
 

@@ -3,8 +3,10 @@
 // The speech's <audio> element is the one clock: its play, pause and seek controls move the
 // body too, because every animation frame sets the model's animation time to the audio's.
 // Orbit and zoom (mouse, wheel, touch) are model-viewer's own camera controls.
-// window.semgesMotionView.attach(root) wires a view up once; show(glbUrl, audioUrl) loads a
-// motion and starts it with the speech (the browser allows that after the Generate click).
+// window.semgesMotionView.attach(root) wires a view up once; show(glbUrl, audioUrl, vrmaUrl)
+// loads a motion and starts it with the speech (the browser allows that after the Generate
+// click); the same motion for VRM characters (vrmaUrl) goes to vrm_character.js, which hears
+// of it by a "semges-motion" event on the view.
 // Until then the view holds the body at rest (its src in the page), which readies the viewer.
 (() => {
   "use strict";
@@ -21,6 +23,7 @@
       viewer,
       audio,
       glbUrl: null,
+      vrmaUrl: null, // the same motion as a VRM Animation, for a visitor's character
       ready: false, // the current motion is loaded and follows the audio
       shownAt: null, // performance.now() when show() was called
       loadedAt: null, // ... when the model finished loading
@@ -47,11 +50,13 @@
       requestAnimationFrame(follow);
     }
 
-    function show(glbUrl, audioUrl) {
+    function show(glbUrl, audioUrl, vrmaUrl) {
       if (!glbUrl || glbUrl === view.glbUrl) {
         return; // the final update repeats the first: keep playing
       }
       view.glbUrl = glbUrl;
+      view.vrmaUrl = vrmaUrl || null;
+      frame.dispatchEvent(new CustomEvent("semges-motion"));
       view.ready = false;
       view.shownAt = performance.now();
       view.loadedAt = view.firstMoveAt = null;

@@ -30,6 +30,11 @@ FORWARD_AXIS: int = 2  # SMPL-X: the body faces +z at rest
 VERTICAL_AXIS: int = 1
 
 
+def mouth_openness(opening_deg: np.ndarray) -> np.ndarray:
+    """Jaw opening (T,) degrees -> (T,) float64 in [0, 1]: the mouth's gap over its widest."""
+    return np.clip(opening_deg * GAP_M_PER_DEGREE, 0.0, MAX_GAP_M) / MAX_GAP_M
+
+
 @dataclass(frozen=True)
 class Mouth:
     """Mouth geometry in the head's rest frame.
@@ -54,6 +59,14 @@ class Mouth:
         """(M, 4) float32 RGBA."""
         color = np.array([*RGB, 255], np.float32) / 255.0
         return np.ascontiguousarray(np.broadcast_to(color, (self.num_vertices, 4)))
+
+    def open_offsets(self) -> np.ndarray:
+        """(M, 3) float32: how far each vertex moves (in the head's rest frame) when the mouth
+        is open its widest; a posed mouth is the rest lips plus :func:`mouth_openness` times
+        this (the mouth as a glTF morph target)."""
+        offsets = np.zeros((self.num_vertices, 3), np.float32)
+        offsets[self.upper.shape[0] :, VERTICAL_AXIS] = -MAX_GAP_M * self.drop
+        return offsets
 
     def pose(
         self, opening_deg: np.ndarray, head_rotation: np.ndarray, head_position: np.ndarray
