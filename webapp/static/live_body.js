@@ -1,0 +1,140 @@
+// The Live page's body: the mannequin .glb in three.js, its bones set from streamed frames.
+//
+// window.semgesLiveBody = { LiveBody }. The .glb is the app's idle mannequin (the one the
+// Generate page shows at rest): a skin over the 55 SMPL-X joints, nodes named after them. A
+// frame gives every joint's local rotation and the pelvis's position, computed on the server
+// by the glTF writer's own functions, so drawing one is setting 55 quaternions and a position
+// (interpolated between the two frames around the drawn time). three.js comes from the app's
+// bundle (window.SemgesThree: vendor/semges-three.js), never from a CDN.
+(() => {
+  "use strict";
+
+  const FIELD_OF_VIEW_DEG = 30;
+  const CHEST_HEIGHT = 0.62; // look at this fraction of the body's height: head to hips in view
+  const VIEW_DISTANCE = 1.45; // camera distance, in body heights
+  const NEAR_M = 0.05;
+  const FAR_M = 50;
+  const MAX_PIXEL_RATIO = 2; // a 4K projector gains nothing visible above this, and costs a lot
+  const SKY_LIGHT = 0xffffff;
+  const GROUND_LIGHT = 0x6b6358;
+  const HEMISPHERE_INTENSITY = 2.2;
+  const KEY_LIGHT_INTENSITY = 2.0;
+  const KEY_LIGHT_POSITION = [1.5, 3.0, 2.5]; // in front, above, to the body's left
+  const QUATERNION_DIM = 4;
+  const ROOT_DIM = 3;
+
+  class LiveBody {
+    /** A three.js view inside `container` (its size follows the container's). */
+    constructor(container, background) {
+      const { THREE, OrbitControls } = window.SemgesThree;
+      this.THREE = THREE;
+      this.container = container;
+      this.renderer = new THREE.WebGLRenderer({ antialias: true });
+      this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, MAX_PIXEL_RATIO));
+      this.renderer.outputColorSpace = THREE.SRGBColorSpace;
+      container.appendChild(this.renderer.domElement);
+      this.scene = new THREE.Scene();
+      this.scene.background = new THREE.Color(background);
+      this.scene.add(new THREE.HemisphereLight(SKY_LIGHT, GROUND_LIGHT, HEMISPHERE_INTENSITY));
+      const key = new THREE.DirectionalLight(SKY_LIGHT, KEY_LIGHT_INTENSITY);
+      key.position.set(...KEY_LIGHT_POSITION);
+      this.scene.add(key);
+      this.camera = new THREE.PerspectiveCamera(FIELD_OF_VIEW_DEG, 1, NEAR_M, FAR_M);
+      this.controls = new OrbitControls(this.camera, this.renderer.domElement);
+      this.controls.enableDamping = false;
+      this.bones = []; // in the wire's joint order
+      this.rest = null; // {quats: Float32Array(J * 4), root: Float32Array(3)}: the idle pose
+      this.a = new THREE.Quaternion();
+      this.b = new THREE.Quaternion();
+      this.resize();
+      new ResizeObserver(() => this.resize()).observe(container);
+    }
+
+    /** Load the .glb, find the joints named in `jointNames`, stand the body at rest. */
+    async load(glbUrl, jointNames) {
+      const { GLTFLoader } = window.SemgesThree;
+      const gltf = await new GLTFLoader().loadAsync(glbUrl);
+      this.scene.add(gltf.scene);
+      this.bones = jointNames.map((name) => {
+        const bone = gltf.scene.getObjectByName(name);
+        if (!bone) {
+          throw new Error(`the body has no joint ${name}`);
+        }
+        return bone;
+      });
+      this.rest = this.restPose(gltf, jointNames);
+      this.showRest();
+      this.frame(gltf.scene);
+    }
+
+    /** The .glb's own animation at time 0 (the idle file holds one frame: arms lowered). */
+    restPose(gltf, jointNames) {
+      const quats = new Float32Array(jointNames.length * QUATERNION_DIM);
+      const root = new Float32Array(ROOT_DIM);
+      jointNames.forEach((name, joint) => {
+        this.bones[joint].quaternion.toArray(quats, joint * QUATERNION_DIM);
+      });
+      this.bones[0].position.toArray(root);
+      const clip = gltf.animations[0];
+      for (const track of clip ? clip.tracks : []) {
+        const [node, property] = track.name.split(".");
+        const joint = jointNames.indexOf(node);
+        if (joint < 0) {
+          continue;
+        }
+        if (property === "quaternion") {
+          quats.set(track.values.subarray(0, QUATERNION_DIM), joint * QUATERNION_DIM);
+        } else if (property === "position" && joint === 0) {
+          root.set(track.values.subarray(0, ROOT_DIM));
+        }
+      }
+      return { quats, root };
+    }
+
+    showRest() {
+      this.setPose(this.rest, this.rest, 0);
+    }
+
+    /** Set every bone between frames `a` and `b` ({quats, root}) at `alpha` in [0, 1]. */
+    setPose(a, b, alpha) {
+      for (let joint = 0; joint < this.bones.length; joint += 1) {
+        const at = joint * QUATERNION_DIM;
+        this.a.fromArray(a.quats, at);
+        this.b.fromArray(b.quats, at);
+        this.bones[joint].quaternion.slerpQuaternions(this.a, this.b, alpha);
+      }
+      const pelvis = this.bones[0].position;
+      pelvis.set(
+        a.root[0] + alpha * (b.root[0] - a.root[0]),
+        a.root[1] + alpha * (b.root[1] - a.root[1]),
+        a.root[2] + alpha * (b.root[2] - a.root[2]),
+      );
+    }
+
+    /** Aim at the chest from the front, as the video's default (upper body) view does. */
+    frame(object) {
+      const box = new this.THREE.Box3().setFromObject(object);
+      const height = box.max.y - box.min.y;
+      const center = box.getCenter(new this.THREE.Vector3());
+      this.controls.target.set(center.x, box.min.y + CHEST_HEIGHT * height, center.z);
+      this.camera.position.set(center.x, this.controls.target.y, center.z + VIEW_DISTANCE * height);
+      this.controls.update();
+    }
+
+    resize() {
+      const width = Math.max(1, this.container.clientWidth);
+      const height = Math.max(1, this.container.clientHeight);
+      this.renderer.setSize(width, height, false);
+      this.renderer.domElement.style.width = "100%";
+      this.renderer.domElement.style.height = "100%";
+      this.camera.aspect = width / height;
+      this.camera.updateProjectionMatrix();
+    }
+
+    render() {
+      this.renderer.render(this.scene, this.camera);
+    }
+  }
+
+  window.semgesLiveBody = { LiveBody };
+})();
