@@ -22,6 +22,32 @@
   const KEY_LIGHT_POSITION = [1.5, 3.0, 2.5]; // in front, above, to the body's left
   const QUATERNION_DIM = 4;
   const ROOT_DIM = 3;
+  // Dynamic resolution: while drawing continuously below TARGET_FPS, draw fewer pixels (the
+  // canvas is stretched to its box), down to MIN_RENDER_SCALE of the display's resolution.
+  const TARGET_FPS = 30;
+  const ADAPT_EVERY_MS = 1000;
+  const SCALE_STEP = 0.8;
+  const MIN_RENDER_SCALE = 0.5;
+  const CONTINUOUS_GAP_MS = 250; // draws further apart than this are not a continuous run
+  const MS_PER_S = 1000;
+
+  const SOFTWARE_GPU = /swiftshader|llvmpipe|software/i;
+  const ANTIALIAS_BELOW_PIXEL_RATIO = 2; // sharper screens need no smoothing of edges
+
+  /** Whether WebGL runs on the CPU (no GPU, or a blocked one): then every pixel counts. */
+  function softwareRendering() {
+    const gl = document.createElement("canvas").getContext("webgl2");
+    if (!gl) {
+      return true;
+    }
+    const info = gl.getExtension("WEBGL_debug_renderer_info");
+    const name = info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : "";
+    const lose = gl.getExtension("WEBGL_lose_context");
+    if (lose) {
+      lose.loseContext();
+    }
+    return SOFTWARE_GPU.test(name);
+  }
 
   class LiveBody {
     /** A three.js view inside `container` (its size follows the container's). */
@@ -29,8 +55,14 @@
       const { THREE, OrbitControls } = window.SemgesThree;
       this.THREE = THREE;
       this.container = container;
-      this.renderer = new THREE.WebGLRenderer({ antialias: true });
-      this.renderer.setPixelRatio(Math.min(window.devicePixelRatio || 1, MAX_PIXEL_RATIO));
+      // Multisampling smooths the body's edges on a GPU; on the CPU it halves the frame rate.
+      const antialias =
+        (window.devicePixelRatio || 1) < ANTIALIAS_BELOW_PIXEL_RATIO && !softwareRendering();
+      this.renderer = new THREE.WebGLRenderer({ antialias });
+      this.renderScale = 1; // fraction of the display's pixels drawn (see TARGET_FPS)
+      this.runStart = null; // first draw of the current continuous run, and draws since
+      this.runDraws = 0;
+      this.lastRender = null;
       this.renderer.outputColorSpace = THREE.SRGBColorSpace;
       container.appendChild(this.renderer.domElement);
       this.scene = new THREE.Scene();
@@ -54,6 +86,14 @@
     async load(glbUrl, jointNames) {
       const { GLTFLoader } = window.SemgesThree;
       const gltf = await new GLTFLoader().loadAsync(glbUrl);
+      gltf.scene.traverse((node) => {
+        if (node.isMesh) {
+          // The file's material is matte wood (roughness 0.8, no metal): diffuse shading
+          // draws it alike at a fraction of the per-pixel cost of the physically based
+          // shader, which decides the frame rate on integrated or software-rendered GPUs.
+          node.material = new this.THREE.MeshLambertMaterial({ vertexColors: true });
+        }
+      });
       this.scene.add(gltf.scene);
       this.bones = jointNames.map((name) => {
         const bone = gltf.scene.getObjectByName(name);
@@ -121,7 +161,12 @@
       this.controls.update();
     }
 
+    pixelRatio() {
+      return Math.min(window.devicePixelRatio || 1, MAX_PIXEL_RATIO) * this.renderScale;
+    }
+
     resize() {
+      this.renderer.setPixelRatio(this.pixelRatio());
       const width = Math.max(1, this.container.clientWidth);
       const height = Math.max(1, this.container.clientHeight);
       this.renderer.setSize(width, height, false);
@@ -131,8 +176,28 @@
       this.camera.updateProjectionMatrix();
     }
 
-    render() {
+    /** Draw; `now` (page ms) drives the dynamic resolution when draws come every frame. */
+    render(now) {
       this.renderer.render(this.scene, this.camera);
+      if (now === undefined) {
+        return;
+      }
+      if (this.lastRender === null || now - this.lastRender > CONTINUOUS_GAP_MS) {
+        this.runStart = now;
+        this.runDraws = 0;
+      }
+      this.lastRender = now;
+      this.runDraws += 1;
+      const span = now - this.runStart;
+      if (span >= ADAPT_EVERY_MS) {
+        const fps = ((this.runDraws - 1) * MS_PER_S) / span;
+        if (fps < TARGET_FPS && this.renderScale > MIN_RENDER_SCALE) {
+          this.renderScale = Math.max(MIN_RENDER_SCALE, this.renderScale * SCALE_STEP);
+          this.resize();
+        }
+        this.runStart = now;
+        this.runDraws = 1;
+      }
     }
   }
 

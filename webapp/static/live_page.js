@@ -44,6 +44,7 @@
       start,
       stop,
       toggleStage,
+      body,
     };
     let dirty = true; // at rest: draw once more
     let lastDraw = null;
@@ -78,6 +79,7 @@
         state: live.state,
         error: live.error,
         fps: drawRate(),
+        renderScale: body.renderScale,
         liveFps: elapsed > 0 ? (live.liveFramesDrawn * MS_PER_S) / elapsed : 0,
         framesDrawn: live.framesDrawn,
         liveFramesDrawn: live.liveFramesDrawn,
@@ -128,7 +130,7 @@
         dirty = true;
       }
       if (dirty) {
-        body.render();
+        body.render(now);
         live.framesDrawn += 1;
         drawTimes.push(now);
         while (now - drawTimes[0] > FPS_WINDOW_MS) {
@@ -186,8 +188,10 @@
         return;
       }
       setState("stopping");
+      const stream = live.stream;
+      live.stream = null; // the body holds its last pose; the readout keeps the live numbers
       try {
-        await live.stream.stop();
+        await stream.stop();
         say("Stopped. Press Start to speak again.");
       } catch (error) {
         say(`Stopped (${error.message || error}).`, true);
