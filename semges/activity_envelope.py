@@ -38,3 +38,29 @@ def activity_envelope(
     envelope = smoothstep(1.0 - (distance - hold_after_words_s * fps) / settle_frames)
     to_end = num_frames - 1 - np.arange(num_frames)
     return (envelope * smoothstep(to_end / settle_frames)).astype(np.float32)
+
+
+def lookahead_envelope(
+    active: np.ndarray,
+    frames: np.ndarray,
+    hold_frames: float,
+    settle_frames: float,
+    rise_frames: float,
+) -> np.ndarray:
+    """The live counterpart of :func:`activity_envelope`, for a stream known only a few frames
+    ahead.
+
+    ``active`` (N,) bool: speech activity of the N frames known so far (frame 0 the oldest
+    kept); ``frames`` (F,) indices into it. A frame is at 1 within ``hold_frames`` after
+    activity and eases to 0 over ``settle_frames`` after that, as offline; before activity it
+    rises over ``rise_frames`` (the lookahead: offline it starts ``hold`` earlier, which the
+    stream cannot know). Returns (F,) float32 in [0, 1].
+    """
+    index = np.arange(active.shape[0], dtype=np.float64)
+    previous = np.maximum.accumulate(np.where(active, index, -np.inf))
+    following = np.minimum.accumulate(np.where(active, index, np.inf)[::-1])[::-1]
+    since = index[frames] - previous[frames]
+    until = following[frames] - index[frames]
+    after = smoothstep(1.0 - (since - hold_frames) / max(settle_frames, 1.0))
+    before = smoothstep(1.0 - until / max(rise_frames, 1.0))
+    return np.maximum(after, before).astype(np.float32)

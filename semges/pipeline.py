@@ -205,6 +205,50 @@ def saved_frontend_config(folder: str | os.PathLike) -> FrontendConfig:
     return _frontend_config(manifest, manifest_path)
 
 
+def guided_code_logits(
+    generator: SemGesGenerator,
+    inference: InferenceConfig,
+    audio: torch.Tensor,
+    text: torch.Tensor,
+    word_mask: torch.Tensor,
+    speaker: torch.Tensor,
+    words_withheld: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """Windows of features -> per part (B, T, K) logits the codes are sampled from.
+
+    audio (B, T, A), text (B, T, E), word_mask (B, T), speaker (B,) BEAT2 ids,
+    words_withheld (B,) bool or None (the live path runs without words). The generator's
+    logits, those of ``guided_parts`` guided (``guidance_scale`` s != 1:
+    l_uncond + s * (l - l_uncond), the unconditional model being the generator with the
+    speech withheld), then the codes' training frequency discounted (``prior_correction``).
+    """
+    scale, guided = inference.guidance_scale, inference.guided_parts
+    if scale == 1.0 or not guided:
+        logits = generator(
+            audio, text, word_mask, speaker, words_withheld=words_withheld
+        ).code_logits
+    else:
+        batch = audio.shape[0]
+        withheld = torch.arange(2 * batch, device=audio.device) >= batch
+        output = generator(
+            audio.repeat(2, 1, 1),
+            text.repeat(2, 1, 1),
+            word_mask.repeat(2, 1),
+            speaker.repeat(2),
+            words_withheld=None if words_withheld is None else words_withheld.repeat(2),
+            speech_withheld=withheld,
+        )
+        logits = {}
+        for part, both in output.code_logits.items():
+            conditional, unconditional = both.split(batch)
+            logits[part] = (
+                unconditional + scale * (conditional - unconditional)
+                if part in guided
+                else conditional
+            )
+    return generator.prior_corrected_logits(logits, inference.prior_correction)
+
+
 class SemGesPipeline:
     """Generator + frozen per-part VQ-VAEs (+ the speech front-end, loaded on first use)."""
 
@@ -460,36 +504,9 @@ class SemGesPipeline:
         word_mask: torch.Tensor,
         speaker: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        """Windows of features -> per part (B, T, K) logits the codes are sampled from.
-
-        audio (B, T, A), text (B, T, E), word_mask (B, T), speaker (B,) BEAT2 ids. The
-        generator's logits, those of ``guided_parts`` guided (``guidance_scale`` s != 1:
-        l_uncond + s * (l - l_uncond), the unconditional model being the generator with the
-        speech withheld), then the codes' training frequency discounted
-        (``prior_correction``).
-        """
-        scale, guided = self.inference.guidance_scale, self.inference.guided_parts
-        if scale == 1.0 or not guided:
-            logits = self.generator(audio, text, word_mask, speaker).code_logits
-        else:
-            batch = audio.shape[0]
-            withheld = torch.arange(2 * batch, device=audio.device) >= batch
-            output = self.generator(
-                audio.repeat(2, 1, 1),
-                text.repeat(2, 1, 1),
-                word_mask.repeat(2, 1),
-                speaker.repeat(2),
-                speech_withheld=withheld,
-            )
-            logits = {}
-            for part, both in output.code_logits.items():
-                conditional, unconditional = both.split(batch)
-                logits[part] = (
-                    unconditional + scale * (conditional - unconditional)
-                    if part in guided
-                    else conditional
-                )
-        return self.generator.prior_corrected_logits(logits, self.inference.prior_correction)
+        """Windows of features -> per part (B, T, K) logits the codes are sampled from
+        (:func:`guided_code_logits` of this pipeline's generator and settings)."""
+        return guided_code_logits(self.generator, self.inference, audio, text, word_mask, speaker)
 
     def generate_motion(
         self,

@@ -26,21 +26,43 @@ def planted_translation(poses: np.ndarray, fps: float, recenter_time_s: float) -
     vertical translation puts the lowest foot at its rest height, so the rest pose with zero
     translation stands on the same floor.
     """
-    num_frames = poses.shape[0]
-    positions = joint_positions(poses)  # (T, 55, 3)
-    heights = positions[:, list(layout.FEET), layout.VERTICAL_AXIS]  # (T, 2)
-    # How far the stance foot moved relative to the pelvis since the previous frame.
-    drift = np.zeros((num_frames, 2), np.float64)
-    drift[1:] = stance_foot_steps(positions)
-    keep = 1.0 - (1.0 / (recenter_time_s * fps) if recenter_time_s > 0 else 0.0)
-    horizontal = np.zeros((num_frames, 2), np.float64)
-    for t in range(1, num_frames):
-        horizontal[t] = (horizontal[t - 1] - drift[t]) * keep
-    rest_height = rest_joint_positions()[list(layout.FEET), layout.VERTICAL_AXIS].min()
-    trans = np.zeros((num_frames, layout.TRANSLATION_DIM), np.float32)
-    trans[:, list(layout.HORIZONTAL_AXES)] = horizontal
-    trans[:, layout.VERTICAL_AXIS] = rest_height - heights.min(axis=1)
-    return trans
+    return PlantedTranslation(fps, recenter_time_s).extend(poses)
+
+
+class PlantedTranslation:
+    """:func:`planted_translation` of a motion that arrives in pieces: ``extend`` each piece's
+    poses in order and get their translation, the same as of the whole motion at once (the
+    live path). Its state is the last frame's foot positions and standing position."""
+
+    def __init__(self, fps: float, recenter_time_s: float) -> None:
+        self._keep = 1.0 - (1.0 / (recenter_time_s * fps) if recenter_time_s > 0 else 0.0)
+        self._rest_height = rest_joint_positions()[list(layout.FEET), layout.VERTICAL_AXIS].min()
+        self._last_positions: np.ndarray | None = None  # (1, 55, 3) the previous frame's joints
+        self._horizontal = np.zeros(2, np.float64)
+
+    def extend(self, poses: np.ndarray) -> np.ndarray:
+        """(T, 165) the next frames' poses -> their (T, 3) translation."""
+        num_frames = poses.shape[0]
+        positions = joint_positions(poses)  # (T, 55, 3)
+        heights = positions[:, list(layout.FEET), layout.VERTICAL_AXIS]  # (T, 2)
+        # How far the stance foot moved relative to the pelvis since the previous frame (the
+        # very first frame has no previous one: it stands at the origin).
+        first_ever = self._last_positions is None
+        history = positions if first_ever else np.concatenate([self._last_positions, positions])
+        drift = stance_foot_steps(history)
+        horizontal = np.zeros((num_frames, 2), np.float64)
+        previous = self._horizontal
+        for t in range(num_frames):
+            if not (first_ever and t == 0):
+                previous = (previous - drift[t - 1 if first_ever else t]) * self._keep
+            horizontal[t] = previous
+        if num_frames:
+            self._horizontal = previous
+            self._last_positions = positions[-1:]
+        trans = np.zeros((num_frames, layout.TRANSLATION_DIM), np.float32)
+        trans[:, list(layout.HORIZONTAL_AXES)] = horizontal
+        trans[:, layout.VERTICAL_AXIS] = self._rest_height - heights.min(axis=1)
+        return trans
 
 
 def stance_foot_steps(positions: np.ndarray) -> np.ndarray:

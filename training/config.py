@@ -110,9 +110,11 @@ class GeneratorTrainConfig:
         if not (
             0 <= self.words_withheld
             and 0 <= self.speech_withheld
-            and self.words_withheld + self.speech_withheld < 1
+            and 0 < self.words_withheld + self.speech_withheld <= 1
+            or self.words_withheld == self.speech_withheld == 0
         ):
-            raise ValueError("words_withheld and speech_withheld must be >= 0 and sum below 1")
+            # 1: every window without words (the live generator, which never has them)
+            raise ValueError("words_withheld and speech_withheld must be >= 0 and sum to <= 1")
 
 
 @dataclass

@@ -1,0 +1,102 @@
+"""The live path's settings and its models' folder inside a pipeline folder.
+
+A pipeline folder may hold a ``live/`` folder: ``live.json`` (a :class:`LiveConfig`), and the
+live generator and face model, trained on the live features
+(:mod:`semges.live.features`) by ``python -m training.live``. The VQ-VAEs, the inference
+settings and the speakers are the pipeline's own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from semges.live.features import StreamingFeatureConfig
+
+LIVE_FOLDER: str = "live"
+LIVE_MANIFEST: str = "live.json"
+LIVE_FORMAT: str = "semges-live"
+LIVE_FORMAT_VERSION: int = 1
+GENERATOR_FOLDER: str = "generator"
+FACE_FOLDER: str = "face"
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """How the live generator turns a stream into final frames.
+
+    Each step adds ``features.hop_frames`` frames of features and makes the frames
+    ``lookahead_frames`` behind them final: the newest final frame lags the newest audio by
+    about ``(lookahead_frames + hop_frames) / FPS`` seconds.
+    """
+
+    features: StreamingFeatureConfig = field(default_factory=StreamingFeatureConfig)
+    lookahead_frames: int = 12  # 0.4 s: the final frames' view of the speech to come
+    # a segment's code is chosen once this many of its frames are known (mean logits)
+    decision_frames: int = 6
+    decode_frames: int = 48  # codes decoded per step: the VQ-VAE decoder's reach and more
+    history_frames: int = 96  # feature rows kept: the generator window and the face's reach
+    onset_event_threshold: float = 0.5  # onset strength (scaled) of a peak that starts a segment
+    active_energy: float = 0.6  # energy above which a frame counts as speech, voiced or not
+
+    def __post_init__(self) -> None:
+        hop = self.features.hop_frames
+        if self.lookahead_frames % hop:
+            raise ValueError("lookahead_frames must be a multiple of features.hop_frames")
+        if not 1 <= self.decision_frames <= self.lookahead_frames:
+            raise ValueError("decision_frames must be between 1 and lookahead_frames")
+        if self.decode_frames < self.lookahead_frames + hop:
+            raise ValueError("decode_frames must cover the lookahead and one hop")
+
+    @property
+    def latency_frames(self) -> int:
+        """Frames between the newest final frame and the newest audio a step needs."""
+        return self.lookahead_frames + self.features.hop_frames
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> LiveConfig:
+        values = dict(values)
+        features = StreamingFeatureConfig(**values.pop("features", {}))
+        return cls(features=features, **values)
+
+
+def live_folder(pipeline_folder: str | os.PathLike) -> Path:
+    return Path(pipeline_folder) / LIVE_FOLDER
+
+
+def write_live_manifest(folder: Path, config: LiveConfig, notes: dict[str, Any]) -> None:
+    """``live.json`` in ``folder``: the format, the config and how the models were trained."""
+    manifest = {
+        "format": LIVE_FORMAT,
+        "format_version": LIVE_FORMAT_VERSION,
+        "config": config.to_dict(),
+        "training": notes,
+    }
+    (folder / LIVE_MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+class NoLiveModels(FileNotFoundError):
+    """The pipeline folder has no live models."""
+
+
+def read_live_config(pipeline_folder: str | os.PathLike) -> LiveConfig:
+    path = live_folder(pipeline_folder) / LIVE_MANIFEST
+    if not path.is_file():
+        raise NoLiveModels(
+            f"{pipeline_folder} has no live models ({path} is missing): train them with "
+            f"python -m training.live --pipeline {pipeline_folder}"
+        )
+    manifest = json.loads(path.read_text())
+    if (
+        manifest.get("format") != LIVE_FORMAT
+        or manifest.get("format_version") != LIVE_FORMAT_VERSION
+    ):
+        raise ValueError(f"{path}: not a {LIVE_FORMAT} v{LIVE_FORMAT_VERSION} manifest")
+    return LiveConfig.from_dict(manifest["config"])

@@ -1,0 +1,356 @@
+"""Gestures while the speech arrives: :class:`LiveGenerator` turns pushed audio into final
+motion frames, a fixed lookahead behind the voice.
+
+Everything runs in fixed steps of ``hop_frames`` frames, decided by the audio alone, never by
+how it was pushed: step k computes the feature rows up to frame ``e = (k + 1) * hop +
+lookahead`` (:mod:`semges.live.features`), and makes frames ``[k * hop, (k + 1) * hop)``
+final. So any chunking of a stream gives the same frames, and ``flush`` ends the stream with
+silence, cut to the stream's exact frame count.
+
+One step, in the offline pipeline's terms (:mod:`semges.pipeline`):
+
+- **Codes.** The live generator (trained on live features, without words: recognition lags
+  the voice by more than the lookahead) scores the codes of the last ``window`` frames,
+  guided as offline. Segments start at onset peaks of the speech (offline: word onsets), at
+  least ``min_segment_frames`` and at most ``max_segment_frames`` apart, decided from the
+  frames known. A segment's code is chosen once, when ``decision_frames`` of its frames are
+  known, from their mean logits and the segment's noise, addressed by (seed, part, first
+  frame) as offline; until then the frames hold the previous code.
+- **Rotations.** The codes of the last ``decode_frames`` frames are decoded (the decoder sees
+  12 frames either side, so frames ``lookahead`` back hardly change when a later code is
+  chosen), smoothed as offline, and eased to the rest pose by an envelope of speech activity
+  that rises over the lookahead before speech (offline: over the hold before a word).
+- **Translation** keeps the weight-bearing foot planted, carried from step to step.
+- **Face.** The live face model over the rows kept, with its own activity envelope.
+
+State is bounded: a few seconds of audio and ``history_frames`` feature rows, whatever the
+length of the stream.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from semges import layout
+from semges.activity_envelope import lookahead_envelope
+from semges.layout import FPS
+from semges.live.config import (
+    FACE_FOLDER,
+    GENERATOR_FOLDER,
+    LiveConfig,
+    live_folder,
+    read_live_config,
+)
+from semges.live.features import StreamingAudioFeatures
+from semges.models import SemGesGenerator
+from semges.models.code_sampling import sample_held_codes, segment_noise
+from semges.models.face import FaceModel
+from semges.motion import MotionClip
+from semges.pipeline import SemGesPipeline, guided_code_logits
+from semges.planted_translation import PlantedTranslation
+from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
+from semges.speakers import DEFAULT_SPEAKER
+from semges.speech.audio import SAMPLE_RATE
+from semges.speech.audio_features import VOICED_THRESHOLD
+from semges.windows import gaussian_smooth
+
+ENERGY, ONSET, _LOG_F0, VOICING = range(-4, 0)  # the prosody columns at the end of a row
+
+
+@dataclass
+class _Segment:
+    first: int  # its first frame
+    codes: list[int] | None = None  # one per part, once chosen
+
+
+class LiveGenerator:
+    """Speech pushed in pieces of any size -> the motion frames that became final.
+
+    live = LiveGenerator.from_pretrained("assets/checkpoint", speaker=2, seed=0)
+    clip = live.push(samples)  # float32 mono 16 kHz; maybe no frames yet
+    ...
+    clip = live.flush()  # the rest: frames_emitted == num_motion_frames(samples pushed)
+    """
+
+    sample_rate: int = SAMPLE_RATE
+
+    def __init__(
+        self,
+        pipeline: SemGesPipeline,
+        generator: SemGesGenerator,
+        face: FaceModel | None,
+        config: LiveConfig,
+        speaker: int | str = DEFAULT_SPEAKER,
+        seed: int = 0,
+        temperature: float = DEFAULT_TEMPERATURE,
+    ) -> None:
+        check_temperature(temperature)
+        check_seed(seed)
+        self.pipeline, self.generator, self.face, self.config = pipeline, generator, face, config
+        self.speaker = pipeline.check_speaker(speaker)
+        self.seed, self.temperature = seed, temperature
+        self.features = StreamingAudioFeatures(pipeline.frontend.whisper, config.features)
+        self._parts = pipeline.parts
+        self._part_dims = [pipeline.vqvaes[p].config.input_dim for p in self._parts]
+        self._rest = [pipeline.vqvaes[p].mean.float().cpu() for p in self._parts]
+        self._translation = PlantedTranslation(FPS, pipeline.inference.recenter_time_s)
+        history = config.history_frames
+        self._rows = np.zeros((0, generator.config.audio_dim), np.float32)
+        self._rows_start = 0  # absolute frame of self._rows[0]
+        self._rows_end = 0  # frames with rows: [_rows_start, _rows_end)
+        self._segments: list[_Segment] = []
+        self._events_until = 0  # frames before this have been checked for segment starts
+        self._next_step_end = config.features.hop_frames + config.lookahead_frames
+        self.frames_emitted = 0
+        self._flushed = False
+        if history < max(generator.config.window, config.decode_frames):
+            raise ValueError("history_frames must cover the generator window and decode_frames")
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        folder: str | os.PathLike,
+        speaker: int | str = DEFAULT_SPEAKER,
+        seed: int = 0,
+        temperature: float = DEFAULT_TEMPERATURE,
+        pipeline: SemGesPipeline | None = None,
+    ) -> LiveGenerator:
+        """The live generator of a pipeline folder with live models (``live/``); ``pipeline``:
+        that folder's pipeline, already loaded (a server starting many streams)."""
+        config = read_live_config(folder)
+        models = live_folder(folder)
+        generator = SemGesGenerator.from_pretrained(models / GENERATOR_FOLDER).eval()
+        face_folder = models / FACE_FOLDER
+        face = FaceModel.from_pretrained(face_folder).eval() if face_folder.is_dir() else None
+        pipeline = pipeline if pipeline is not None else SemGesPipeline.from_pretrained(folder)
+        return cls(pipeline, generator, face, config, speaker, seed, temperature)
+
+    @property
+    def lookahead_s(self) -> float:
+        """How far the newest final frame lags the newest audio it needed, in seconds."""
+        return self.config.latency_frames / FPS
+
+    @property
+    def received_frames(self) -> int:
+        return layout.num_motion_frames(self.features.received_samples, SAMPLE_RATE)
+
+    def push(self, samples: np.ndarray) -> MotionClip:
+        """Add float32 mono 16 kHz audio; returns the frames that became final (maybe none)."""
+        samples = np.asarray(samples)
+        if self._flushed:
+            raise RuntimeError("this stream was flushed: start a new LiveGenerator")
+        if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.floating):
+            raise ValueError(
+                f"push takes 1-D float mono samples at 16 kHz, got {samples.dtype} {samples.shape}"
+            )
+        if not np.isfinite(samples).all():
+            raise ValueError("the audio holds NaN or infinite samples")
+        self.features.push(samples.astype(np.float32, copy=False))
+        return self._run_steps(self.features.available_frames())
+
+    def flush(self) -> MotionClip:
+        """End the stream: the remaining frames, up to the stream's exact frame count."""
+        if self._flushed:
+            return MotionClip.rest(0)
+        total = self.received_frames
+        self.features.finish()
+        clip = self._run_steps(total + self.config.latency_frames, total)
+        self._flushed = True
+        return clip
+
+    def _run_steps(self, available: int, total: int | None = None) -> MotionClip:
+        pieces = []
+        while self._next_step_end <= available:
+            if total is not None and self.frames_emitted >= total:
+                break
+            pieces.append(self._step(self._next_step_end))
+            self._next_step_end += self.config.features.hop_frames
+        clip = _concatenate(pieces)
+        if total is not None and self.frames_emitted > total:
+            keep = clip.num_frames - (self.frames_emitted - total)
+            clip = _slice(clip, 0, keep)
+            self.frames_emitted = total
+        return clip
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _step(self, end: int) -> MotionClip:
+        config, hop = self.config, self.config.features.hop_frames
+        while self._rows_end < end:  # the first step needs the rows of its lookahead too
+            self._rows_end += hop
+            self._add_rows(self.features.step(self._rows_end), self._rows_end)
+        final = np.arange(end - config.latency_frames, end - config.lookahead_frames)
+        self._find_segments(end)
+        logits = self._logits(end)
+        self._choose_codes(end, logits)
+        rot6d = self._decode(end)  # (decode window, sum of part dims)
+        window_first = end - rot6d.shape[0]
+        rows = torch.from_numpy(final - window_first)
+        active = self._active()
+        known = final - self._rows_start
+        inference = self.pipeline.inference
+        envelope = torch.from_numpy(
+            lookahead_envelope(
+                active,
+                known,
+                inference.hold_after_words_s * FPS,
+                inference.settle_s * FPS,
+                config.lookahead_frames,
+            )
+        )
+        motion = MotionClip.rest(hop)
+        for part, rest, part_rot6d in zip(
+            self._parts, self._rest, rot6d[rows].split(self._part_dims, dim=-1)
+        ):
+            eased = rest + envelope[:, None] * (part_rot6d - rest)
+            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
+        if layout.LOWER.name in self._parts:
+            motion.trans = self._translation.extend(motion.poses)
+        if self.face is not None:
+            self._add_face(motion, known, active)
+        self.frames_emitted += hop
+        return motion
+
+    def _add_rows(self, rows: np.ndarray, end: int) -> None:
+        self._rows = np.concatenate([self._rows, rows])[-self.config.history_frames :]
+        self._rows_start = end - self._rows.shape[0]
+
+    def _active(self) -> np.ndarray:
+        """(N,) bool speech activity of the rows kept."""
+        voiced = self._rows[:, VOICING] > VOICED_THRESHOLD
+        return voiced | (self._rows[:, ENERGY] > self.config.active_energy)
+
+    def _find_segments(self, end: int) -> None:
+        """Start segments at onset peaks up to the last frame whose next frame is known."""
+        inference = self.pipeline.inference
+        onset, active = self._rows[:, ONSET], self._active()
+        for frame in range(self._events_until, end - 1):
+            if not self._segments:
+                self._segments.append(_Segment(frame))
+                continue
+            since = frame - self._segments[-1].first
+            i = frame - self._rows_start
+            peak = (
+                i >= 1
+                and active[i]
+                and onset[i] >= self.config.onset_event_threshold
+                and onset[i] >= onset[i - 1]
+                and onset[i] > onset[i + 1]
+            )
+            if since >= inference.max_segment_frames or (
+                peak and since >= inference.min_segment_frames
+            ):
+                self._segments.append(_Segment(frame))
+        self._events_until = end - 1
+        oldest = end - self.config.history_frames
+        while len(self._segments) > 1 and self._segments[1].first <= oldest:
+            self._segments.pop(0)
+
+    def _logits(self, end: int) -> dict[str, torch.Tensor]:
+        """Per part (n, K) code logits of the last ``window`` frames."""
+        rows = torch.from_numpy(self._rows[-self.generator.config.window :])[None]
+        length = rows.shape[1]
+        with torch.inference_mode():
+            logits = guided_code_logits(
+                self.generator,
+                self.pipeline.inference,
+                rows,
+                torch.zeros(1, length, self.generator.config.text_dim),
+                torch.zeros(1, length, dtype=torch.bool),
+                torch.tensor([self.speaker]),
+                words_withheld=torch.ones(1, dtype=torch.bool),
+            )
+        self._logits_first = end - length
+        return {part: values[0] for part, values in logits.items()}
+
+    def _choose_codes(self, end: int, logits: dict[str, torch.Tensor]) -> None:
+        decision = self.config.decision_frames
+        for segment in self._segments:
+            if segment.codes is not None or segment.first + decision > end:
+                continue
+            first = segment.first - self._logits_first
+            rows = slice(first, first + decision)
+            codes = []
+            for stream, part in enumerate(self._parts):
+                part_logits = logits[part][rows][None]  # (1, decision, K)
+                noise = None
+                if self.temperature > 0:
+                    noise = torch.from_numpy(
+                        segment_noise(
+                            self.seed, stream, np.array([segment.first]), part_logits.shape[-1]
+                        )
+                    )[None]
+                held = sample_held_codes(
+                    part_logits,
+                    torch.zeros(1, part_logits.shape[1], dtype=torch.long),
+                    self.temperature,
+                    noise,
+                )
+                codes.append(int(held[0, 0]))
+            segment.codes = codes
+
+    def _decode(self, end: int) -> torch.Tensor:
+        """(n, sum of part dims) smoothed rotations of the last ``decode_frames`` frames; the
+        frames of a segment whose code is not chosen yet hold the previous code."""
+        first = max(0, end - self.config.decode_frames)
+        frames = np.arange(first, end)
+        starts = np.array([s.first for s in self._segments])
+        which = np.searchsorted(starts, frames, side="right") - 1
+        chosen = [s.codes for s in self._segments]
+        for index in range(len(chosen)):
+            if chosen[index] is None:
+                chosen[index] = chosen[index - 1] if index > 0 else None
+        decoded = []
+        with torch.inference_mode():
+            for stream, part in enumerate(self._parts):
+                indices = torch.tensor(
+                    [[chosen[max(w, 0)][stream] for w in which]], dtype=torch.long
+                )
+                decoded.append(self.pipeline.vqvaes[part].decode_indices(indices)[0])
+        rot6d = torch.cat(decoded, dim=-1)
+        return gaussian_smooth(rot6d, self.pipeline.inference.smoothing_frames)
+
+    def _add_face(self, motion: MotionClip, known: np.ndarray, active: np.ndarray) -> None:
+        inference = self.pipeline.inference
+        all_rows = np.arange(self._rows.shape[0])
+        envelope = lookahead_envelope(
+            active,
+            all_rows,
+            inference.face_hold_after_words_s * FPS,
+            inference.face_settle_s * FPS,
+            self.config.lookahead_frames,
+        )
+        length = self._rows.shape[0]
+        face = self.face.predict(
+            self._rows,
+            np.zeros((length, self.face.config.text_dim), np.float32),
+            np.zeros(length, bool),
+            envelope,
+            inference.face_gain,
+        )
+        motion.poses[:, list(layout.FACE_JAW.pose_columns)] = face.jaw[known]
+        motion.expressions = face.expressions[known]
+
+
+def _concatenate(clips: list[MotionClip]) -> MotionClip:
+    if not clips:
+        return MotionClip.rest(0)
+    return MotionClip(
+        poses=np.concatenate([c.poses for c in clips]),
+        trans=np.concatenate([c.trans for c in clips]),
+        betas=clips[0].betas,
+        expressions=np.concatenate([c.expressions for c in clips]),
+    )
+
+
+def _slice(clip: MotionClip, first: int, last: int) -> MotionClip:
+    return MotionClip(
+        poses=clip.poses[first:last],
+        trans=clip.trans[first:last],
+        betas=clip.betas,
+        expressions=clip.expressions[first:last],
+    )
