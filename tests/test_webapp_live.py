@@ -15,6 +15,7 @@ from test_gltf import GlbFile
 from semges import layout
 from semges.motion import MotionClip, load_motion
 from semges.render.gltf import write_glb
+from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
 from webapp.live_frames import (
     FRAME_BYTES,
     QUATERNION_SCALE,
@@ -25,7 +26,12 @@ from webapp.live_frames import (
 from webapp.live_stage import (
     MAX_PIECE_SECONDS,
     BadAudio,
+    LiveStage,
+    LiveUnavailable,
     PieceTooLarge,
+    SessionGone,
+    StageBusy,
+    generator_streams,
     read_samples,
 )
 
@@ -132,3 +138,166 @@ def test_float32_speech_is_read_and_anything_else_refused():
     too_long = np.zeros(int(MAX_PIECE_SECONDS * SAMPLE_RATE) + 1, "<f4").tobytes()
     with pytest.raises(PieceTooLarge, match="too large"):
         read_samples(too_long, SAMPLE_RATE)
+
+
+# -- the stage: sessions of the real streaming generator ---------------------------------------
+
+
+class SteppedClock:
+    """The stage's clock, moved by hand: idle time passes without the test waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def live_pipeline():
+    """The shipped pipeline (with its live models), loaded once, shared by every stream as
+    the demo shares its own."""
+    from semges.pipeline import SemGesPipeline
+
+    return SemGesPipeline.from_pretrained(SHIPPED_CHECKPOINT)
+
+
+@pytest.fixture
+def stage(live_pipeline) -> LiveStage:
+    return LiveStage(generator_streams(SHIPPED_CHECKPOINT, live_pipeline), capacity=1)
+
+
+def test_a_session_turns_speech_into_frames_of_a_moving_body(stage):
+    """Pieces of real speech in, frames out as they become final, the rest at Stop: one
+    frame per 1/30 s of speech, in order, and the arms move while the speaker talks."""
+    speech = speech_samples()
+    session = stage.open()
+    payload, emitted = b"", []
+    for piece in pieces(speech):
+        result = stage.push(session.session_id, piece.astype("<f4").tobytes())
+        payload += result.frames
+        emitted.append(result.frames_emitted)
+    assert emitted[-1] > 0  # frames came while the speech was still arriving
+    lookahead_frames = int(np.ceil(session.stream.lookahead_s * layout.FPS))
+    last = stage.stop(session.session_id)
+    payload += last.frames
+    frames = decode_frames(payload)
+    expected = layout.num_motion_frames(speech.shape[0], SAMPLE_RATE)
+    assert frames.times.shape[0] == last.frames_emitted == expected
+    np.testing.assert_allclose(frames.times, np.arange(expected) / layout.FPS, atol=1e-5)
+    assert emitted[-1] >= expected - lookahead_frames - int(PIECE_S * layout.FPS) - 1
+    right_elbow = frames.quaternions[:, layout.JOINT_NAMES.index("right_elbow")]
+    turned = np.degrees(2 * np.arccos(np.clip(np.abs(right_elbow @ right_elbow[0]), 0, 1)))
+    assert turned.max() > 5.0  # the body gestures
+    assert stage.active() == 0
+
+
+def test_a_second_speaker_is_told_the_stage_is_busy_until_the_first_stops(stage):
+    first = stage.open()
+    with pytest.raises(StageBusy, match="someone else is speaking live"):
+        stage.open()
+    stage.stop(first.session_id)
+    second = stage.open()
+    assert second.session_id != first.session_id
+    stage.stop(second.session_id)
+    with pytest.raises(SessionGone, match="Press Start"):
+        stage.stop(second.session_id)
+
+
+def test_bad_audio_is_refused_and_the_session_goes_on(stage):
+    session = stage.open()
+    speech = speech_samples(PIECE_S)
+    with pytest.raises(BadAudio, match="16-bit PCM"):
+        stage.push(session.session_id, np.round(speech * 32767).astype("<i2").tobytes() * 2)
+    result = stage.push(session.session_id, speech.astype("<f4").tobytes())
+    assert result.audio_seconds == pytest.approx(PIECE_S)
+    stage.stop(session.session_id)
+
+
+def test_a_client_that_vanishes_frees_the_stage(live_pipeline):
+    clock = SteppedClock()
+    stage = LiveStage(
+        generator_streams(SHIPPED_CHECKPOINT, live_pipeline), idle_seconds=10, clock=clock
+    )
+    gone = stage.open()
+    stage.push(gone.session_id, speech_samples(PIECE_S).tobytes())
+    clock.now += 9.0
+    assert stage.active() == 1  # quiet, not gone yet
+    clock.now += 2.0
+    assert stage.active() == 0 and gone.stream is None  # its generator is freed
+    with pytest.raises(SessionGone, match="without audio"):
+        stage.push(gone.session_id, speech_samples(PIECE_S).tobytes())
+    stage.stop(stage.open().session_id)  # the next visitor gets the stage
+
+
+def test_a_checkpoint_without_live_models_says_so(live_pipeline, tmp_path):
+    stage = LiveStage(generator_streams(tmp_path, live_pipeline))
+    with pytest.raises(LiveUnavailable, match="no live models"):
+        stage.open()
+    assert stage.active() == 0  # the place is given back
+
+
+# -- the HTTP routes ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(stage):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from webapp.live_routes import live_routes
+
+    with TestClient(FastAPI(routes=live_routes(stage))) as client:
+        yield client
+
+
+def post_audio(client, session: str, body: bytes, content_type: str = "application/octet-stream"):
+    return client.post(
+        f"/semges-live/sessions/{session}/audio",
+        content=body,
+        headers={"content-type": content_type},
+    )
+
+
+def test_the_routes_stream_refuse_bad_input_and_keep_serving(client):
+    opened = client.post("/semges-live/sessions")
+    assert opened.status_code == 201
+    session = opened.json()
+    assert session["sample_rate"] == SAMPLE_RATE and session["wire"] == wire_format()
+    assert 0 < session["lookahead_s"] < 1.0
+    busy = client.post("/semges-live/sessions")
+    assert busy.status_code == 409 and "stage is busy" in busy.json()["error"]
+
+    speech = speech_samples()
+    sid = session["session"]
+    refusals = {
+        "wrong type": post_audio(client, sid, speech[:3200].tobytes(), "audio/wav"),
+        "pcm": post_audio(client, sid, np.round(speech[:3200] * 32767).astype("<i2").tobytes()),
+        "huge": post_audio(client, sid, np.zeros(10 * SAMPLE_RATE, "<f4").tobytes()),
+        "odd": post_audio(client, sid, b"\0" * 7),
+        "unknown": post_audio(client, "no-such-session", speech[:3200].tobytes()),
+    }
+    assert {name: r.status_code for name, r in refusals.items()} == {
+        "wrong type": 415,
+        "pcm": 400,
+        "huge": 413,
+        "odd": 400,
+        "unknown": 404,
+    }
+    assert "float32" in refusals["pcm"].json()["error"]
+    assert "too large" in refusals["huge"].json()["error"]
+
+    received = b""
+    for piece in pieces(speech):
+        reply = post_audio(client, sid, piece.tobytes())
+        assert reply.status_code == 200, reply.text
+        assert reply.headers["content-type"] == "application/octet-stream"
+        received += reply.content
+        assert len(received) // FRAME_BYTES == int(reply.headers["x-semges-frames-emitted"])
+    stopped = client.post(f"/semges-live/sessions/{sid}/stop")
+    assert stopped.status_code == 200
+    total = len(received + stopped.content) // FRAME_BYTES
+    assert total == layout.num_motion_frames(speech.shape[0], SAMPLE_RATE)
+    assert post_audio(client, sid, speech[:3200].tobytes()).status_code == 404
+    assert client.get("/semges-live/status").json() == {"active": 0, "capacity": 1}
+    assert client.post("/semges-live/sessions").status_code == 201  # the next speaker

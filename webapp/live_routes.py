@@ -6,8 +6,9 @@
     GET  {LIVE_PREFIX}/status                sessions on stage and the capacity (JSON)
 
 Frames travel as ``application/octet-stream`` in the layout of :mod:`webapp.live_frames`;
-errors as JSON ``{"error": message}`` (409 the stage is busy, 400 bad audio, 413 a piece too
-large, 415 not octet-stream, 404 the session has ended), the message written for the visitor.
+errors as JSON ``{"error": message}`` (409 the stage is busy, 503 no live models, 400 bad
+audio, 413 a piece too large, 415 not octet-stream, 404 the session has ended), the message
+written for the visitor.
 
 Why one HTTP request per piece of speech, and not a WebSocket or Gradio streaming:
 
@@ -45,6 +46,7 @@ from webapp.live_stage import (
     BadAudio,
     LiveError,
     LiveStage,
+    LiveUnavailable,
     PieceTooLarge,
     PushResult,
     SessionGone,
@@ -68,6 +70,7 @@ GENERATOR_FAILED = (
 )
 STATUS_OF: dict[type[LiveError], int] = {
     StageBusy: 409,
+    LiveUnavailable: 503,
     PieceTooLarge: 413,
     BadAudio: 400,
     SessionGone: 404,
@@ -115,6 +118,8 @@ def live_routes(stage: LiveStage) -> list[BaseRoute]:
             session = await run_in_threadpool(stage.open)
         except StageBusy as error:
             logger.info("live: a visitor was told the stage is busy")
+            return error_response(error)
+        except LiveUnavailable as error:
             return error_response(error)
         stream = session.stream
         return JSONResponse(

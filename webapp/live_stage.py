@@ -32,6 +32,7 @@ from typing import Protocol
 import numpy as np
 
 from semges.motion import MotionClip
+from semges.pipeline import SemGesPipeline
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.speakers import DEFAULT_SPEAKER
 from webapp.live_frames import FrameEncoder
@@ -44,6 +45,10 @@ MAX_PIECE_SECONDS: float = 2.0  # the page sends 0.1-0.25 s; a longer piece is r
 MAX_SAMPLE_MAGNITUDE: float = 4.0  # float audio may overshoot 1 a little; PCM read as float
 # does not stay near [-1, 1] (its bytes land in the exponent), so this tells the two apart
 SESSION_ID_BYTES: int = 16
+LIVE_UNAVAILABLE = (
+    "Live gestures are not available on this server: its checkpoint has no live models "
+    "(python -m training.live trains them). The Generate page works as usual."
+)
 BUSY_MESSAGE = (
     "The stage is busy: someone else is speaking live right now, and this server can follow "
     "one voice at a time. Please try again in a few minutes."
@@ -71,6 +76,10 @@ class LiveError(ValueError):
 
 class StageBusy(LiveError):
     """Every place on the stage is taken."""
+
+
+class LiveUnavailable(LiveError):
+    """The server cannot stream at all (its checkpoint has no live models)."""
 
 
 class SessionGone(LiveError):
@@ -311,20 +320,37 @@ class LiveStage:
 
 
 def generator_streams(
-    checkpoint: Path, speaker: int = DEFAULT_SPEAKER, temperature: float = DEFAULT_TEMPERATURE
+    checkpoint: Path,
+    pipeline: SemGesPipeline | None = None,
+    speaker: int = DEFAULT_SPEAKER,
+    temperature: float = DEFAULT_TEMPERATURE,
 ) -> StreamFactory:
-    """A factory of ``semges.live.LiveGenerator`` streams from ``checkpoint``, each with a
-    fresh seed (logged), as Generate draws one per request."""
+    """A factory of ``semges.live.LiveGenerator`` streams from ``checkpoint``'s live models,
+    each with a fresh seed (logged), as Generate draws one per request.
+
+    ``pipeline``: the checkpoint's pipeline, already loaded (the demo's, shared: its speech
+    front-end and VQ-VAEs are only read); None: loaded once, when the first session opens.
+    A checkpoint without live models makes every Start a :class:`LiveUnavailable`.
+    """
+    loaded: list[SemGesPipeline] = [] if pipeline is None else [pipeline]
+    loading = threading.Lock()
 
     def open_stream() -> LiveStream:
-        from semges.live import LiveGenerator
+        from semges.live import LiveGenerator, NoLiveModels
         from webapp.service import fresh_seed
 
         seed = fresh_seed()
         started = time.perf_counter()
-        stream = LiveGenerator.from_pretrained(
-            checkpoint, speaker=speaker, seed=seed, temperature=temperature
-        )
+        try:
+            with loading:
+                if not loaded:
+                    loaded.append(SemGesPipeline.from_pretrained(checkpoint))
+            stream = LiveGenerator.from_pretrained(
+                checkpoint, speaker=speaker, seed=seed, temperature=temperature, pipeline=loaded[0]
+            )
+        except NoLiveModels as error:
+            logger.warning("live: %s", error)
+            raise LiveUnavailable(LIVE_UNAVAILABLE) from error
         logger.info(
             "live generator ready in %.2f s: seed %d, lookahead %.2f s",
             time.perf_counter() - started,
@@ -336,10 +362,11 @@ def generator_streams(
     return open_stream
 
 
-def stage_for(settings: AppSettings) -> LiveStage:
-    """The demo's stage: generators from the settings' checkpoint, its capacity and idle time."""
+def stage_for(settings: AppSettings, pipeline: SemGesPipeline | None = None) -> LiveStage:
+    """The demo's stage: generators from the settings' checkpoint (sharing ``pipeline``, that
+    checkpoint's, when given), its capacity and idle time."""
     return LiveStage(
-        generator_streams(settings.checkpoint),
+        generator_streams(settings.checkpoint, pipeline),
         capacity=settings.live_sessions,
         idle_seconds=settings.live_idle_seconds,
     )

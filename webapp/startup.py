@@ -95,8 +95,8 @@ def launch_options(settings: AppSettings, live_stage: LiveStage | None = None) -
     Uploads above the size limit are stopped by Gradio while they arrive (the service checks
     again before decoding); the examples folder is served so an example can be re-cached;
     links to results that were cleaned up answer "expired" (``webapp.downloads``). The Live
-    page's routes (``webapp.live_routes``) serve ``live_stage``, by default one streaming from
-    the settings' checkpoint.
+    page's routes (``webapp.live_routes``) serve ``live_stage``; by default one streaming from
+    the settings' checkpoint with a pipeline of its own (``app.py`` shares the service's).
     """
     from starlette.middleware import Middleware
 
