@@ -24,6 +24,9 @@
   const DELAY_DECAY_MS_PER_S = 60; // how fast the delay shrinks when frames come sooner
   const KEEP_PLAYED_S = 1; // frames kept behind the drawn time (then dropped: bounded memory)
   const LATENCY_SAMPLES = 3600; // latencies kept for the percentiles: the last 2 min at 30 fps
+  const HISTOGRAM_BIN_MS = 10; // the whole session's latencies, to 10 ms ...
+  const HISTOGRAM_MAX_MS = 10000; // ... up to 10 s
+  const MOVED_DEG = 2; // a joint turned this far from the first frame drawn: the body moves
   const FLOAT32_BYTES = 4;
   const INT16_BYTES = 2;
   const ROOT_DIM = 3;
@@ -54,6 +57,36 @@
     }
   }
 
+  /** Counts of values in BIN_MS bins up to MAX_MS (above: the last bin): the whole
+   * session's percentiles in constant memory, however long the talk. */
+  class Histogram {
+    constructor() {
+      this.bins = new Uint32Array(HISTOGRAM_MAX_MS / HISTOGRAM_BIN_MS + 1);
+      this.count = 0;
+    }
+
+    add(ms) {
+      const bin = Math.min(this.bins.length - 1, Math.max(0, Math.floor(ms / HISTOGRAM_BIN_MS)));
+      this.bins[bin] += 1;
+      this.count += 1;
+    }
+
+    /** The upper edge of the bin holding the `fraction` quantile (ms), or null when empty. */
+    percentile(fraction) {
+      if (this.count === 0) {
+        return null;
+      }
+      let seen = 0;
+      for (let bin = 0; bin < this.bins.length; bin += 1) {
+        seen += this.bins[bin];
+        if (seen >= fraction * this.count) {
+          return (bin + 1) * HISTOGRAM_BIN_MS;
+        }
+      }
+      return HISTOGRAM_MAX_MS;
+    }
+  }
+
   /** Received frames, played back on the capture clock with an adaptive delay. */
   class Player {
     constructor(wire) {
@@ -71,7 +104,31 @@
       this.underruns = 0; // draws that had to hold the newest frame: no frame for that time yet
       this.shownLatency = new Ring(LATENCY_SAMPLES); // ms from capture to drawn, per frame
       this.arrivalLatency = new Ring(LATENCY_SAMPLES); // ms from capture to received
+      this.sessionLatency = new Histogram(); // shownLatency over the whole session
       this.firstFrameAt = null; // page ms when the first frame was drawn
+      this.firstQuats = null; // that frame's rotations
+      this.movedAt = null; // page ms when a drawn frame first differed from it by MOVED_DEG
+      this.movedTime = null; // that frame's audio time
+    }
+
+    /** Note when the body first moves away from the first pose drawn. */
+    noteMovement(frame, pageMs) {
+      if (this.firstQuats === null) {
+        this.firstQuats = frame.quats;
+        return;
+      }
+      const cosHalf = Math.cos(((MOVED_DEG / 2) * Math.PI) / 180);
+      for (let at = 0; at < frame.quats.length; at += QUATERNION_DIM) {
+        let dot = 0;
+        for (let i = 0; i < QUATERNION_DIM; i += 1) {
+          dot += frame.quats[at + i] * this.firstQuats[at + i];
+        }
+        if (Math.abs(dot) < cosHalf) {
+          this.movedAt = pageMs;
+          this.movedTime = frame.time;
+          return;
+        }
+      }
     }
 
     /** Audio up to `audioEndS` (seconds since Start) had reached the page at `pageMs`. */
@@ -154,11 +211,16 @@
           break;
         }
         if (frame.time > this.lastDrawnTime) {
-          this.shownLatency.add(pageMs - (this.offsetMs + frame.time * MS_PER_S));
+          const latency = pageMs - (this.offsetMs + frame.time * MS_PER_S);
+          this.shownLatency.add(latency);
+          this.sessionLatency.add(latency);
         }
       }
       if (this.firstFrameAt === null) {
         this.firstFrameAt = pageMs;
+      }
+      if (this.movedAt === null) {
+        this.noteMovement(a, pageMs);
       }
       this.lastDrawnTime = Math.max(this.lastDrawnTime, a.time);
       while (frames.length > 2 && frames[0].time < time - KEEP_PLAYED_S) {
