@@ -75,6 +75,7 @@ VIEW_CSS = f"""\
 .live-controls button.primary {{ background: #f97316; border-color: #ea580c; color: white; }}
 .live-controls button:disabled {{ opacity: 0.45; cursor: default; }}
 .live-readout {{ font-variant-numeric: tabular-nums; color: #4b463f; margin-left: 8px; }}
+.live-readout.live-behind {{ color: #b45309; }}
 .live-message {{ margin: 0; color: #4b463f; }}
 .live-message.live-error {{ color: #b91c1c; font-weight: 600; }}
 .live-view.live-on-stage {{ position: fixed; inset: 0; z-index: 10000; margin: 0; gap: 0;

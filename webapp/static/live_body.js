@@ -24,7 +24,8 @@
   const ROOT_DIM = 3;
   // Dynamic resolution: while drawing continuously below TARGET_FPS, draw fewer pixels (the
   // canvas is stretched to its box), down to MIN_RENDER_SCALE of the display's resolution.
-  const TARGET_FPS = 30;
+  // (The page draws at most 30 times a second: below 25 is what counts as too slow.)
+  const TARGET_FPS = 25;
   const ADAPT_EVERY_MS = 1000;
   const SCALE_STEP = 0.8;
   const MIN_RENDER_SCALE = 0.5;

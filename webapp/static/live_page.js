@@ -9,6 +9,12 @@
   "use strict";
 
   const STAGE_KEY = "f";
+  // The motion has 30 frames a second; drawing every display frame of a 60 Hz screen would
+  // double the drawing work (on the CPU, with software WebGL, the whole of it) for the same
+  // poses interpolated twice as finely. The slack keeps a 60 Hz display's every other frame.
+  const MAX_DRAW_FPS = 30;
+  const DRAW_SLACK_MS = 4;
+  const BEHIND_WARNING_MS = 1500; // the readout warns when the body is this far behind
   const READOUT_EVERY_MS = 500;
   const FPS_WINDOW_MS = 1000; // the readout's draw rate: display frames over the last second
   const MS_PER_S = 1000;
@@ -118,9 +124,18 @@
       readout.textContent =
         `Voice → motion ${seconds(s.latencyP50Ms)} (95%: ${seconds(s.latencyP95Ms)}) · ` +
         `${s.fps.toFixed(0)} fps · buffered ${s.bufferedS.toFixed(2)} s`;
+      const behind = s.delayMs !== null && s.delayMs > BEHIND_WARNING_MS;
+      readout.classList.toggle("live-behind", behind);
+      if (behind) {
+        readout.textContent += " · the server is busy: the body is behind your voice";
+      }
     }
 
     function draw(now) {
+      requestAnimationFrame(draw);
+      if (lastDraw !== null && now - lastDraw < MS_PER_S / MAX_DRAW_FPS - DRAW_SLACK_MS) {
+        return;
+      }
       const stream = live.stream;
       if (stream !== null && stream.player !== null) {
         const pose = stream.player.sample(now, lastDraw === null ? 0 : now - lastDraw);
@@ -143,7 +158,6 @@
         dirty = stream !== null;
       }
       lastDraw = now;
-      requestAnimationFrame(draw);
     }
 
     async function start() {
