@@ -154,12 +154,12 @@ class SteppedClock:
 
 
 @pytest.fixture(scope="module")
-def live_pipeline():
-    """The shipped pipeline (with its live models), loaded once, shared by every stream as
-    the demo shares its own."""
+def live_pipeline(speech_frontend):
+    """The shipped pipeline (with its live models) on the session's speech front-end, shared
+    by every stream as the demo shares its own."""
     from semges.pipeline import SemGesPipeline
 
-    return SemGesPipeline.from_pretrained(SHIPPED_CHECKPOINT)
+    return SemGesPipeline.from_pretrained(SHIPPED_CHECKPOINT, frontend=speech_frontend)
 
 
 @pytest.fixture
