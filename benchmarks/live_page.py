@@ -37,7 +37,11 @@ from pathlib import Path
 
 import soundfile
 
-from benchmarks.headless_chromium import fake_microphone_args, launch_chromium
+from benchmarks.headless_chromium import (
+    SOFTWARE_COMPOSITING,
+    fake_microphone_args,
+    launch_chromium,
+)
 from benchmarks.run import machine_description
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from semges.speech.audio import resample
@@ -168,7 +172,8 @@ def run(
     try:
         with sync_playwright() as playwright:
             browser = launch_chromium(
-                playwright, fake_microphone_args(microphone_wav(speech, work))
+                playwright,
+                [SOFTWARE_COMPOSITING, *fake_microphone_args(microphone_wav(speech, work))],
             )
             version = browser.version
             page = browser.new_page(viewport=VIEWPORT)

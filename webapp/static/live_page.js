@@ -108,6 +108,9 @@
         sessionLatencyP95Ms: player ? player.sessionLatency.percentile(P95) : null,
         arrivalP50Ms: player ? player.arrivalLatency.percentile(MEDIAN) : null,
         arrivalP95Ms: player ? player.arrivalLatency.percentile(P95) : null,
+        pieceWaitP95Ms: stream ? stream.waitMs.percentile(P95) : null,
+        roundTripP50Ms: stream ? stream.roundTripMs.percentile(MEDIAN) : null,
+        roundTripP95Ms: stream ? stream.roundTripMs.percentile(P95) : null,
         lookaheadS: stream && stream.session ? stream.session.lookahead_s : null,
       };
     }

@@ -20,7 +20,7 @@
   const PIECE_S = 0.1; // a request carries at least this much audio (at most the server's limit)
   const CLOCK_WINDOW_MS = 5000; // capture stamps kept; the audio clock's offset is their minimum
   const LATENESS_WINDOW_MS = 4000; // frame lateness remembered when choosing the delay
-  const DELAY_MARGIN_MS = 35; // the delay above the latest frame's lateness (about a frame)
+  const DELAY_MARGIN_MS = 10; // the delay above the latest frame's lateness
   const DELAY_DECAY_MS_PER_S = 60; // how fast the delay shrinks when frames come sooner
   const KEEP_PLAYED_S = 1; // frames kept behind the drawn time (then dropped: bounded memory)
   const LATENCY_SAMPLES = 3600; // latencies kept for the percentiles: the last 2 min at 30 fps
@@ -310,6 +310,9 @@
       this.startedAt = null; // page ms when the microphone started
       this.requests = 0;
       this.computeMs = 0; // the server's generator time, all pieces together
+      this.sentSamples = 0;
+      this.waitMs = new Ring(LATENCY_SAMPLES); // a piece's newest audio: captured -> sent
+      this.roundTripMs = new Ring(LATENCY_SAMPLES); // a piece: sent -> its frames received
     }
 
     /** Open a session and start the microphone. Throws BusyError when the stage is taken. */
@@ -374,6 +377,10 @@
     async sendPending() {
       while (this.pendingSamples >= (this.stopping ? 1 : this.pieceSamples)) {
         const piece = this.takePiece();
+        const sentAt = performance.now();
+        // how long the piece's newest audio waited in the page before going out
+        this.waitMs.add(sentAt - (this.player.offsetMs + (this.sentSamples + piece.length) * MS_PER_S / this.session.sample_rate));
+        this.sentSamples += piece.length;
         const response = await fetch(`${this.api}/sessions/${this.session.session}/audio`, {
           method: "POST",
           headers: { "content-type": "application/octet-stream" },
@@ -384,6 +391,7 @@
           return;
         }
         this.received(response, await response.arrayBuffer());
+        this.roundTripMs.add(performance.now() - sentAt);
       }
     }
 
@@ -430,6 +438,7 @@
       });
       if (response.ok) {
         this.received(response, await response.arrayBuffer());
+        this.roundTripMs.add(performance.now() - sentAt);
       }
     }
   }
