@@ -32,6 +32,9 @@
   const CONTINUOUS_GAP_MS = 250; // draws further apart than this are not a continuous run
   const MS_PER_S = 1000;
 
+  // The camera follows the pelvis across the floor (a step aside must not walk the body out of
+  // the stage view), smoothly: it closes 63 % of the distance in FOLLOW_TIME_MS.
+  const FOLLOW_TIME_MS = 800;
   const SOFTWARE_GPU = /swiftshader|llvmpipe|software/i;
   const ANTIALIAS_BELOW_PIXEL_RATIO = 2; // sharper screens need no smoothing of edges
 
@@ -134,6 +137,21 @@
 
     showRest() {
       this.setPose(this.rest, this.rest, 0);
+      this.follow(null);
+    }
+
+    /** Move the camera and its target toward the pelvis's spot on the floor, over
+     * `elapsedMs` of smoothing (null: at once). The orbit the visitor chose is kept. */
+    follow(elapsedMs) {
+      const pelvis = this.bones[0].position;
+      const share = elapsedMs === null ? 1 : 1 - Math.exp(-elapsedMs / FOLLOW_TIME_MS);
+      const dx = share * (pelvis.x - this.controls.target.x);
+      const dz = share * (pelvis.z - this.controls.target.z);
+      this.controls.target.x += dx;
+      this.controls.target.z += dz;
+      this.camera.position.x += dx;
+      this.camera.position.z += dz;
+      this.controls.update();
     }
 
     /** Set every bone between frames `a` and `b` ({quats, root}) at `alpha` in [0, 1]. */
@@ -156,9 +174,9 @@
     frame(object) {
       const box = new this.THREE.Box3().setFromObject(object);
       const height = box.max.y - box.min.y;
-      const center = box.getCenter(new this.THREE.Vector3());
-      this.controls.target.set(center.x, box.min.y + CHEST_HEIGHT * height, center.z);
-      this.camera.position.set(center.x, this.controls.target.y, center.z + VIEW_DISTANCE * height);
+      const pelvis = this.bones[0].position;
+      this.controls.target.set(pelvis.x, box.min.y + CHEST_HEIGHT * height, pelvis.z);
+      this.camera.position.set(pelvis.x, this.controls.target.y, pelvis.z + VIEW_DISTANCE * height);
       this.controls.update();
     }
 

@@ -144,6 +144,7 @@
         const pose = stream.player.sample(now, lastDraw === null ? 0 : now - lastDraw);
         if (pose !== null) {
           body.setPose(pose.a, pose.b, pose.alpha);
+          body.follow(lastDraw === null ? 0 : now - lastDraw);
           if (live.liveDrawStartedAt === null) {
             live.liveDrawStartedAt = now;
           }
