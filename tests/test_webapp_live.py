@@ -301,3 +301,17 @@ def test_the_routes_stream_refuse_bad_input_and_keep_serving(client):
     assert post_audio(client, sid, speech[:3200].tobytes()).status_code == 404
     assert client.get("/semges-live/status").json() == {"active": 0, "capacity": 1}
     assert client.post("/semges-live/sessions").status_code == 201  # the next speaker
+
+
+def test_the_stage_is_configured_from_the_environment(monkeypatch, live_pipeline):
+    from webapp.live_stage import stage_for
+    from webapp.settings import AppSettings, SettingsError
+
+    monkeypatch.setenv("SEMGES_APP_LIVE_SESSIONS", "2")
+    monkeypatch.setenv("SEMGES_APP_LIVE_IDLE_SECONDS", "30")
+    stage = stage_for(AppSettings.from_env(), live_pipeline)
+    assert (stage.capacity, stage.idle_seconds) == (2, 30)
+    assert (AppSettings().live_sessions, AppSettings().live_idle_seconds) == (1, 10)
+    monkeypatch.setenv("SEMGES_APP_LIVE_SESSIONS", "0")
+    with pytest.raises(SettingsError, match="SEMGES_APP_LIVE_SESSIONS must be >= 1"):
+        AppSettings.from_env()

@@ -282,13 +282,6 @@ class LiveStage:
             self._remove(session, f"closed after {self.idle_seconds:g} s without audio")
         return [session.session_id for session in idle]
 
-    def close_all(self) -> None:
-        """Close every session (the server is shutting down)."""
-        with self._lock:
-            sessions = list(self._sessions.values())
-        for session in sessions:
-            self._remove(session, "closed: the server stops")
-
     def _session(self, session_id: str) -> LiveSession:
         self.close_idle()
         with self._lock:

@@ -258,7 +258,7 @@
     root.querySelector(".live-stage-button").addEventListener("click", () => toggleStage(true));
     window.addEventListener("pagehide", () => {
       if (live.stream !== null) {
-        live.stream.stop(); // best effort; the server closes a silent session anyway
+        live.stream.abandon(); // and were it lost, the server closes a silent session anyway
       }
     });
     setInterval(showReadout, READOUT_EVERY_MS);

@@ -427,6 +427,16 @@
       await this.close();
     }
 
+    /** The page is going away: stop the session with a request that outlives the page. */
+    abandon() {
+      if (this.session !== null) {
+        this.stopping = true;
+        this.microphone.stop();
+        navigator.sendBeacon(`${this.api}/sessions/${this.session.session}/stop`);
+        this.session = null;
+      }
+    }
+
     async close() {
       const session = this.session;
       this.session = null;
