@@ -39,6 +39,7 @@ PAGE_SCRIPTS = (
 )
 PAGE_NAME = "Live"
 PAGE_PATH = "live"
+MAIN_PAGE_NAME = "Generate"  # the demo's first page, as the navigation bar names it
 STAGE_KEY = "F"  # live_page.js's STAGE_KEY, as the page names it
 BACKGROUND = "#ebe6dd"  # plain and light: the wooden body reads well on it, on screen or projector
 VIEW_HEIGHT_PX = 520  # the body large on a laptop, the readout and buttons still in view
@@ -83,6 +84,18 @@ VIEW_CSS = f"""\
 .live-on-stage .live-body {{ height: 100%; flex: 1; border-radius: 0; }}
 .live-on-stage .live-controls, .live-on-stage .live-message {{ display: none; }}
 """
+# Gradio's bar of page links sits in a row of its own above every page (50 px). On a laptop
+# screen it goes to the top right corner instead, beside the page's title, so the Generate
+# page still shows Generate, the examples and the video without scrolling at 1280x800; a
+# phone keeps it above (the title takes the whole width there). The class is named twice to
+# outweigh Gradio's own rule for it.
+NAVBAR_CSS = """
+@media (min-width: 768px) {
+  .nav-holder.nav-holder { position: absolute; top: var(--size-4); right: var(--size-8);
+    z-index: 20; padding: 0; border-bottom: none; }
+  .nav-holder.nav-holder nav { padding: 0; }
+}
+"""
 # The stage view covers the page from one fixed box; the page behind must not scroll under it.
 STAGE_CSS = "html.semges-live-on-stage, html.semges-live-on-stage body { overflow: hidden; }"
 
@@ -121,9 +134,13 @@ def view_html(idle_glb: Path) -> str:
 
 
 def add_live_page(demo: gr.Blocks, idle_glb: Path) -> None:
-    """Add the Live page to ``demo`` (call outside its ``with`` block)."""
+    """Add the Live page to ``demo`` (call outside its ``with`` block), and the navigation
+    bar that names both pages (its layout: :data:`NAVBAR_CSS`, in ``launch``'s ``head``)."""
     gr.set_static_paths(static_folders())
+    with demo:
+        gr.Navbar(main_page_name=MAIN_PAGE_NAME)
     with demo.route(PAGE_NAME, f"/{PAGE_PATH}"):
+        gr.Navbar(main_page_name=MAIN_PAGE_NAME)
         gr.Markdown(INTRO)
         gr.HTML(
             view_html(idle_glb),

@@ -101,6 +101,7 @@ def launch_options(settings: AppSettings, live_stage: LiveStage | None = None) -
     from starlette.middleware import Middleware
 
     from webapp.downloads import ExpiredDownloads, gradio_upload_folder
+    from webapp.live_page import NAVBAR_CSS
     from webapp.live_routes import live_routes
     from webapp.live_stage import stage_for
 
@@ -109,6 +110,7 @@ def launch_options(settings: AppSettings, live_stage: LiveStage | None = None) -
     result_folders = (settings.output_root, gradio_upload_folder())
     return {
         "share": settings.share,
+        "head": f"<style>{NAVBAR_CSS}</style>",  # unscoped: Gradio scopes ``css`` to the page body
         "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],
         "max_file_size": settings.max_upload_bytes,
         "app_kwargs": {
