@@ -137,7 +137,7 @@ def test_the_body_gestures_with_the_voice_and_a_second_speaker_waits(live_served
     assert live["error"] is None and live["movedAt"] is not None, live
     assert (live["movedAt"] - word_captured_at) / MS_PER_S <= MOVES_WITHIN_S, live
     assert live["liveFps"] >= MIN_FPS, live
-    assert live["latencyCount"] > LIVE_S * 0.5 * 30, live  # most frames were drawn on time
+    assert live["latencyCount"] > LIVE_S * 0.5 * 30, json.dumps(live)  # most frames were drawn
     assert live["latencyP95Ms"] / MS_PER_S <= MAX_P95_LATENCY_S, live
     assert live["latencyP50Ms"] >= live["lookaheadS"] * MS_PER_S  # it cannot beat the model
 

@@ -21,7 +21,8 @@
   const CLOCK_WINDOW_MS = 5000; // capture stamps kept; the audio clock's offset is their minimum
   const LATENESS_WINDOW_MS = 4000; // frame lateness remembered when choosing the delay
   const DELAY_MARGIN_MS = 10; // the delay above the latest frame's lateness
-  const DELAY_DECAY_MS_PER_S = 60; // how fast the delay shrinks when frames come sooner
+  const DELAY_DECAY_MS_PER_S = 150; // how fast the delay shrinks when frames come sooner: the
+  // body plays up to 15 % fast until it has caught up (after a hiccup of the server, say)
   const KEEP_PLAYED_S = 1; // frames kept behind the drawn time (then dropped: bounded memory)
   const LATENCY_SAMPLES = 3600; // latencies kept for the percentiles: the last 2 min at 30 fps
   const HISTOGRAM_BIN_MS = 10; // the whole session's latencies, to 10 ms ...
