@@ -13,10 +13,10 @@ written for the visitor.
 Why one HTTP request per piece of speech, and not a WebSocket or Gradio streaming:
 
 - **It works wherever the page does.** A Hugging Face Space, and any proxy or corporate
-  network in front of one, passes ordinary HTTPS POSTs; WebSocket upgrades are what proxies
-  break (Gradio itself moved its queue off WebSockets for that reason). The app also needs no
-  new dependency: uvicorn serves WebSockets only with ``websockets`` or ``wsproto``
-  installed, and the demo's requirements have neither.
+  network in front of one, passes ordinary HTTPS POSTs, which the page itself is loaded with;
+  a WebSocket upgrade is one more thing a proxy can refuse. The app also needs no new
+  dependency: uvicorn serves WebSockets only with ``websockets`` or ``wsproto`` installed,
+  and the demo's requirements have neither.
 - **Back-pressure for free.** The page keeps one piece in flight and sends what it recorded
   meanwhile with the next one, so a server that falls behind receives larger pieces rather
   than a growing backlog of messages, and the page sees the delay in its latency readout.
