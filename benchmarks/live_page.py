@@ -62,6 +62,7 @@ SECONDS_PER_MINUTE = 60
 BYTES_PER_MB = 1024 * 1024
 KB_PER_MB = 1024
 MS_PER_S = 1000.0
+SAMPLES_PER_MS = 16.0  # the page sends 16 kHz
 GOALS = {"latency_p95_s": 1.0, "fps": 25.0, "server_growth_mb": 50.0, "page_growth_mb": 20.0}
 STATE = "(state) => window.semgesLive !== undefined && window.semgesLive.state === state"
 STATS = "() => window.semgesLive.stats()"
@@ -226,7 +227,7 @@ def run(
     moved_after_word_s = None
     first_word_s = first_word(speech)
     if final["movedAt"] is not None and first_word_s is not None:
-        word_captured_at = final["audioOffsetMs"] + first_word_s * MS_PER_S
+        word_captured_at = final["movedOffsetMs"] + first_word_s * MS_PER_S
         moved_after_word_s = round((final["movedAt"] - word_captured_at) / MS_PER_S, 2)
     return {
         "date": datetime.date.today().isoformat(),
@@ -244,8 +245,9 @@ def run(
         "live_fps": round(final["liveFps"], 1),
         "frames_received": final["framesReceived"],
         "underruns": final["underruns"],
+        "dropped_s": round(final["droppedS"], 2),
         "server_compute_s_per_audio_s": round(
-            final["serverComputeMs"] / (final["samplesCaptured"] / 16.0), 3
+            final["serverComputeMs"] / (final["samplesSent"] / SAMPLES_PER_MS), 3
         ),
         "server_growth_mb": round(growth(samples, "server_rss_mb"), 1),
         "page_growth_mb": round(growth(samples, "page_heap_mb"), 1),
@@ -271,6 +273,11 @@ def write_report(report: dict, path_md: Path) -> None:
             "<= 1.5 s",
         ),
         ("underruns (draws waiting for a frame)", str(report["underruns"]), ""),
+        (
+            "speech dropped by the page (the server fell behind)",
+            f"{report['dropped_s']:.1f} s",
+            "0",
+        ),
         (
             "generator time per second of speech",
             f"{report['server_compute_s_per_audio_s']:.2f} s",

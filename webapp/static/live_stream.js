@@ -18,7 +18,10 @@
 
   const CHUNK_S = 0.02; // the worklet posts 20 ms of audio at a time
   const PIECE_S = 0.1; // a request carries at least this much audio (at most the server's limit)
-  const CLOCK_WINDOW_MS = 5000; // capture stamps kept; the audio clock's offset is their minimum
+  // Audio waiting to be sent beyond this means the server cannot keep up: the oldest is
+  // dropped, so the body stays close behind the voice (it skips ahead) instead of falling
+  // further behind every second of a long talk.
+  const MAX_BACKLOG_S = 1.0;
   const LATENESS_WINDOW_MS = 4000; // frame lateness remembered when choosing the delay
   const DELAY_MARGIN_MS = 10; // the delay above the latest frame's lateness
   const DELAY_DECAY_MS_PER_S = 150; // how fast the delay shrinks when frames come sooner: the
@@ -96,7 +99,6 @@
       this.joints = wire.joints.length;
       this.fps = wire.fps;
       this.frames = []; // {time (audio s), root: Float32Array(3), quats: Float32Array(J * 4)}
-      this.stamps = []; // [page ms, page ms - audio ms]: when audio up to a time had arrived
       this.offsetMs = null; // page ms at which audio time 0 was captured
       this.lateness = []; // [page ms, ms]: how old the newest audio of a frame was on arrival
       this.delayMs = null; // drawn audio time = (now - offset - delay) / 1000
@@ -110,6 +112,26 @@
       this.firstQuats = null; // that frame's rotations
       this.movedAt = null; // page ms when a drawn frame first differed from it by MOVED_DEG
       this.movedTime = null; // that frame's audio time
+      this.movedOffsetMs = null; // the audio clock's offset then
+      this.skips = []; // [sent-stream s, captured s dropped there]: audio the server never got
+      this.droppedS = 0;
+    }
+
+    /** `droppedS` of audio was dropped where the sent stream stood at `sentS` seconds. */
+    noteSkip(sentS, droppedS) {
+      this.skips.push([sentS, droppedS]);
+      this.droppedS += droppedS;
+    }
+
+    /** A frame's time in the sent stream -> its time in the captured audio. */
+    capturedTime(sentS) {
+      let time = sentS;
+      for (const [at, dropped] of this.skips) {
+        if (at <= sentS) {
+          time += dropped;
+        }
+      }
+      return time;
     }
 
     /** Note when the body first moves away from the first pose drawn. */
@@ -127,6 +149,7 @@
         if (Math.abs(dot) < cosHalf) {
           this.movedAt = pageMs;
           this.movedTime = frame.time;
+          this.movedOffsetMs = this.offsetMs;
           return;
         }
       }
@@ -134,13 +157,12 @@
 
     /** Audio up to `audioEndS` (seconds since Start) had reached the page at `pageMs`. */
     noteCapture(audioEndS, pageMs) {
-      this.stamps.push([pageMs, pageMs - audioEndS * MS_PER_S]);
-      while (pageMs - this.stamps[0][0] > CLOCK_WINDOW_MS) {
-        this.stamps.shift();
-      }
-      // Delivery only ever adds delay, so the smallest offset is the truest; a window, not
-      // all time, follows the audio clock's drift against the page's over a long talk.
-      this.offsetMs = Math.min(...this.stamps.map((stamp) => stamp[1]));
+      // Delivery only ever adds delay, so the smallest offset seen is the truest: a page
+      // that gets its audio late for minutes (a busy main thread) counts that lateness in
+      // the latency too. (The audio clock drifts from the page's by a few hundredths of a
+      // second in ten minutes at most, which this leaves in.)
+      const offset = pageMs - audioEndS * MS_PER_S;
+      this.offsetMs = this.offsetMs === null ? offset : Math.min(this.offsetMs, offset);
     }
 
     /** Read a reply's frames (webapp/live_frames.py's layout) that arrived at `pageMs`. */
@@ -150,7 +172,7 @@
       let latest = -Infinity;
       for (let f = 0; f < count; f += 1) {
         let at = f * this.frameBytes;
-        const time = view.getFloat32(at, true);
+        const time = this.capturedTime(view.getFloat32(at, true));
         at += FLOAT32_BYTES;
         const root = new Float32Array(ROOT_DIM);
         for (let i = 0; i < ROOT_DIM; i += 1, at += FLOAT32_BYTES) {
@@ -348,6 +370,12 @@
       this.player.noteCapture(this.samplesCaptured / this.session.sample_rate, pageMs);
       this.pending.push(chunk);
       this.pendingSamples += chunk.length;
+      const rate = this.session.sample_rate;
+      while (this.pendingSamples > MAX_BACKLOG_S * rate && this.pending.length > 1) {
+        const dropped = this.pending.shift();
+        this.pendingSamples -= dropped.length;
+        this.player.noteSkip(this.sentSamples / rate, dropped.length / rate);
+      }
       if (this.inFlight === null && this.pendingSamples >= this.pieceSamples) {
         this.inFlight = this.sendPending().finally(() => {
           this.inFlight = null;
@@ -380,7 +408,8 @@
         const piece = this.takePiece();
         const sentAt = performance.now();
         // how long the piece's newest audio waited in the page before going out
-        this.waitMs.add(sentAt - (this.player.offsetMs + (this.sentSamples + piece.length) * MS_PER_S / this.session.sample_rate));
+        const newest = this.player.capturedTime((this.sentSamples + piece.length) / this.session.sample_rate);
+        this.waitMs.add(sentAt - (this.player.offsetMs + newest * MS_PER_S));
         this.sentSamples += piece.length;
         const response = await fetch(`${this.api}/sessions/${this.session.session}/audio`, {
           method: "POST",
