@@ -17,6 +17,7 @@
   "use strict";
 
   const CHUNK_S = 0.02; // the worklet posts 20 ms of audio at a time
+  const CLOCK_WINDOW_MS = 5000; // capture stamps kept; the audio clock's offset is their minimum
   const PIECE_S = 0.1; // a request carries at least this much audio (at most the server's limit)
   // Audio waiting to be sent beyond this means the server cannot keep up: the oldest is
   // dropped, so the body stays close behind the voice (it skips ahead) instead of falling
@@ -99,6 +100,7 @@
       this.joints = wire.joints.length;
       this.fps = wire.fps;
       this.frames = []; // {time (audio s), root: Float32Array(3), quats: Float32Array(J * 4)}
+      this.stamps = []; // [page ms, page ms - audio ms]: when audio up to a time had arrived
       this.offsetMs = null; // page ms at which audio time 0 was captured
       this.lateness = []; // [page ms, ms]: how old the newest audio of a frame was on arrival
       this.delayMs = null; // drawn audio time = (now - offset - delay) / 1000
@@ -157,12 +159,14 @@
 
     /** Audio up to `audioEndS` (seconds since Start) had reached the page at `pageMs`. */
     noteCapture(audioEndS, pageMs) {
-      // Delivery only ever adds delay, so the smallest offset seen is the truest: a page
-      // that gets its audio late for minutes (a busy main thread) counts that lateness in
-      // the latency too. (The audio clock drifts from the page's by a few hundredths of a
-      // second in ten minutes at most, which this leaves in.)
-      const offset = pageMs - audioEndS * MS_PER_S;
-      this.offsetMs = this.offsetMs === null ? offset : Math.min(this.offsetMs, offset);
+      this.stamps.push([pageMs, pageMs - audioEndS * MS_PER_S]);
+      while (pageMs - this.stamps[0][0] > CLOCK_WINDOW_MS) {
+        this.stamps.shift();
+      }
+      // Delivery only ever adds delay, so the smallest offset is the truest. Over a window,
+      // not all time: an audio clock that drifts from the page's, or loses time (an audio
+      // thread starved of CPU renders less than real time), would otherwise add up all talk.
+      this.offsetMs = Math.min(...this.stamps.map((stamp) => stamp[1]));
     }
 
     /** Read a reply's frames (webapp/live_frames.py's layout) that arrived at `pageMs`. */
