@@ -34,8 +34,9 @@ def main(argv: list[str] | None = None) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
+    from webapp.live_stage import stage_for
     from webapp.settings import AppSettings, SettingsError
-    from webapp.startup import StartupError, create_demo, launch_options
+    from webapp.startup import StartupError, create_demo, launch_options, load_service
 
     try:
         settings = AppSettings.from_env()
@@ -46,10 +47,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.share:
         settings = dataclasses.replace(settings, share=True)
     try:
-        demo = create_demo(settings)
+        service = load_service(settings)
     except StartupError as error:
         sys.exit(f"semges demo cannot start: {error}")
-    demo.launch(**launch_options(settings))
+    demo = create_demo(settings, service)
+    # the Live page's streams share the service's pipeline (one speech front-end in memory)
+    demo.launch(**launch_options(settings, stage_for(settings, service.pipeline)))
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ import gradio as gr
 
 
 @contextmanager
-def serve_demo(settings, service) -> Iterator[tuple[str, gr.Blocks]]:
+def serve_demo(settings, service, live_stage=None) -> Iterator[tuple[str, gr.Blocks]]:
     """(URL, Blocks) of the demo around ``service`` while the block runs; closed after, with
-    the service's renderers."""
+    the service's renderers. ``live_stage``: what the Live page streams with (None: the
+    default, from the settings' checkpoint)."""
     from webapp.startup import create_demo, launch_options
 
     demo = create_demo(settings, service)
@@ -25,7 +26,7 @@ def serve_demo(settings, service) -> Iterator[tuple[str, gr.Blocks]]:
         server_port=port,
         prevent_thread_lock=True,
         quiet=True,
-        **launch_options(settings),
+        **launch_options(settings, live_stage),
     )
     try:
         yield f"http://127.0.0.1:{port}/", demo

@@ -53,6 +53,8 @@ class AppSettings:
     queue_size: int = 16  # [SEMGES_APP_QUEUE_SIZE] requests waiting beyond this are turned away
     concurrency: int = 2  # [SEMGES_APP_CONCURRENCY] requests worked on at once
     share: bool = False  # [SEMGES_APP_SHARE] create a public gradio.live link
+    live_sessions: int = 1  # [SEMGES_APP_LIVE_SESSIONS] live speakers at once; others: "busy"
+    live_idle_seconds: int = 10  # [SEMGES_APP_LIVE_IDLE_SECONDS] a silent client's session ends
 
     @property
     def max_upload_bytes(self) -> int:
@@ -75,4 +77,8 @@ class AppSettings:
             queue_size=_env_int("SEMGES_APP_QUEUE_SIZE", defaults.queue_size, 1),
             concurrency=_env_int("SEMGES_APP_CONCURRENCY", defaults.concurrency, 1),
             share=_env_flag("SEMGES_APP_SHARE"),
+            live_sessions=_env_int("SEMGES_APP_LIVE_SESSIONS", defaults.live_sessions, 1),
+            live_idle_seconds=_env_int(
+                "SEMGES_APP_LIVE_IDLE_SECONDS", defaults.live_idle_seconds, 1
+            ),
         )

@@ -15,6 +15,7 @@ from webapp.settings import EXAMPLES_FOLDER, AppSettings
 if TYPE_CHECKING:
     import gradio as gr
 
+    from webapp.live_stage import LiveStage
     from webapp.service import GestureService
 
 logger = logging.getLogger(__name__)
@@ -88,20 +89,28 @@ def create_demo(settings: AppSettings, service: GestureService | None = None) ->
     return demo
 
 
-def launch_options(settings: AppSettings) -> dict[str, object]:
+def launch_options(settings: AppSettings, live_stage: LiveStage | None = None) -> dict[str, object]:
     """Keyword arguments for ``demo.launch``; host and port come from GRADIO_SERVER_NAME/PORT.
 
     Uploads above the size limit are stopped by Gradio while they arrive (the service checks
     again before decoding); the examples folder is served so an example can be re-cached;
-    links to results that were cleaned up answer "expired" (``webapp.downloads``).
+    links to results that were cleaned up answer "expired" (``webapp.downloads``). The Live
+    page's routes (``webapp.live_routes``) serve ``live_stage``; by default one streaming from
+    the settings' checkpoint with a pipeline of its own (``app.py`` shares the service's).
     """
     from starlette.middleware import Middleware
 
     from webapp.downloads import ExpiredDownloads, gradio_upload_folder
+    from webapp.live_page import NAVBAR_CSS
+    from webapp.live_routes import live_routes
+    from webapp.live_stage import stage_for
+
+    live_stage = live_stage if live_stage is not None else stage_for(settings)
 
     result_folders = (settings.output_root, gradio_upload_folder())
     return {
         "share": settings.share,
+        "head": f"<style>{NAVBAR_CSS}</style>",  # unscoped: Gradio scopes ``css`` to the page body
         "allowed_paths": [str(settings.output_root), str(EXAMPLES_FOLDER)],
         "max_file_size": settings.max_upload_bytes,
         "app_kwargs": {
@@ -109,6 +118,7 @@ def launch_options(settings: AppSettings) -> dict[str, object]:
                 Middleware(
                     ExpiredDownloads, roots=result_folders, keep_minutes=settings.keep_minutes
                 )
-            ]
+            ],
+            "routes": live_routes(live_stage),
         },
     }

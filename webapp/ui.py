@@ -34,6 +34,7 @@ from webapp.handlers import (
     make_generate_handler,
     make_status_handler,
 )
+from webapp.live_page import add_live_page
 from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX
 from webapp.service import GestureService
 from webapp.settings import EXAMPLES_FOLDER
@@ -350,4 +351,5 @@ def build_demo(service: GestureService) -> gr.Blocks:
             event.success(show_status, outputs=status, api_name=False, queue=False)
             event.success(None, js=SCROLL_TO_VIDEO, api_name=False, queue=False)
             event.failure(show_status, outputs=status, api_name=False, queue=False)
+    add_live_page(demo, service.idle_glb())
     return demo
