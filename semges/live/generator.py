@@ -45,7 +45,7 @@ from semges.live.config import (
     live_folder,
     read_live_config,
 )
-from semges.live.features import StreamingAudioFeatures
+from semges.live.features import PROSODY_FRAME_LENGTH, StreamingAudioFeatures
 from semges.models import SemGesGenerator
 from semges.models.code_sampling import sample_held_codes, segment_noise
 from semges.models.face import FaceModel
@@ -131,8 +131,11 @@ class LiveGenerator:
 
     @property
     def lookahead_s(self) -> float:
-        """How far the newest final frame lags the newest audio it needed, in seconds."""
-        return self.config.latency_frames / FPS
+        """How far the newest final frame lags the newest audio it needed, in seconds: the
+        lookahead frames, and half a prosody window past the last of them. (The oldest frame
+        a step makes final lags ``hop_frames`` more: see ``LiveConfig.latency_frames``.)"""
+        audio_past_rows = PROSODY_FRAME_LENGTH // 2 / SAMPLE_RATE
+        return (self.config.lookahead_frames + 1) / FPS + audio_past_rows
 
     @property
     def received_frames(self) -> int:
