@@ -16,6 +16,12 @@ TORCH_INDEX ?=
 .PHONY: demo test setup setup-dev system-packages test-system-packages checkpoint \
 	checkpoint-split benchmark clean
 
+# The Khronos glTF validator (npm, pinned by its package-lock.json) that the tests run on the
+# .glb and .vrma exports; node comes from packages-test.txt, npm with it or from Debian. Defined
+# before setup-dev, whose prerequisite list expands it when read.
+VALIDATOR_DIR := tests/gltf_validator
+VALIDATOR_STAMP := $(VALIDATOR_DIR)/node_modules/.installed
+
 # What the demo needs (as on the Space); setup-dev adds the tests, training and benchmarks.
 setup: system-packages $(STAMP)
 setup-dev: setup test-system-packages $(DEV_STAMP) $(VALIDATOR_STAMP)
@@ -59,10 +65,7 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt pyproject.toml
 	$(PIP) install -q -r requirements-dev.txt
 	@touch $@
 
-# The Khronos glTF validator (npm, pinned by its package-lock.json) that the tests run on the
-# .glb and .vrma exports; node comes from packages-test.txt, npm with it or from Debian.
-VALIDATOR_DIR := tests/gltf_validator
-VALIDATOR_STAMP := $(VALIDATOR_DIR)/node_modules/.installed
+
 $(VALIDATOR_STAMP): $(VALIDATOR_DIR)/package-lock.json | $(APT_TEST_STAMP)
 	@command -v npm >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }

@@ -93,6 +93,8 @@ def test_streamed_frames_are_the_glb_animation_keys(tmp_path):
         if channel.target.path == "translation":
             np.testing.assert_allclose(frames.root, keys, atol=1e-6)
             continue
+        if channel.target.path == "weights":  # the mouth's morph: the jaw opens it, sent above
+            continue
         joint = glb.gltf.skins[0].joints.index(channel.target.node)
         sent = frames.quaternions[:, joint]
         same_rotation = np.abs(np.einsum("tq,tq->t", sent, keys))  # q and -q: one rotation

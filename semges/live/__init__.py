@@ -6,11 +6,26 @@
     clip = live.flush()  # the rest
 
 See :mod:`semges.live.generator` for how, :mod:`semges.live.features` for the features and
-``python -m training.live`` for the models it needs.
+``python -m training.live`` for the models it needs. The names are imported on first use, so
+the command line's parser (``semges.live.command``) loads no torch.
 """
 
-from semges.live.config import LiveConfig, NoLiveModels
-from semges.live.features import StreamingFeatureConfig
-from semges.live.generator import LiveGenerator
+from __future__ import annotations
 
-__all__ = ["LiveConfig", "LiveGenerator", "NoLiveModels", "StreamingFeatureConfig"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "LiveConfig": "semges.live.config",
+    "NoLiveModels": "semges.live.config",
+    "StreamingFeatureConfig": "semges.live.features",
+    "LiveGenerator": "semges.live.generator",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'semges.live' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
