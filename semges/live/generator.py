@@ -107,6 +107,7 @@ class LiveGenerator:
         self._next_step_end = config.features.hop_frames + config.lookahead_frames
         self.frames_emitted = 0
         self._flushed = False
+        self._previous_decode: tuple[int, torch.Tensor] | None = None  # (first frame, rot6d)
         if history < max(generator.config.window, config.decode_frames):
             raise ValueError("history_frames must cover the generator window and decode_frames")
 
@@ -190,7 +191,8 @@ class LiveGenerator:
         self._choose_codes(end)
         rot6d = self._decode(end)  # (decode window, sum of part dims)
         window_first = end - rot6d.shape[0]
-        rows = torch.from_numpy(final - window_first)
+        final_rot6d = self._hand_over(rot6d[torch.from_numpy(final - window_first)], final)
+        self._previous_decode = (window_first, rot6d)
         active = self._active()
         known = final - self._rows_start
         inference = self.pipeline.inference
@@ -205,7 +207,7 @@ class LiveGenerator:
         )
         motion = MotionClip.rest(hop)
         for part, rest, part_rot6d in zip(
-            self._parts, self._rest, rot6d[rows].split(self._part_dims, dim=-1)
+            self._parts, self._rest, final_rot6d.split(self._part_dims, dim=-1)
         ):
             eased = rest + envelope[:, None] * (part_rot6d - rest)
             motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
@@ -297,6 +299,21 @@ class LiveGenerator:
                 )
                 codes.append(int(held[0, 0]))
             segment.codes = codes
+
+    def _hand_over(self, decoded: torch.Tensor, final: np.ndarray) -> torch.Tensor:
+        """The final frames' rotations, handed over across the hop from the previous step's
+        decode of the same frames to this step's: a code chosen since then changes the
+        decode near it, and taken as is it made a jump at every step (arm and hand jerk at
+        step boundaries 1.5x that elsewhere); handed over, a frame follows on from the last
+        one made final."""
+        if self._previous_decode is None:
+            return decoded
+        first, previous = self._previous_decode
+        rows = torch.from_numpy(final - first)
+        if int(rows[-1]) >= previous.shape[0]:
+            return decoded
+        weight = torch.arange(1, final.shape[0] + 1, dtype=decoded.dtype)[:, None] / final.shape[0]
+        return weight * decoded + (1.0 - weight) * previous[rows]
 
     def _decode(self, end: int) -> torch.Tensor:
         """(n, sum of part dims) smoothed rotations of the last ``decode_frames`` frames; the
