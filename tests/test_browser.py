@@ -17,19 +17,12 @@ import soundfile
 from served_demo import serve_demo
 from test_app import app_settings, tiny_service_pipeline, write_speech_clip
 
-from benchmarks.headless_chromium import CHROMIUM, launch_chromium
+from benchmarks.headless_chromium import launch_chromium
 from semges.motion import load_motion
+from tests.browser_marks import BROWSER_TESTS
 from webapp.settings import EXAMPLES_FOLDER
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="/usr/bin/chromium is missing: install the "
-        "Debian packages in packages-test.txt (make test does)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 GENERATE_TIMEOUT_MS = 120_000
 VIDEO_CAN_PLAY = """() => {
     const video = document.querySelector('#result-video video');

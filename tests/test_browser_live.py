@@ -23,7 +23,6 @@ from test_app import app_settings, tiny_service_pipeline
 from test_webapp_live import SPEECH, live_pipeline  # noqa: F401 (a fixture)
 
 from benchmarks.headless_chromium import (
-    CHROMIUM,
     SOFTWARE_COMPOSITING,
     fake_microphone_args,
     launch_chromium,
@@ -31,17 +30,10 @@ from benchmarks.headless_chromium import (
 from semges import layout
 from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
 from semges.speech.audio import SAMPLE_RATE, resample
+from tests.browser_marks import BROWSER_TESTS
 from webapp.live_stage import LiveStage, generator_streams
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="/usr/bin/chromium is missing: install the "
-        "Debian packages in packages-test.txt (make test does)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 FAKE_MICROPHONE_RATE = 48_000  # what audio devices run at; the page resamples to 16 kHz
 LIVE_S = 8.0  # past the excerpt's end (6.45 s): the microphone loops it
 FIRST_WORD_S = json.loads(SPEECH.with_suffix(".words.json").read_text())[0]["start"]

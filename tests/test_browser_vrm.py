@@ -21,21 +21,14 @@ from test_app import app_settings, write_speech_clip
 from test_browser import GENERATE_TIMEOUT_MS, LAPTOP
 from vrm_character import write_character
 
-from benchmarks.headless_chromium import CHROMIUM, launch_chromium
+from benchmarks.headless_chromium import launch_chromium
 from semges import layout
 from semges.kinematics import joint_positions, rest_joint_positions
 from semges.motion import load_motion
 from semges.render.vrm_humanoid import tpose_skeleton
+from tests.browser_marks import BROWSER_TESTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="/usr/bin/chromium is missing: install the "
-        "Debian packages in packages-test.txt (make test does)",
-    ),
-]
+pytestmark = BROWSER_TESTS
 REPO = Path(__file__).resolve().parents[1]
 VIEW = "window.semgesMotionViewer"
 CHARACTER = "window.semgesVrmCharacter"
