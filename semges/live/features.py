@@ -42,6 +42,7 @@ from semges.speech.audio_features import (
     PITCH_CLIP_OCTAVES,
     SILENCE_DB,
     VOICED_THRESHOLD,
+    yin_periodicity,
 )
 
 if TYPE_CHECKING:
@@ -60,8 +61,9 @@ ONSET_BINS: tuple[float, float] = (0.0, 200.0)
 MIN_ONSET_SCALE: float = 1.0  # dB of mean positive log-mel flux: the onset scale's floor
 
 
-def frame_sample(frame: int) -> int:
-    """The sample at motion frame ``frame``'s time (rounded: 16000 / 30 is not whole)."""
+def frame_sample(frame: int | np.ndarray) -> int | np.ndarray:
+    """The sample at motion frame ``frame``'s time (rounded: 16000 / 30 is not whole); frame
+    numbers or an integer array of them."""
     return (frame * SAMPLE_RATE + FPS // 2) // FPS
 
 
@@ -197,10 +199,7 @@ class StreamingAudioFeatures:
     def _prosody(self, frames: np.ndarray) -> np.ndarray:
         import librosa
 
-        half = PROSODY_FRAME_LENGTH // 2
-        windows = np.stack(
-            [self._samples(frame_sample(f) - half, frame_sample(f) + half) for f in frames]
-        )  # (F, length)
+        windows = self._frame_windows(frames, PROSODY_FRAME_LENGTH)
         rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
         level_db = np.maximum(20.0 * np.log10(np.maximum(rms, 1e-10)), LEVEL_FLOOR_DB)
         self._level.add(level_db)
@@ -217,7 +216,10 @@ class StreamingAudioFeatures:
             hop_length=PROSODY_FRAME_LENGTH,
             center=False,
         )[: frames.shape[0]]
-        voicing = _periodicity(windows, f0) * sounding
+        # the windows laid end to end: frames of one window length and hop
+        voicing = sounding * yin_periodicity(
+            windows.reshape(-1), f0, SAMPLE_RATE, PROSODY_FRAME_LENGTH, PROSODY_FRAME_LENGTH
+        )
         voiced = voicing > VOICED_THRESHOLD
         self._pitch.add(np.log2(f0[voiced]))
         log_f0 = np.zeros(frames.shape[0])
@@ -233,12 +235,16 @@ class StreamingAudioFeatures:
         channels = [energy, onset, log_f0, voicing]
         return np.stack(channels, axis=1).astype(np.float32)
 
-    def _onset_strength(self, frames: np.ndarray) -> np.ndarray:
-        """(F,) mean positive change of the log-mel spectrum from the previous frame (dB)."""
-        half = ONSET_N_FFT // 2
-        windows = np.stack(
+    def _frame_windows(self, frames: np.ndarray, length: int) -> np.ndarray:
+        """(F, length) samples centred on each frame's time."""
+        half = length // 2
+        return np.stack(
             [self._samples(frame_sample(f) - half, frame_sample(f) + half) for f in frames]
         )
+
+    def _onset_strength(self, frames: np.ndarray) -> np.ndarray:
+        """(F,) mean positive change of the log-mel spectrum from the previous frame (dB)."""
+        windows = self._frame_windows(frames, ONSET_N_FFT)
         power = np.abs(np.fft.rfft(windows * self._window, axis=1)) ** 2  # (F, bins)
         mel_db = 10.0 * np.log10(np.maximum(power @ self._mel_filters.T, 1e-10))
         previous = np.concatenate(
@@ -246,17 +252,6 @@ class StreamingAudioFeatures:
         )[:-1]
         self._previous_mel_db = mel_db[-1]
         return np.maximum(mel_db - previous, 0.0).mean(axis=1)
-
-
-def _periodicity(windows: np.ndarray, f0: np.ndarray) -> np.ndarray:
-    """(F,) normalised autocorrelation of each (F, length) window at its YIN period, [0, 1]."""
-    length = windows.shape[1]
-    spectrum = np.fft.rfft(windows, n=2 * length, axis=1)
-    autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2, axis=1)[:, :length]
-    lag = np.clip(np.round(SAMPLE_RATE / f0).astype(np.int64), 1, length - 1)
-    rows = np.arange(windows.shape[0])
-    unbiased = autocorrelation[rows, lag] * length / (length - lag)
-    return np.clip(unbiased / np.maximum(autocorrelation[:, 0], 1e-10), 0.0, 1.0)
 
 
 def streamed_audio_features(

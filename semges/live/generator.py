@@ -187,13 +187,13 @@ class LiveGenerator:
             self._rows_end += hop
             self._add_rows(self.features.step(self._rows_end), self._rows_end)
         final = np.arange(end - config.latency_frames, end - config.lookahead_frames)
-        self._find_segments(end)
+        active = self._active()
+        self._find_segments(end, active)
         self._choose_codes(end)
         rot6d = self._decode(end)  # (decode window, sum of part dims)
         window_first = end - rot6d.shape[0]
         final_rot6d = self._hand_over(rot6d[torch.from_numpy(final - window_first)], final)
         self._previous_decode = (window_first, rot6d)
-        active = self._active()
         known = final - self._rows_start
         inference = self.pipeline.inference
         envelope = torch.from_numpy(
@@ -227,10 +227,10 @@ class LiveGenerator:
         voiced = self._rows[:, VOICING] > VOICED_THRESHOLD
         return voiced | (self._rows[:, ENERGY] > self.config.active_energy)
 
-    def _find_segments(self, end: int) -> None:
+    def _find_segments(self, end: int, active: np.ndarray) -> None:
         """Start segments at onset peaks up to the last frame whose next frame is known."""
         inference = self.pipeline.inference
-        onset, active = self._rows[:, ONSET], self._active()
+        onset = self._rows[:, ONSET]
         for frame in range(self._events_until, end - 1):
             if not self._segments:
                 self._segments.append(_Segment(frame))
@@ -253,8 +253,9 @@ class LiveGenerator:
         while len(self._segments) > 1 and self._segments[1].first <= oldest:
             self._segments.pop(0)
 
-    def _logits(self, end: int) -> dict[str, torch.Tensor]:
-        """Per part (n, K) code logits of the last ``window`` frames."""
+    def _logits(self, end: int) -> tuple[int, dict[str, torch.Tensor]]:
+        """The first frame of the last ``window`` frames, and their per part (n, K) code
+        logits."""
         rows = torch.from_numpy(self._rows[-self.generator.config.window :])[None]
         length = rows.shape[1]
         with torch.inference_mode():
@@ -267,8 +268,7 @@ class LiveGenerator:
                 torch.tensor([self.speaker]),
                 words_withheld=torch.ones(1, dtype=torch.bool),
             )
-        self._logits_first = end - length
-        return {part: values[0] for part, values in logits.items()}
+        return end - length, {part: values[0] for part, values in logits.items()}
 
     def _choose_codes(self, end: int) -> None:
         """Choose the codes of the segments with ``decision_frames`` known frames (the
@@ -277,9 +277,9 @@ class LiveGenerator:
         due = [s for s in self._segments if s.codes is None and s.first + decision <= end]
         if not due:
             return
-        logits = self._logits(end)
+        logits_first, logits = self._logits(end)
         for segment in due:
-            first = segment.first - self._logits_first
+            first = segment.first - logits_first
             rows = slice(first, first + decision)
             codes = []
             for stream, part in enumerate(self._parts):

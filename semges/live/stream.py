@@ -167,6 +167,6 @@ def _arrival_of_frames(arrivals: list[tuple[int, float]], num_frames: int) -> np
     piece that ended after it (frames past the audio: the last piece's)."""
     ends = np.array([end for end, _ in arrivals], np.int64)
     times = np.array([arrived for _, arrived in arrivals])
-    samples = np.array([frame_sample(i) for i in range(num_frames)], np.int64)
+    samples = frame_sample(np.arange(num_frames, dtype=np.int64))
     which = np.minimum(np.searchsorted(ends, samples, side="right"), len(times) - 1)
     return times[which]

@@ -123,7 +123,7 @@ def prosody_features(samples: np.ndarray, num_frames: int) -> np.ndarray:
             hop_length=hop,
             center=False,
         )
-        periodicity[first:last] = _periodicity(piece, f0[first:last], rate, length, hop)
+        periodicity[first:last] = yin_periodicity(piece, f0[first:last], rate, length, hop)
         mel = librosa.feature.melspectrogram(
             y=_centred_piece(audio, first, last, hop, ONSET_N_FFT),
             sr=rate,
@@ -164,7 +164,7 @@ def _centred_piece(audio: np.ndarray, first: int, last: int, hop: int, length: i
     return np.pad(piece, (max(-begin, 0), max(end - audio.shape[0], 0)))
 
 
-def _periodicity(
+def yin_periodicity(
     frames_audio: np.ndarray, f0: np.ndarray, rate: int, length: int, hop: int
 ) -> np.ndarray:
     """(F,) normalised autocorrelation at the YIN period of each frame of ``frames_audio``
