@@ -110,6 +110,27 @@ def boundary_jerk(motion, boundaries: np.ndarray) -> dict:
     return {"at_boundaries": float(jerk[at].mean()), "everywhere": float(jerk.mean())}
 
 
+def draw_sheet(clip: str, live: dict, offline, path: Path) -> Path:
+    """A contact sheet of ``clip``: the live motion at seeds 0 and 1, the offline motion at
+    seed 0, and the real speaker (0_1_1: the only clip with motion), every 0.5 s."""
+    from benchmarks.contact_sheets import SHEET_FRAME, contact_sheet
+    from benchmarks.motion_clips import REAL_CLIP
+    from semges.motion import load_motion
+    from semges.render.gl_platform import configure_headless_gl
+
+    configure_headless_gl()
+    from semges.render.video_renderer import VideoRenderer
+
+    rows = {f"live seed {seed}": motion for seed, motion in live.items()}
+    rows["offline seed 0"] = offline
+    rows["real 0_1_1"] = load_motion(REPO / "data" / "beat2" / f"{REAL_CLIP}.npz")
+    name = clip.removeprefix("2_scott_")
+    with VideoRenderer("mannequin", size=SHEET_FRAME) as renderer:
+        return contact_sheet(
+            renderer, rows, "upper", f"{name}: live (two seeds) vs offline vs real", path
+        )
+
+
 def long_stream(pipeline, minutes: float) -> dict:
     from semges.live import LiveGenerator
     from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
@@ -174,6 +195,12 @@ def main(argv: list[str] | None = None) -> dict:
         offline[clip] = pipeline((samples, SAMPLE_RATE), seed=0).motion
         steps = np.arange(0, motion.num_frames, 6)
         jerks[clip] = boundary_jerk(motions[(clip, 0)], steps)
+    draw_sheet(
+        CLIPS[0],
+        {seed: motions[(CLIPS[0], seed)] for seed in SEEDS},
+        offline[CLIPS[0]],
+        HERE / "live_sheet.png",
+    )
     reports = list(results["library"].values())
     results["library_summary"] = {
         key: float(np.max([r[key] for r in reports]))
@@ -249,6 +276,8 @@ def markdown(results: dict) -> str:
         f" {long['rss_growth_mb_after_first_minute']} MB.",
         "",
         "## Motion: live against offline on the same clips (seed 0)",
+        "",
+        "Contact sheet: `benchmarks/live_sheet.png` (0_2_2: live at two seeds, offline, real).",
         "",
         "| | wrist std (m) | wrist height p95 (m) | L/R correlation | arm/hand jerk |"
         " planted foot (m/s) |",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +24,11 @@ from semges.live.features import (
     streamed_audio_features,
 )
 from semges.models import SemGesGenerator
-from semges.models.configs import FaceConfig
 from semges.models.face import FaceModel
 from semges.pipeline import SemGesPipeline
 from semges.planted_translation import PlantedTranslation, planted_translation
 from semges.speech.audio import SAMPLE_RATE
+from tests.test_face import TINY_FACE
 from tests.tiny_pipeline import tiny_pipeline
 
 WHISPER_STATES = 384  # tiny.en
@@ -44,16 +45,7 @@ def live_checkpoint(tmp_path_factory) -> Path:
     pipeline.save_pretrained(folder)
     torch.manual_seed(1)
     generator = SemGesGenerator(pipeline.generator.config)
-    face = FaceModel(
-        FaceConfig(
-            audio_dim=LIVE_AUDIO_DIM,
-            text_dim=MINILM_STATES,
-            hidden_dim=16,
-            text_hidden_dim=4,
-            kernel_size=3,
-            dilations=(1, 2),
-        )
-    )
+    face = FaceModel(replace(TINY_FACE, audio_dim=LIVE_AUDIO_DIM, text_dim=MINILM_STATES))
     models = live_folder(folder)
     models.mkdir()
     generator.save_pretrained(models / GENERATOR_FOLDER)
