@@ -508,6 +508,18 @@ class SemGesPipeline:
         (:func:`guided_code_logits` of this pipeline's generator and settings)."""
         return guided_code_logits(self.generator, self.inference, audio, text, word_mask, speaker)
 
+    def eased_motion(self, rot6d: torch.Tensor, envelope: torch.Tensor) -> MotionClip:
+        """(T, sum of the parts' dims) decoded rotations, eased to each part's rest pose (its
+        VQ-VAE's mean pose) by the (T,) ``envelope`` -> a clip of T frames, root and face at
+        rest."""
+        part_dims = [self.vqvaes[p].config.input_dim for p in self.parts]
+        motion = MotionClip.rest(rot6d.shape[0])
+        for part, part_rot6d in zip(self.parts, rot6d.split(part_dims, dim=-1)):
+            rest = self.vqvaes[part].mean.float().cpu()  # (D,) the part's mean pose
+            eased = rest + envelope[:, None] * (part_rot6d - rest)
+            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
+        return motion
+
     def generate_motion(
         self,
         features: SpeechFeatures,
@@ -592,11 +604,7 @@ class SemGesPipeline:
                 features.word_mask, layout.FPS, settings.hold_after_words_s, settings.settle_s
             )
         )
-        motion = MotionClip.rest(features.num_frames)
-        for part, part_rot6d in zip(self.parts, rot6d.split(part_dims, dim=-1)):
-            rest = self.vqvaes[part].mean.float().cpu()  # (D,) the part's mean pose
-            eased = rest + envelope[:, None] * (part_rot6d - rest)
-            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
+        motion = self.eased_motion(rot6d, envelope)
         if layout.LOWER.name in self.parts:
             motion.trans = planted_translation(motion.poses, layout.FPS, settings.recenter_time_s)
         if self.face is not None:

@@ -95,8 +95,6 @@ class LiveGenerator:
         self.seed, self.temperature = seed, temperature
         self.features = StreamingAudioFeatures(pipeline.frontend.whisper, config.features)
         self._parts = pipeline.parts
-        self._part_dims = [pipeline.vqvaes[p].config.input_dim for p in self._parts]
-        self._rest = [pipeline.vqvaes[p].mean.float().cpu() for p in self._parts]
         self._translation = PlantedTranslation(FPS, pipeline.inference.recenter_time_s)
         history = config.history_frames
         self._rows = np.zeros((0, generator.config.audio_dim), np.float32)
@@ -205,12 +203,7 @@ class LiveGenerator:
                 config.lookahead_frames,
             )
         )
-        motion = MotionClip.rest(hop)
-        for part, rest, part_rot6d in zip(
-            self._parts, self._rest, final_rot6d.split(self._part_dims, dim=-1)
-        ):
-            eased = rest + envelope[:, None] * (part_rot6d - rest)
-            motion = motion.with_part_rot6d(layout.GENERATED_PARTS[part], eased)
+        motion = self.pipeline.eased_motion(final_rot6d, envelope)
         if layout.LOWER.name in self._parts:
             motion.trans = self._translation.extend(motion.poses)
         if self.face is not None:
