@@ -163,6 +163,7 @@ def _rss_mb() -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    from semges.live.config import read_live_config
     from semges.pipeline import SemGesPipeline
     from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
     from semges.speech.audio import SAMPLE_RATE
@@ -179,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict:
     torch.set_num_threads(LIVE_TORCH_THREADS)
     load_before = os.getloadavg()
     pipeline = SemGesPipeline.from_pretrained(SHIPPED_CHECKPOINT)
+    config = read_live_config(SHIPPED_CHECKPOINT)
     pipeline.warm_up()
     results: dict = {"library": {}, "machine": None}
     motions, offline, jerks = {}, {}, {}
@@ -193,7 +195,11 @@ def main(argv: list[str] | None = None) -> dict:
         difference = float(np.abs(small.poses - motions[(clip, 0)].poses).max())
         results["library"][f"{clip}/seed0"]["max_difference_other_pieces"] = difference
         offline[clip] = pipeline((samples, SAMPLE_RATE), seed=0).motion
-        steps = np.arange(0, motion.num_frames, 6)
+        steps = np.arange(
+            config.first_step_end - config.lookahead_frames,
+            motion.num_frames,
+            config.features.hop_frames,
+        )
         jerks[clip] = boundary_jerk(motions[(clip, 0)], steps)
     draw_sheet(
         CLIPS[0],

@@ -39,18 +39,25 @@ class LiveConfig:
     # a segment's code is chosen once this many of its frames are known (mean logits)
     decision_frames: int = 6
     decode_frames: int = 48  # codes decoded per step: the VQ-VAE decoder's reach and more
+    hand_over_frames: int = 6  # a new decode takes over the plan across this many frames
     history_frames: int = 96  # feature rows kept: the generator window and the face's reach
     onset_event_threshold: float = 0.5  # onset strength (scaled) of a peak that starts a segment
     active_energy: float = 0.6  # energy above which a frame counts as speech, voiced or not
 
     def __post_init__(self) -> None:
         hop = self.features.hop_frames
-        if self.lookahead_frames % hop:
-            raise ValueError("lookahead_frames must be a multiple of features.hop_frames")
         if not 1 <= self.decision_frames <= self.lookahead_frames:
             raise ValueError("decision_frames must be between 1 and lookahead_frames")
         if self.decode_frames < self.lookahead_frames + hop:
             raise ValueError("decode_frames must cover the lookahead and one hop")
+
+    @property
+    def first_step_end(self) -> int:
+        """The end frame of the first step: the first multiple of the hop (rows come a hop at a
+        time) a hop or more past the lookahead. That step makes every frame before its
+        lookahead final; each later step makes one hop more final."""
+        hop = self.features.hop_frames
+        return -(-(self.lookahead_frames + hop) // hop) * hop
 
     @property
     def latency_frames(self) -> int:

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from semges import layout
-from semges.activity_envelope import lookahead_envelope
+from semges.activity_envelope import lookahead_envelope, smoothstep
 from semges.layout import FPS
 from semges.live.config import (
     FACE_FOLDER,
@@ -102,10 +102,10 @@ class LiveGenerator:
         self._rows_end = 0  # frames with rows: [_rows_start, _rows_end)
         self._segments: list[_Segment] = []
         self._events_until = 0  # frames before this have been checked for segment starts
-        self._next_step_end = config.features.hop_frames + config.lookahead_frames
+        self._next_step_end = config.first_step_end
         self.frames_emitted = 0
         self._flushed = False
-        self._previous_decode: tuple[int, torch.Tensor] | None = None  # (first frame, rot6d)
+        self._plan: tuple[int, torch.Tensor] | None = None  # (first frame, rot6d) to come
         if history < max(generator.config.window, config.decode_frames):
             raise ValueError("history_frames must cover the generator window and decode_frames")
 
@@ -184,14 +184,13 @@ class LiveGenerator:
         while self._rows_end < end:  # the first step needs the rows of its lookahead too
             self._rows_end += hop
             self._add_rows(self.features.step(self._rows_end), self._rows_end)
-        final = np.arange(end - config.latency_frames, end - config.lookahead_frames)
+        final = np.arange(self.frames_emitted, end - config.lookahead_frames)
         active = self._active()
         self._find_segments(end, active)
         self._choose_codes(end)
         rot6d = self._decode(end)  # (decode window, sum of part dims)
-        window_first = end - rot6d.shape[0]
-        final_rot6d = self._hand_over(rot6d[torch.from_numpy(final - window_first)], final)
-        self._previous_decode = (window_first, rot6d)
+        plan = self._hand_over(rot6d[-(end - self.frames_emitted) :], self.frames_emitted)
+        final_rot6d = plan[: final.shape[0]]
         known = final - self._rows_start
         inference = self.pipeline.inference
         envelope = torch.from_numpy(
@@ -208,7 +207,7 @@ class LiveGenerator:
             motion.trans = self._translation.extend(motion.poses)
         if self.face is not None:
             self._add_face(motion, known, active)
-        self.frames_emitted += hop
+        self.frames_emitted += final.shape[0]
         return motion
 
     def _add_rows(self, rows: np.ndarray, end: int) -> None:
@@ -293,20 +292,27 @@ class LiveGenerator:
                 codes.append(int(held[0, 0]))
             segment.codes = codes
 
-    def _hand_over(self, decoded: torch.Tensor, final: np.ndarray) -> torch.Tensor:
-        """The final frames' rotations, handed over across the hop from the previous step's
-        decode of the same frames to this step's: a code chosen since then changes the
-        decode near it, and taken as is it made a jump at every step (arm and hand jerk at
-        step boundaries 1.5x that elsewhere); handed over, a frame follows on from the last
-        one made final."""
-        if self._previous_decode is None:
-            return decoded
-        first, previous = self._previous_decode
-        rows = torch.from_numpy(final - first)
-        if int(rows[-1]) >= previous.shape[0]:
-            return decoded
-        weight = torch.arange(1, final.shape[0] + 1, dtype=decoded.dtype)[:, None] / final.shape[0]
-        return weight * decoded + (1.0 - weight) * previous[rows]
+    def _hand_over(self, decoded: torch.Tensor, first: int) -> torch.Tensor:
+        """Blend this step's decode of the frames from ``first`` (the next to become final) to
+        the step's end into the plan the previous step left for them, and keep the result as
+        the next step's plan.
+
+        A code chosen since the previous step changes the decode up to the decoder's reach
+        before it, frames that may be only a hop from final: taken as is it made a jump at
+        every step (arm and hand jerk at step boundaries 1.5x that elsewhere). Here the frame
+        about to become final keeps the plan, and the new decode takes over smoothly across
+        ``hand_over_frames`` (frames past the old plan continue its last frame)."""
+        plan = decoded
+        if self._plan is not None:
+            previous_first, previous = self._plan
+            previous = previous[first - previous_first :]
+            held = previous[-1:].expand(decoded.shape[0] - previous.shape[0], -1)
+            previous = torch.cat([previous, held])
+            offsets = np.arange(1, decoded.shape[0] + 1, dtype=np.float32)[:, None]
+            weight = torch.from_numpy(smoothstep(offsets / self.config.hand_over_frames))
+            plan = weight * decoded + (1.0 - weight) * previous
+        self._plan = (first, plan)
+        return plan
 
     def _decode(self, end: int) -> torch.Tensor:
         """(n, sum of part dims) smoothed rotations of the last ``decode_frames`` frames; the
