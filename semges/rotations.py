@@ -1,4 +1,5 @@
-"""Rotation conversions between axis-angle, rotation matrices and the 6D representation.
+"""Rotation conversions between axis-angle, rotation matrices, quaternions and the 6D
+representation.
 
 The 6D representation is the first two *rows* of the rotation matrix, flattened (as in
 pytorch3d's ``matrix_to_rotation_6d``, which EMAGE and SemGes use). Conversions go through
@@ -21,6 +22,12 @@ def axis_angle_to_matrix(axis_angle: torch.Tensor) -> torch.Tensor:
 def matrix_to_axis_angle(matrix: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) rotation matrices -> (..., 3) rotation vectors, angle in [0, pi]."""
     return roma.rotmat_to_rotvec(matrix)
+
+
+def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) rotation matrices -> (..., 4) unit quaternions (x, y, z, w): scalar last, as
+    glTF, Unity and the VMC protocol write them (either sign of a quaternion is returned)."""
+    return roma.rotmat_to_unitquat(matrix)
 
 
 def matrix_to_rot6d(matrix: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,7 @@ from benchmarks.headless_chromium import launch_chromium
 from semges import layout
 from semges.kinematics import joint_positions, rest_joint_positions
 from semges.motion import load_motion
-from semges.render.vrm_humanoid import tpose_skeleton
+from semges.vrm_humanoid import tpose_skeleton
 from tests.browser_marks import BROWSER_TESTS
 
 pytestmark = BROWSER_TESTS

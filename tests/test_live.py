@@ -30,6 +30,7 @@ from semges.planted_translation import PlantedTranslation, planted_translation
 from semges.speech.audio import SAMPLE_RATE
 from tests.test_face import TINY_FACE
 from tests.tiny_pipeline import tiny_pipeline
+from tests.vmc_receiver import VmcReceiver
 
 WHISPER_STATES = 384  # tiny.en
 MINILM_STATES = 384  # all-MiniLM-L6-v2
@@ -226,7 +227,9 @@ def test_lookahead_envelope_rises_before_speech_and_settles_after():
 
 
 def test_live_command_writes_the_motion_and_the_report(live_checkpoint, speech_excerpt, tmp_path):
+    """... and sends every frame to a VMC receiver (``--vmc``), in order, one bundle each."""
     output, report = tmp_path / "live.npz", tmp_path / "report.json"
+    receiver = VmcReceiver()
     command = [
         sys.executable,
         "-m",
@@ -241,11 +244,20 @@ def test_live_command_writes_the_motion_and_the_report(live_checkpoint, speech_e
         str(report),
         "--checkpoint",
         str(live_checkpoint),
+        "--vmc",
+        f"127.0.0.1:{receiver.port}",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert done.returncode == 0, done.stderr
-    measured = json.loads(report.read_text())
+    with receiver:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=300)
+        assert done.returncode == 0, done.stderr
+        measured = json.loads(report.read_text())
+        frames = receiver.wait_for(measured["frames"])
     assert measured["frames"] == measured["expected_frames"] > 0
+    assert len(receiver.frames) == measured["frames"] and all(receiver.bundled)
+    clock = [
+        arguments[0] for frame in frames for address, arguments in frame if address == "/VMC/Ext/T"
+    ]
+    np.testing.assert_allclose(clock, np.arange(measured["frames"]) / layout.FPS, atol=1e-6)
     for key in ("lookahead_s", "latency_p50_s", "latency_p95_s", "compute_s_per_audio_s"):
         assert measured[key] >= 0
     with np.load(output) as motion:

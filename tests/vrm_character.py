@@ -6,7 +6,7 @@ character that plays semges' VRM Animations, in Python (tests/test_vrma.py) and 
 
 The figure is skinned to the SMPL-X skeleton (:func:`semges.render.gltf.mannequin_mesh`); a
 VRM must stand in the VRM T-pose with no rotation on its bones, so the builder poses the
-mannequin's bind mesh into the T-pose of :mod:`semges.render.vrm_humanoid` (each bone turned by
+mannequin's bind mesh into the T-pose of :mod:`semges.vrm_humanoid` (each bone turned by
 its rest correction, linear blend skinning) and binds it there. Its humanoid bones are the 53
 SMPL-X joints the VRM humanoid names (nodes keep the SMPL-X joint names, so a test reads which
 joint each bone is); the mannequin's mouth (a morph target that opens it) is its ``aa``
@@ -32,7 +32,7 @@ from semges.render.gltf_buffer import (
     BinaryBuffer,
 )
 from semges.render.gltf_mouth import MouthMesh, add_mouth_mesh
-from semges.render.vrm_humanoid import HUMAN_BONES, TPoseSkeleton, bone_joints, tpose_skeleton
+from semges.vrm_humanoid import HUMAN_BONES, TPoseSkeleton, bone_joints, tpose_skeleton
 
 VRM_EXTENSION = "VRMC_vrm"
 CHARACTER_NAME = "semges mannequin"

@@ -5,8 +5,9 @@
     clip = live.push(samples)  # float32 mono 16 kHz of any length: the frames now final
     clip = live.flush()  # the rest
 
-See :mod:`semges.live.generator` for how, :mod:`semges.live.features` for the features and
-``python -m training.live`` for the models it needs. The names are imported on first use, so
+See :mod:`semges.live.generator` for how, :mod:`semges.live.features` for the features,
+``python -m training.live`` for the models it needs and :mod:`semges.live.vmc` for sending the
+frames to an avatar app (the VMC protocol). The names are imported on first use, so
 the command line's parser (``semges.live.command``) loads no torch.
 """
 
@@ -20,6 +21,7 @@ _EXPORTS = {
     "NoLiveModels": "semges.live.config",
     "StreamingFeatureConfig": "semges.live.features",
     "LiveGenerator": "semges.live.generator",
+    "VmcSender": "semges.live.vmc",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -2,12 +2,14 @@
 
     python -m semges live SPEECH.wav --realtime -o motion.npz --report report.json
     python -m semges live --mic --duration 60 -o motion.npz
+    python -m semges live SPEECH.wav --realtime -o motion.npz --vmc 127.0.0.1:39539
 
 A file is played in pieces (``--piece-s 0.1:0.5``: random lengths between the two; one value:
 one length), at real-time pace with ``--realtime`` (else as fast as it computes); ``--mic``
 takes the default microphone instead (the ``sounddevice`` package) until ``--duration`` or
 Ctrl-C. The motion is written as a BEAT2 ``.npz``, the measurements (:class:`StreamReport`)
-as JSON; ``--vmc HOST:PORT`` also sends every frame to a VMC protocol receiver.
+as JSON; ``--vmc HOST[:PORT]`` also sends every frame to a VMC protocol receiver (an avatar
+app: VSeeFace, Warudo, ...; :mod:`semges.live.vmc`) the moment it becomes final.
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
+from semges.live.vmc import DEFAULT_PORT as DEFAULT_VMC_PORT
+from semges.live.vmc import VmcError, VmcSender
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from semges.speakers import DEFAULT_SPEAKER
 
 DEFAULT_PIECE_S = "0.1:0.5"
 MIC_BLOCK_S: float = 0.1  # the microphone's pieces
+MAX_PORT: int = 65535  # UDP ports are 16 bits; 0 is no port
 LIVE_TORCH_THREADS: int = 1
 """torch threads for a live stream: its steps are small (one window of 64 frames), and one
 thread measured faster than two on 2 cores (0.22 against 0.40 s of compute per second of
@@ -59,6 +65,12 @@ def add_live_parser(
     live.add_argument(
         "--duration", type=float, default=None, help="with --mic: stop after this many seconds"
     )
+    live.add_argument(
+        "--vmc",
+        metavar="HOST[:PORT]",
+        help="also send every frame to this VMC protocol receiver (an avatar app; "
+        f"port {DEFAULT_VMC_PORT} unless given)",
+    )
     live.add_argument("--speaker", type=speaker_type, default=DEFAULT_SPEAKER, metavar="ID|NAME")
     live.add_argument("--seed", type=int, default=0)
     live.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
@@ -83,8 +95,21 @@ def piece_range(text: str) -> tuple[float, float]:
     return values[0], values[-1]
 
 
+def vmc_address(text: str) -> tuple[str, int]:
+    """``HOST`` or ``HOST:PORT`` -> (host, port), the port :data:`DEFAULT_VMC_PORT` unless
+    given."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = text, str(DEFAULT_VMC_PORT)
+    if not host or not port.isdecimal() or not 0 < int(port) <= MAX_PORT:
+        raise LiveCommandError(f"--vmc takes HOST or HOST:PORT (port 1-{MAX_PORT}), got {text!r}")
+    return host, int(port)
+
+
 def run_live(args: argparse.Namespace) -> int:
     """The ``live`` command; raises LiveCommandError (or AudioError) for bad input."""
+    pieces_s = piece_range(args.piece_s)  # the settings first: the imports take seconds
+    vmc = None if args.vmc is None else vmc_address(args.vmc)
     import torch
 
     from semges.export import export
@@ -93,7 +118,6 @@ def run_live(args: argparse.Namespace) -> int:
     from semges.live.stream import file_pieces, run_stream
     from semges.speech.audio import decode_audio
 
-    pieces_s = piece_range(args.piece_s)
     torch.set_num_threads(LIVE_TORCH_THREADS)
     if args.output.suffix != ".npz":
         raise LiveCommandError(f"the output must be a .npz file, got {args.output}")
@@ -115,7 +139,14 @@ def run_live(args: argparse.Namespace) -> int:
         pieces_s = (MIC_BLOCK_S, MIC_BLOCK_S)
     else:
         pieces, realtime = file_pieces(samples, pieces_s, args.realtime), args.realtime
-    motion, report = run_stream(live, pieces, pieces_s, realtime)
+    if vmc is not None:
+        print(f"sending the motion to the VMC receiver at {vmc[0]}:{vmc[1]}", file=sys.stderr)
+    try:
+        with VmcSender(*vmc) if vmc is not None else nullcontext() as sender:
+            on_frames = None if sender is None else sender.send
+            motion, report = run_stream(live, pieces, pieces_s, realtime, on_frames)
+    except VmcError as error:
+        raise LiveCommandError(str(error)) from error
     export(motion, "npz", args.output)
     if args.report is not None:
         args.report.write_text(json.dumps(report.to_dict(), indent=2) + "\n")

@@ -3,23 +3,21 @@ extension): the motion for any VRM character, body, hands, head, jaw and mouth.
 
 What a file holds (three-vrm-animation, UniVRM and the VRM Blender add-on read it):
 
-- one scene: the VRM humanoid bones (:data:`semges.render.vrm_humanoid.HUMAN_BONES`, 53: every
+- one scene: the VRM humanoid bones (:data:`semges.vrm_humanoid.HUMAN_BONES`, 53: every
   SMPL-X joint but the eyes) as nodes named after their VRM bone, parented as the humanoid is,
   in the VRM T-pose (no rotation on any node, the soles at y = 0, facing +z; metres), the
   extension mapping each bone name to its node; and one node per animated expression;
 - one animation at ``layout.FPS``: a rotation channel per bone (the SMPL-X rotations
-  retargeted to normalized bones, see :mod:`semges.render.vrm_humanoid`), the hips'
+  retargeted to normalized bones, see :mod:`semges.vrm_humanoid`), the hips'
   translation, and the ``aa`` expression (mouth open) as the x translation of its node, as the
   extension defines expression weights. One keyframe per motion frame at ``frame / fps`` (linear
   interpolation), plus a closing key at ``frames / fps`` that holds the last frame: frame i is
   shown from ``i / fps`` for ``1 / fps``, so the clip lasts exactly ``frames / fps`` seconds,
   as the video and the speech do (glTF has no other way to state a duration).
 
-The mouth: the face regressor opens the mouth by turning the SMPL-X jaw
-(``layout.JAW_OPENING_AXIS``), which the ``jaw`` bone carries; a VRM character's mouth opens
-with its ``aa`` expression, whose weight is the jaw opening over
-``layout.MOUTH_FULLY_OPEN_JAW_DEG``, clamped to [0, 1]. The FLAME expression coefficients have
-no VRM counterpart (FLAME's blend shapes are not VRM's presets, and none of them is a blink),
+The mouth opens with the ``aa`` expression, weighted by the jaw's opening
+(:func:`semges.vrm_humanoid.mouth_weights`). The FLAME expression coefficients have no VRM
+counterpart (FLAME's blend shapes are not VRM's presets, and none of them is a blink),
 so no other expression is written.
 """
 
@@ -31,17 +29,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semges import layout, skeleton
+from semges import layout
 from semges.atomic_files import atomic_output
-from semges.face_statistics import mouth_opening_degrees
-from semges.render.gltf_buffer import QUATERNION_DIM, BinaryBuffer
-from semges.render.vrm_humanoid import (
+from semges.render.gltf_buffer import BinaryBuffer
+from semges.vrm_humanoid import (
     HUMAN_BONES,
     TPoseSkeleton,
     bone_joints,
     bone_parents,
+    bone_quaternions,
     hips_positions,
-    normalized_rotations,
+    mouth_weights,
     tpose_skeleton,
 )
 
@@ -55,32 +53,6 @@ SPEC_VERSION: str = "1.0"
 MOUTH_EXPRESSION: str = "aa"  # VRM's preset for the open mouth ("ah")
 ANIMATION_NAME: str = "gestures"
 GENERATOR: str = "semges"
-
-
-def mouth_weights(motion: MotionClip) -> np.ndarray:
-    """(T,) float32 the ``aa`` expression weight per frame: the jaw opening (degrees) over
-    ``layout.MOUTH_FULLY_OPEN_JAW_DEG``, clamped to [0, 1] (a closed or clenched jaw is 0)."""
-    opening = mouth_opening_degrees(motion.poses)
-    return np.clip(opening / layout.MOUTH_FULLY_OPEN_JAW_DEG, 0.0, 1.0).astype(np.float32)
-
-
-def bone_quaternions(motion: MotionClip, tpose: TPoseSkeleton) -> np.ndarray:
-    """(T, B, 4) float32 unit quaternions (x, y, z, w) of the bones' normalized local rotations,
-    consecutive keys of a bone in one hemisphere (interpolation takes the short way)."""
-    from scipy.spatial.transform import Rotation
-
-    drawn = skeleton.with_relaxed_hands(motion.poses.astype(np.float64))
-    axis_angle = drawn.reshape(-1, layout.AXIS_ANGLE_DIM)
-    local = Rotation.from_rotvec(axis_angle).as_matrix()
-    local = local.reshape(motion.num_frames, layout.NUM_JOINTS, 3, 3)
-    normalized = normalized_rotations(local, tpose.corrections)  # (T, B, 3, 3)
-    quats = Rotation.from_matrix(normalized.reshape(-1, 3, 3)).as_quat()
-    quats = quats.reshape(motion.num_frames, len(HUMAN_BONES), QUATERNION_DIM)
-    flips = np.einsum("tbq,tbq->tb", quats[1:], quats[:-1]) < 0
-    signs = np.concatenate(
-        [np.ones((1, len(HUMAN_BONES))), np.cumprod(np.where(flips, -1.0, 1.0), axis=0)]
-    )
-    return (quats * signs[..., None]).astype(np.float32)
 
 
 def _with_closing_key(values: np.ndarray) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""SMPL-X to the VRM 1.0 humanoid: the bone map, the VRM T-pose of an SMPL-X skeleton, and the
-SMPL-X local rotations retargeted to VRM's normalized bone rotations.
+"""SMPL-X to the VRM 1.0 humanoid: the bone map, the VRM T-pose of an SMPL-X skeleton, the
+SMPL-X local rotations retargeted to VRM's normalized bone rotations, the hips' position and
+the mouth's expression weight. The VRM Animation export (:mod:`semges.render.vrma`) writes
+them to a file; the VMC sender (:mod:`semges.live.vmc`) sends them to a running avatar.
 
 VRM Animation (``VRMC_vrm_animation``) plays on any VRM character because it speaks of
 *normalized* bones: each humanoid bone's rotation relative to the VRM T-pose, in which every
@@ -28,15 +30,25 @@ the rest pose's: the project's motions keep the lowest foot at its rest height w
 translation (:mod:`semges.planted_translation`), and the soles lie ``SOLE_BELOW_FOOT_JOINT_M``
 below the foot joints. A player scales it by its character's hips height over the file's rest
 hips height (three-vrm-animation does), so a taller character takes longer steps.
+
+The mouth: the face regressor opens the mouth by turning the SMPL-X jaw
+(``layout.JAW_OPENING_AXIS``), which the ``jaw`` bone carries; a VRM character's mouth opens
+with its ``aa`` expression (VRM 0.x and the VMC protocol: ``A``), whose weight is the jaw
+opening over ``layout.MOUTH_FULLY_OPEN_JAW_DEG``, clamped to [0, 1].
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semges import layout, skeleton
+from semges.face_statistics import mouth_opening_degrees
+
+if TYPE_CHECKING:
+    from semges.motion import MotionClip
 
 SOLE_BELOW_FOOT_JOINT_M: float = 0.015
 """The soles lie this far below the lowest foot joint ("ball of the foot") at rest: the
@@ -68,9 +80,22 @@ class HumanBone:
     aim: tuple[str, str] | None = None
     direction: tuple[float, float, float] | str | None = None
 
+    @property
+    def unity(self) -> str:
+        """The bone's name in Unity's ``HumanBodyBones`` (the VMC protocol's bone names): the
+        VRM name with a capital first letter, except the thumb, whose three bones VRM 1.0 names
+        metacarpal, proximal, distal and Unity (like VRM 0.x) proximal, intermediate, distal:
+        ``leftThumbMetacarpal`` is ``LeftThumbProximal``."""
+        name = self.vrm[0].upper() + self.vrm[1:]
+        for vrm_part, unity_part in zip(_THUMB_PARTS, _FINGER_PARTS):
+            if name.endswith(_THUMB + vrm_part):
+                return name.removesuffix(vrm_part) + unity_part
+        return name
 
+
+_THUMB = "Thumb"
 _FINGERS: tuple[tuple[str, str], ...] = (
-    ("Thumb", "thumb"),
+    (_THUMB, "thumb"),
     ("Index", "index"),
     ("Middle", "middle"),
     ("Ring", "ring"),
@@ -96,7 +121,7 @@ def _side(side: str) -> tuple[HumanBone, ...]:
         HumanBone(f"{s}Hand", f"{s}_wrist", (f"{s}_wrist", f"{s}_middle1"), outward),
     ]
     for vrm_finger, smplx_finger in _FINGERS:
-        is_thumb = vrm_finger == "Thumb"
+        is_thumb = vrm_finger == _THUMB
         parts = _THUMB_PARTS if is_thumb else _FINGER_PARTS
         finger_direction = thumb if is_thumb else outward
         joints = [f"{s}_{smplx_finger}{k}" for k in (1, 2, 3)]
@@ -224,3 +249,30 @@ def normalized_rotations(local: np.ndarray, corrections: np.ndarray) -> np.ndarr
 def hips_positions(trans: np.ndarray, tpose: TPoseSkeleton) -> np.ndarray:
     """(T, 3) root translation (m) -> (T, 3) the hips' world position over the floor."""
     return tpose.positions[0] + np.asarray(trans, np.float64)
+
+
+def bone_quaternions(motion: MotionClip, tpose: TPoseSkeleton) -> np.ndarray:
+    """(T, B, 4) float32 unit quaternions (x, y, z, w) of the bones' normalized local rotations
+    (:func:`normalized_rotations` of the drawn poses), consecutive keys of a bone in one
+    hemisphere (interpolation takes the short way)."""
+    import torch  # here, as in MotionClip.part_rot6d: the bone map and T-pose need no torch
+
+    from semges.rotations import axis_angle_to_matrix, matrix_to_quaternion
+
+    drawn = skeleton.with_relaxed_hands(motion.poses.astype(np.float64))
+    axis_angle = drawn.reshape(motion.num_frames, layout.NUM_JOINTS, layout.AXIS_ANGLE_DIM)
+    local = axis_angle_to_matrix(torch.from_numpy(axis_angle)).numpy()  # (T, 55, 3, 3)
+    normalized = normalized_rotations(local, tpose.corrections)  # (T, B, 3, 3)
+    quats = matrix_to_quaternion(torch.from_numpy(normalized)).numpy()  # (T, B, 4)
+    flips = np.einsum("tbq,tbq->tb", quats[1:], quats[:-1]) < 0
+    signs = np.concatenate(
+        [np.ones((1, len(HUMAN_BONES))), np.cumprod(np.where(flips, -1.0, 1.0), axis=0)]
+    )
+    return (quats * signs[..., None]).astype(np.float32)
+
+
+def mouth_weights(motion: MotionClip) -> np.ndarray:
+    """(T,) float32 the ``aa`` expression weight per frame: the jaw opening (degrees) over
+    ``layout.MOUTH_FULLY_OPEN_JAW_DEG``, clamped to [0, 1] (a closed or clenched jaw is 0)."""
+    opening = mouth_opening_degrees(motion.poses)
+    return np.clip(opening / layout.MOUTH_FULLY_OPEN_JAW_DEG, 0.0, 1.0).astype(np.float32)
