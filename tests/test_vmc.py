@@ -10,7 +10,7 @@ import pytest
 
 from semges import cli, layout
 from semges.live.command import LiveCommandError, vmc_address
-from semges.live.vmc import DEFAULT_PORT, VmcSender
+from semges.live.vmc import DEFAULT_PORT, FrameClock, PacedVmcStream, VmcSender
 from semges.motion import MotionClip
 from semges.render.vrma import MOUTH_EXPRESSION, write_vrma
 from semges.vrm_humanoid import HUMAN_BONES
@@ -158,6 +158,35 @@ def test_the_mouth_blend_is_the_vrma_mouth_weight(received, vrma):
     assert weights[0] == 0.0 and weights[-1] == pytest.approx(
         JAW_OPENING_DEG / layout.MOUTH_FULLY_OPEN_JAW_DEG, abs=1e-5
     )
+
+
+def test_a_live_streams_bursts_go_out_one_frame_per_tick():
+    """Bursts of six frames, as live steps make them final (one every 0.2 s), go out at 30
+    fps, the first a step after it came; a burst that comes late (the stream fell behind)
+    restarts the clock from itself instead of going out at once."""
+    hop, delay_s, late_s = 6, 0.2, 1.1
+    clock = FrameClock(delay_s)
+    arrivals = [burst * hop / layout.FPS for burst in range(3) for _ in range(hop)]
+    sent = [clock.send_time(arrived, layout.FPS) for arrived in arrivals]
+    np.testing.assert_allclose(sent, delay_s + np.arange(3 * hop) / layout.FPS)
+    late = [clock.send_time(late_s, layout.FPS) for _ in range(hop)]
+    np.testing.assert_allclose(late, late_s + delay_s + np.arange(hop) / layout.FPS)
+
+
+def test_a_paced_stream_sends_every_frame_in_order_after_its_delay():
+    hop, delay_s = 6, 0.1
+    with VmcReceiver() as receiver, VmcSender("127.0.0.1", receiver.port) as sender:
+        started = time.perf_counter()
+        with PacedVmcStream(sender, delay_s) as paced:
+            paced.push(MotionClip.rest(hop))
+            paced.push(MotionClip.rest(hop))
+        frames = receiver.wait_for(2 * hop)
+        arrived = np.array(receiver.arrived[: 2 * hop])
+    clocks = [messages(frame, "/VMC/Ext/T")[0][0] for frame in frames]
+    assert clocks == pytest.approx(np.arange(2 * hop) / layout.FPS)
+    # sleeping never ends early (and a frame may arrive late): lower bounds hold
+    assert arrived[0] - started >= delay_s
+    assert arrived[-1] - started >= delay_s + (2 * hop - 1) / layout.FPS
 
 
 def test_the_address_takes_a_host_and_an_optional_port():

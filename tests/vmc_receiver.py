@@ -27,10 +27,12 @@ class VmcReceiver:
     def __init__(self) -> None:
         self.frames: list[Frame] = []
         self.bundled: list[bool] = []
+        self.arrived: list[float] = []  # time.perf_counter() of each frame's arrival
         receiver = self
 
         class Recorder(Dispatcher):
             def call_handlers_for_packet(self, data: bytes, client_address: tuple) -> list:
+                receiver.arrived.append(time.perf_counter())
                 packet = OscPacket(data)
                 receiver.bundled.append(OscBundle.dgram_is_bundle(data))
                 receiver.frames.append(

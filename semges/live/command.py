@@ -9,7 +9,7 @@ one length), at real-time pace with ``--realtime`` (else as fast as it computes)
 takes the default microphone instead (the ``sounddevice`` package) until ``--duration`` or
 Ctrl-C. The motion is written as a BEAT2 ``.npz``, the measurements (:class:`StreamReport`)
 as JSON; ``--vmc HOST[:PORT]`` also sends every frame to a VMC protocol receiver (an avatar
-app: VSeeFace, Warudo, ...; :mod:`semges.live.vmc`) the moment it becomes final.
+app: VSeeFace, Warudo, ...; :mod:`semges.live.vmc`), at 30 fps a step after it became final.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
 
+from semges import layout
 from semges.live.vmc import DEFAULT_PORT as DEFAULT_VMC_PORT
-from semges.live.vmc import VmcError, VmcSender
+from semges.live.vmc import PacedVmcStream, VmcError, VmcSender
 from semges.sampling import DEFAULT_TEMPERATURE
 from semges.shipped_checkpoint import DEFAULT_CHECKPOINT_DIR
 from semges.speakers import DEFAULT_SPEAKER
@@ -141,9 +142,13 @@ def run_live(args: argparse.Namespace) -> int:
         pieces, realtime = file_pieces(samples, pieces_s, args.realtime), args.realtime
     if vmc is not None:
         print(f"sending the motion to the VMC receiver at {vmc[0]}:{vmc[1]}", file=sys.stderr)
+    step_s = live.config.features.hop_frames / layout.FPS
     try:
-        with VmcSender(*vmc) if vmc is not None else nullcontext() as sender:
-            on_frames = None if sender is None else sender.send
+        with (
+            VmcSender(*vmc) if vmc is not None else nullcontext() as sender,
+            PacedVmcStream(sender, step_s) if sender is not None else nullcontext() as paced,
+        ):
+            on_frames = None if paced is None else paced.push
             motion, report = run_stream(live, pieces, pieces_s, realtime, on_frames)
     except VmcError as error:
         raise LiveCommandError(str(error)) from error

@@ -4,7 +4,8 @@ Warudo, EVMC4U in Unity, VMC4UE in Unreal, any app with a "VMC receiver".
 The VMC protocol (https://protocol.vmc.info/english) is OSC over UDP; :class:`VmcSender` is
 its *Performer* (the source of the motion), the avatar app its *Marionette*. Every motion frame
 is one OSC bundle (time tag "immediately": the caller paces the frames, :meth:`VmcSender.send`
-at once, :meth:`VmcSender.play` at the frames' times), holding in this order:
+at once, :meth:`VmcSender.play` at the frames' times, :class:`PacedVmcStream` at 30 fps while
+a live stream makes them final in bursts), holding in this order:
 
 - ``/VMC/Ext/OK 1``: an avatar is loaded;
 - ``/VMC/Ext/T t``: the frame's time in seconds, counted from the first frame sent;
@@ -29,6 +30,8 @@ imports glTF so.) The character still faces +z, its left now at -x, as a Unity h
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from types import TracebackType
 
@@ -165,6 +168,86 @@ class VmcSender:
         self._client.close()
 
     def __enter__(self) -> VmcSender:
+        return self
+
+    def __exit__(
+        self,
+        error_type: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class FrameClock:
+    """When each frame of a paced stream goes out: frame i at ``start + delay_s + i / fps``,
+    ``start`` the first frame's arrival. A frame that comes after its time (the stream fell
+    behind) starts the clock over from itself: it goes out ``delay_s`` after it came, the next
+    ones on from it."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self._anchor: tuple[float, int] | None = None  # (when frame k goes out, k)
+        self._frames = 0
+
+    def send_time(self, arrived: float, fps: int) -> float:
+        """The send time of the next frame, which arrived at ``arrived`` (seconds)."""
+        due = None
+        if self._anchor is not None:
+            due = self._anchor[0] + (self._frames - self._anchor[1]) / fps
+        if due is None or arrived > due:
+            self._anchor = (arrived + self.delay_s, self._frames)
+            due = self._anchor[0]
+        self._frames += 1
+        return due
+
+
+class PacedVmcStream:
+    """Frames that become final in bursts (a live step makes ``hop_frames`` final at once)
+    sent one by one at the motion's frame rate, ``delay_s`` after the first one arrived.
+
+    An avatar app shows each bundle as it comes: sent as they become final, a live stream's
+    frames would move the avatar in jumps five times a second. Here a thread sends them on a
+    :class:`FrameClock`: ``delay_s`` (one step) keeps a frame ready for every tick. Use as a context manager: leaving it sends every
+    frame queued, then stops the thread; a send error is raised from :meth:`push` or there.
+    """
+
+    def __init__(self, sender: VmcSender, delay_s: float) -> None:
+        self.sender, self.delay_s = sender, delay_s
+        self._frames: queue.Queue[MotionClip | None] = queue.Queue()
+        self._error: VmcError | None = None
+        self._thread = threading.Thread(target=self._run, name="vmc-pacer", daemon=True)
+        self._thread.start()
+
+    def push(self, clip: MotionClip) -> None:
+        """Queue the frames of ``clip`` (the frames that just became final)."""
+        self._raise_error()
+        for index in range(clip.num_frames):
+            self._frames.put(clip.frames(index, index + 1))
+
+    def close(self) -> None:
+        """Send what is queued, then stop."""
+        self._frames.put(None)
+        self._thread.join()
+        self._raise_error()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        clock = FrameClock(self.delay_s)
+        while (frame := self._frames.get()) is not None:
+            if self._error is not None:
+                continue  # drain: the error is raised in the caller's thread
+            due = clock.send_time(time.perf_counter(), frame.fps)
+            time.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                self.sender.send(frame)
+            except VmcError as error:
+                self._error = error
+
+    def __enter__(self) -> PacedVmcStream:
         return self
 
     def __exit__(
