@@ -25,6 +25,7 @@ from semges.live.features import (
 )
 from semges.models import SemGesGenerator
 from semges.models.face import FaceModel
+from semges.motion import MotionClip
 from semges.pipeline import SemGesPipeline
 from semges.planted_translation import PlantedTranslation, planted_translation
 from semges.speech.audio import SAMPLE_RATE
@@ -104,6 +105,38 @@ def test_any_pieces_give_the_same_frames_and_the_exact_count(
     during = sum(c.num_frames for c in push_in_pieces(live, speech, (0.2, 0.2), 0)[:-1])
     lag = live.lookahead_s * layout.FPS
     assert during >= expected - lag - live.config.features.hop_frames - 2
+
+
+def test_push_steps_gives_each_steps_frames_as_push_gives_them_all(
+    live_checkpoint, speech_frontend, speech
+):
+    excerpt = speech[: 2 * SAMPLE_RATE]
+    whole = live_generator(live_checkpoint, speech_frontend, seed=5).push(excerpt)
+    live = live_generator(live_checkpoint, speech_frontend, seed=5)
+    steps = list(live.push_steps(excerpt))
+    config = live.config
+    first_step_frames = config.first_step_end - config.lookahead_frames
+    assert [c.num_frames for c in steps[:2]] == [first_step_frames, config.features.hop_frames]
+    np.testing.assert_array_equal(MotionClip.concatenate(steps).poses, whole.poses)
+
+
+def test_a_new_decode_takes_over_the_plan_smoothly(live_checkpoint, speech_frontend):
+    """A step whose decode differs from the plan (a code was chosen) moves the frame about to
+    become final a little, the next ones more, and the frames past the hand-over all the way."""
+    live = live_generator(live_checkpoint, speech_frontend)
+    config = live.config
+    hop, latency = config.features.hop_frames, config.latency_frames
+    planned = live._hand_over(torch.zeros(latency, 2), 0)  # the first step: its decode as is
+    assert planned.abs().max() == 0.0
+    taken = live._hand_over(torch.ones(latency, 2), hop)[:, 0].numpy()
+    assert taken[0] < 0.1 and (np.diff(taken) >= 0).all()
+    np.testing.assert_allclose(taken[config.hand_over_frames - 1 :], 1.0)
+
+
+def test_a_code_is_chosen_before_its_frames_are_final():
+    with pytest.raises(ValueError, match="decision_frames"):
+        LiveConfig(lookahead_frames=9, decision_frames=6)
+    assert LiveConfig(lookahead_frames=9, decision_frames=3).first_step_end == 18
 
 
 def test_seeds_vary_the_motion_and_silence_rests(live_checkpoint, speech_frontend, speech):

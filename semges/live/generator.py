@@ -16,10 +16,12 @@ One step, in the offline pipeline's terms (:mod:`semges.pipeline`):
   frames known. A segment's code is chosen once, when ``decision_frames`` of its frames are
   known, from their mean logits and the segment's noise, addressed by (seed, part, first
   frame) as offline; until then the frames hold the previous code.
-- **Rotations.** The codes of the last ``decode_frames`` frames are decoded (the decoder sees
-  12 frames either side, so frames ``lookahead`` back hardly change when a later code is
-  chosen), smoothed as offline, and eased to the rest pose by an envelope of speech activity
-  that rises over the lookahead before speech (offline: over the hold before a word).
+- **Rotations.** The codes of the last ``decode_frames`` frames are decoded, smoothed as
+  offline, and handed over into the plan of the frames not yet final (the decoder sees 12
+  frames either side, so a code chosen changes the frames just before its segment: the plan
+  takes the change in smoothly), then eased to the rest pose by an envelope of speech
+  activity that rises over the lookahead before speech (offline: over the hold before a
+  word).
 - **Translation** keeps the weight-bearing foot planted, carried from step to step.
 - **Face.** The live face model over the rows kept, with its own activity envelope.
 
@@ -30,6 +32,7 @@ length of the stream.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +145,12 @@ class LiveGenerator:
 
     def push(self, samples: np.ndarray) -> MotionClip:
         """Add float32 mono 16 kHz audio; returns the frames that became final (maybe none)."""
+        return _joined(self.push_steps(samples))
+
+    def push_steps(self, samples: np.ndarray) -> Iterator[MotionClip]:
+        """:meth:`push`, one clip per step as each is computed: a consumer can show a step's
+        frames while the next step computes (a long piece holds several steps). The audio is
+        checked and taken at once; the steps run as the clips are taken."""
         samples = np.asarray(samples)
         if self._flushed:
             raise RuntimeError("this stream was flushed: start a new LiveGenerator")
@@ -152,7 +161,7 @@ class LiveGenerator:
         if not np.isfinite(samples).all():
             raise ValueError("the audio holds NaN or infinite samples")
         self.features.push(samples.astype(np.float32, copy=False))
-        return self._run_steps(self.features.available_frames())
+        return self._steps(self.features.available_frames())
 
     def flush(self) -> MotionClip:
         """End the stream: the remaining frames, up to the stream's exact frame count."""
@@ -160,22 +169,22 @@ class LiveGenerator:
             return MotionClip.rest(0)
         total = self.received_frames
         self.features.finish()
-        clip = self._run_steps(total + self.config.latency_frames, total)
+        clip = _joined(self._steps(total + self.config.latency_frames, total))
         self._flushed = True
         return clip
 
-    def _run_steps(self, available: int, total: int | None = None) -> MotionClip:
-        pieces = []
+    def _steps(self, available: int, total: int | None = None) -> Iterator[MotionClip]:
+        """The steps whose audio is ``available`` (frames); ``total``: the stream's frame count,
+        when it has ended."""
         while self._next_step_end <= available:
             if total is not None and self.frames_emitted >= total:
                 break
-            pieces.append(self._step(self._next_step_end))
+            clip = self._step(self._next_step_end)
             self._next_step_end += self.config.features.hop_frames
-        clip = MotionClip.concatenate(pieces) if pieces else MotionClip.rest(0)
-        if total is not None and self.frames_emitted > total:
-            clip = clip.frames(0, clip.num_frames - (self.frames_emitted - total))
-            self.frames_emitted = total
-        return clip
+            if total is not None and self.frames_emitted > total:
+                clip = clip.frames(0, clip.num_frames - (self.frames_emitted - total))
+                self.frames_emitted = total
+            yield clip
 
     # -- one step ----------------------------------------------------------------------------
 
@@ -355,3 +364,8 @@ class LiveGenerator:
         )
         motion.poses[:, list(layout.FACE_JAW.pose_columns)] = face.jaw[known]
         motion.expressions = face.expressions[known]
+
+
+def _joined(clips: Iterable[MotionClip]) -> MotionClip:
+    clips = list(clips)
+    return MotionClip.concatenate(clips) if clips else MotionClip.rest(0)

@@ -112,10 +112,12 @@ def run_stream(
         received += piece.samples.shape[0]
         arrivals.append((received, piece.arrived))
         started = time.perf_counter()
-        clip = live.push(piece.samples)
-        done = time.perf_counter()
-        compute += done - started
-        _collect(clip, done, clips, ready, on_frames)
+        for clip in live.push_steps(piece.samples):  # each step's frames as soon as ready
+            done = time.perf_counter()
+            compute += done - started
+            _collect(clip, done, clips, ready, on_frames)
+            started = time.perf_counter()
+        compute += time.perf_counter() - started
     started = time.perf_counter()
     clip = live.flush()
     done = time.perf_counter()
