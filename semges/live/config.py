@@ -40,14 +40,16 @@ class LiveConfig:
     within the decoder's reach, are handed over smoothly). Measured on the held-out clips
     (0_2_2, 0_3_3, 0_5_5, 40 s, seeds 0-2; arm and hand jerk, left/right correlation):
     lookahead 12 / decision 6: 110, 0.67; 8 / 2: 106, 0.62; 7 / 1: 121, 0.64; 9 / 6, codes
-    chosen after some of their frames were final: 170. So 8 / 2: 4 frames less latency than
-    12 / 6 for the same motion.
+    chosen after some of their frames were final: 170. Each frame less lookahead is about
+    0.03 s less latency at the 95th percentile (0.1-0.5 s pieces: 12 / 6 0.95 s, 8 / 2 0.79 s
+    on one 2-core machine): 7 / 1 keeps the latency under 0.8 s with margin, for jerk close to
+    the offline pipeline's (117 on these clips).
     """
 
     features: StreamingFeatureConfig = field(default_factory=StreamingFeatureConfig)
-    lookahead_frames: int = 8  # 0.27 s: the final frames' view of the speech to come
+    lookahead_frames: int = 7  # 0.23 s: the final frames' view of the speech to come
     # a segment's code is chosen once this many of its frames are known (mean logits)
-    decision_frames: int = 2
+    decision_frames: int = 1
     decode_frames: int = 48  # codes decoded per step: the VQ-VAE decoder's reach and more
     hand_over_frames: int = 6  # a new decode takes over the plan across this many frames
     history_frames: int = 96  # feature rows kept: the generator window and the face's reach
