@@ -214,7 +214,7 @@ class PacedVmcStream:
 
     def __init__(self, sender: VmcSender, delay_s: float) -> None:
         self.sender, self.delay_s = sender, delay_s
-        self._frames: queue.Queue[MotionClip | None] = queue.Queue()
+        self._clips: queue.Queue[tuple[MotionClip, float] | None] = queue.Queue()
         self._error: VmcError | None = None
         self._thread = threading.Thread(target=self._run, name="vmc-pacer", daemon=True)
         self._thread.start()
@@ -222,12 +222,12 @@ class PacedVmcStream:
     def push(self, clip: MotionClip) -> None:
         """Queue the frames of ``clip`` (the frames that just became final)."""
         self._raise_error()
-        for index in range(clip.num_frames):
-            self._frames.put(clip.frames(index, index + 1))
+        if clip.num_frames:
+            self._clips.put((clip, time.perf_counter()))
 
     def close(self) -> None:
         """Send what is queued, then stop."""
-        self._frames.put(None)
+        self._clips.put(None)
         self._thread.join()
         self._raise_error()
 
@@ -236,14 +236,17 @@ class PacedVmcStream:
             raise self._error
 
     def _run(self) -> None:
+        """Each clip's bundles built once, then sent one by one on the clock."""
         clock = FrameClock(self.delay_s)
-        while (frame := self._frames.get()) is not None:
+        while (item := self._clips.get()) is not None:
             if self._error is not None:
                 continue  # drain: the error is raised in the caller's thread
-            due = clock.send_time(time.perf_counter(), frame.fps)
-            time.sleep(max(0.0, due - time.perf_counter()))
+            clip, arrived = item
             try:
-                self.sender.send(frame)
+                for bundle in self.sender._bundles(clip):
+                    due = clock.send_time(arrived, clip.fps)
+                    time.sleep(max(0.0, due - time.perf_counter()))
+                    self.sender._send(bundle)
             except VmcError as error:
                 self._error = error
 
