@@ -217,7 +217,8 @@ def guided_code_logits(
     """Windows of features -> per part (B, T, K) logits the codes are sampled from.
 
     audio (B, T, A), text (B, T, E), word_mask (B, T), speaker (B,) BEAT2 ids,
-    words_withheld (B,) bool or None (the live path runs without words). The generator's
+    words_withheld (B,) or (B, T) bool or None (the live path: the frames whose words are not
+    recognised yet). The generator's
     logits, those of ``guided_parts`` guided (``guidance_scale`` s != 1:
     l_uncond + s * (l - l_uncond), the unconditional model being the generator with the
     speech withheld), then the codes' training frequency discounted (``prior_correction``).
@@ -235,7 +236,11 @@ def guided_code_logits(
             text.repeat(2, 1, 1),
             word_mask.repeat(2, 1),
             speaker.repeat(2),
-            words_withheld=None if words_withheld is None else words_withheld.repeat(2),
+            words_withheld=(
+                None
+                if words_withheld is None
+                else words_withheld.repeat(2, *[1] * (words_withheld.ndim - 1))
+            ),
             speech_withheld=withheld,
         )
         logits = {}

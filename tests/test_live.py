@@ -42,8 +42,12 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def live_checkpoint(tmp_path_factory) -> Path:
     """A saved tiny pipeline with tiny live models (untrained: contracts, not quality)."""
-    folder = tmp_path_factory.mktemp("live") / "pipeline"
-    pipeline = tiny_pipeline(audio_dim=LIVE_AUDIO_DIM, text_dim=MINILM_STATES, window=32)
+    return save_tiny_live_checkpoint(tmp_path_factory.mktemp("live") / "pipeline", window=32)
+
+
+def save_tiny_live_checkpoint(folder: Path, window: int) -> Path:
+    """A tiny pipeline whose generators see ``window`` frames, with tiny live models."""
+    pipeline = tiny_pipeline(audio_dim=LIVE_AUDIO_DIM, text_dim=MINILM_STATES, window=window)
     pipeline.save_pretrained(folder)
     torch.manual_seed(1)
     generator = SemGesGenerator(pipeline.generator.config)
@@ -64,6 +68,8 @@ def speech(speech_excerpt) -> np.ndarray:
 
 
 def live_generator(folder: Path, frontend, **settings) -> LiveGenerator:
+    """The live generator; by default each step waits for its words (exactly repeatable)."""
+    settings.setdefault("wait_for_words", True)
     pipeline = SemGesPipeline.from_pretrained(folder, frontend=frontend)
     return LiveGenerator.from_pretrained(folder, pipeline=pipeline, **settings)
 
@@ -198,6 +204,7 @@ def test_state_stays_bounded(live_checkpoint, speech_frontend, speech):
                 len(live._segments),
             )
         )
+        assert live._text.shape[0] == live._word_mask.shape[0] == live._rows.shape[0]
     buffer_limit = round(live.config.features.context_s * SAMPLE_RATE) + 2 * speech.shape[0]
     assert all(b <= buffer_limit for b, _, _ in sizes)
     assert all(r == live.config.history_frames for _, r, _ in sizes[1:])

@@ -12,7 +12,7 @@ from semges.speech import encoder as encoder_module
 from semges.speech.audio import SAMPLE_RATE, Audio, decode_audio, load_audio
 from semges.speech.audio_features import audio_features, prosody_features
 from semges.speech.encoder import log_mel, window_starts
-from semges.speech.recognition import _near_speech, _same_word
+from semges.speech.recognition import _near_speech, same_word
 from semges.speech.types import Word
 
 
@@ -80,8 +80,8 @@ def test_words_in_silence_are_dropped():
 
 
 def test_a_word_decoded_by_two_windows_is_recognised():
-    assert _same_word(Word("weekends,", 10.0, 10.4), Word("weekends", 10.02, 10.38))
-    assert not _same_word(Word("the", 10.0, 10.2), Word("first", 10.2, 10.5))
+    assert same_word(Word("weekends,", 10.0, 10.4), Word("weekends", 10.02, 10.38))
+    assert not same_word(Word("the", 10.0, 10.2), Word("first", 10.2, 10.5))
 
 
 def test_transcription_refines_the_raw_recognition(speech_frontend, speech_excerpt):

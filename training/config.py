@@ -105,8 +105,14 @@ class GeneratorTrainConfig:
     # unconditional model that classifier-free guidance subtracts). Disjoint draws per window.
     words_withheld: float = 0.0
     speech_withheld: float = 0.0
+    # Live recognition's lag (s): in each window not withheld, the words of the last lag
+    # seconds are unknown, lag uniform in [min, max] per window (0, 0: every word known).
+    word_lag_s_min: float = 0.0
+    word_lag_s_max: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0 <= self.word_lag_s_min <= self.word_lag_s_max:
+            raise ValueError("need 0 <= word_lag_s_min <= word_lag_s_max")
         if not (
             0 <= self.words_withheld
             and 0 <= self.speech_withheld

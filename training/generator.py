@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from semges.layout import FPS
 from training import beat2_files as files
 from training.clip_features import ClipFeatureExtractor, default_extractor
 from training.config import GeneratorLossConfig, GeneratorTrainConfig, config_from_command_line
@@ -41,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 PIPELINE_DIR = "pipeline"
 WITHHOLD_STREAM = 1  # tells the withholding draws apart from other draws of (seed, step)
+WORD_LAG_STREAM = 2  # and the word lag draws
 
 
 def load_frozen_vqvaes(
@@ -131,6 +133,36 @@ def withheld_conditions(
     return (torch.from_numpy(words).to(device), torch.from_numpy(speech).to(device))
 
 
+def unknown_word_frames(
+    config: GeneratorTrainConfig,
+    step: int,
+    process: loop.Process,
+    word_mask: torch.Tensor,
+    words_withheld: torch.Tensor,
+) -> torch.Tensor:
+    """(B, T) bool: the frames whose words the model is not told. All frames of a window
+    whose words are withheld; in the others, with a word lag (the live generator), the frames
+    from ``lag`` before the window's end, lag drawn per window from (seed, step), moved back
+    to the start of a word it falls in (live recognition commits whole words)."""
+    import numpy as np
+
+    batch, length = word_mask.shape
+    unknown = words_withheld[:, None].expand(batch, length).clone()
+    if config.word_lag_s_max == 0:
+        return unknown
+    rng = np.random.default_rng((config.run.seed, step, WORD_LAG_STREAM))
+    lags = rng.uniform(
+        config.word_lag_s_min, config.word_lag_s_max, config.run.batch_size * process.world_size
+    )[process.rank :: process.world_size]
+    mask = word_mask.cpu().numpy()
+    for b, lag in enumerate(lags):
+        cut = max(0, length - round(lag * FPS))
+        while 0 < cut < length and mask[b, cut - 1] and mask[b, cut]:
+            cut -= 1
+        unknown[b, cut:] = True
+    return unknown
+
+
 def build_generator(
     config: GeneratorTrainConfig, clips: list[ClipData], vqvaes: dict[str, MotionVQVAE]
 ) -> SemGesGenerator:
@@ -207,17 +239,18 @@ def train(config: GeneratorTrainConfig, extractor: ClipFeatureExtractor | None =
         indices = loop.batch_indices(len(dataset), run.batch_size, run.seed, step, process)
         batch = {k: v.to(process.device) for k, v in collate([dataset[i] for i in indices]).items()}
         words_withheld, speech_withheld = withheld_conditions(config, step, process, process.device)
+        unknown = unknown_word_frames(config, step, process, batch["word_mask"], words_withheld)
         output = model(
             batch["audio"],
             batch["text"],
             batch["word_mask"],
             batch["speaker"],
             batch["mirrored"],
-            words_withheld,
+            unknown,
             speech_withheld,
         )
         # the coherence loss aligns the words with the motion: only where words were given
-        words_given = batch["word_mask"] & ~(words_withheld | speech_withheld)[:, None]
+        words_given = batch["word_mask"] & ~unknown & ~speech_withheld[:, None]
         total = torch.zeros((), device=process.device)
         scalars: dict[str, float] = {}
         for part in generator.config.parts:

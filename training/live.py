@@ -5,10 +5,12 @@
 The live path (:mod:`semges.live`) computes its audio features as the speech arrives
 (:mod:`semges.live.features`): Whisper states from a few seconds of trailing audio and prosody
 with running references, which differ from the offline features (cosine 0.6 for the Whisper
-states). A generator trained offline reads them badly, so this trains a generator
-(``configs/live_generator.yaml``: the default recipe, without words) and a face model
-(``configs/face.yaml``) on exactly the rows a live stream computes, on the pipeline's own
-VQ-VAEs, and writes them with the live settings to ``<pipeline>/live/`` (the rest of the
+states), and words that arrive 1-2 s after they are spoken (:mod:`semges.live.words`). A
+generator trained offline reads them badly, so this trains a generator
+(``configs/live_generator.yaml``: the default recipe, the words of each window's last
+seconds unknown, as live recognition's lag leaves them) and a face model
+(``configs/face.yaml``, without words) on exactly the rows a live stream computes, on the
+pipeline's own VQ-VAEs, and writes them with the live settings to ``<pipeline>/live/`` (the rest of the
 folder is left alone). Data: the BEAT2 sample of ``data/beat2`` (as ``make checkpoint``), or
 ``--beat2 PATH`` for a full BEAT2 language folder.
 """
@@ -21,7 +23,9 @@ import json
 import logging
 import shutil
 import time
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,8 +39,11 @@ from semges.live.config import (
 from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
 from semges.speech import SpeechFeatures, Word
 from training import beat2_files as files
-from training.config import FaceTrainConfig, GeneratorTrainConfig, load_config
+from training.config import FaceTrainConfig, GeneratorTrainConfig, load_config, replace
 from training.sample_data import BEAT2_SAMPLE_DIR
+
+if TYPE_CHECKING:
+    from semges.speech.text_features import WordEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +53,33 @@ STAGES = ("generator", "face")
 
 
 class LiveClipFeatures:
-    """A training clip's features as a live stream computes them: live audio rows, no words
-    (the live path has none in time: text zeros, no word frames)."""
+    """A training clip's features as a live stream computes them: live audio rows and, when
+    ``word_encoder`` is given, the clip's words embedded as live recognition commits them (a
+    few at a time, each after the earlier words of its sentence: :mod:`semges.live.words`);
+    without it no words (text zeros, no word frames: the live face runs without them)."""
 
     def __init__(
-        self, config: LiveConfig, whisper_fingerprint: str, whisper: object, text_dim: int
+        self,
+        config: LiveConfig,
+        whisper_fingerprint: str,
+        whisper: object,
+        text_dim: int,
+        word_encoder: WordEncoder | None = None,
     ) -> None:
         self.config = config
         self.text_dim = text_dim
         self._whisper_fingerprint = whisper_fingerprint
         self._whisper = whisper
+        self._word_encoder = word_encoder if config.words is not None else None
 
     @property
     def frontend_config(self) -> None:
         return None
 
     def fingerprint(self) -> str:
-        settings = json.dumps([self.config.features.__dict__, self._whisper_fingerprint])
+        # the front-end's fingerprint covers the text model too
+        words = self.config.to_dict()["words"] if self._word_encoder is not None else None
+        settings = json.dumps([self.config.features.__dict__, self._whisper_fingerprint, words])
         return "live-" + hashlib.sha256(settings.encode()).hexdigest()[:12]
 
     def __call__(self, samples: np.ndarray, sample_rate: int, words: list[Word]) -> SpeechFeatures:
@@ -72,12 +89,23 @@ class LiveClipFeatures:
         audio = resample(samples.astype(np.float32), sample_rate, SAMPLE_RATE)
         rows = streamed_audio_features(self._whisper, audio, self.config.features)
         num_frames = rows.shape[0]
-        return SpeechFeatures(
-            rows,
-            np.zeros((num_frames, self.text_dim), np.float32),
-            np.zeros(num_frames, bool),
-            words,
+        if self._word_encoder is None:
+            text = np.zeros((num_frames, self.text_dim), np.float32)
+            return SpeechFeatures(rows, text, np.zeros(num_frames, bool), words)
+        from semges.live.words import CausalWordEmbedder, committed_batches
+        from semges.speech.text_features import frame_word_features
+
+        config = self.config
+        batches = committed_batches(
+            words, config.words, config.features.hop_frames, config.first_step_end
         )
+        embedder = CausalWordEmbedder(self._word_encoder, config.words.context_words)
+        ordered = [word for batch in batches for word in batch]
+        embeddings = np.concatenate(
+            [embedder.add(batch) for batch in batches] or [np.zeros((0, self.text_dim), np.float32)]
+        )
+        text, mask = frame_word_features(ordered, embeddings, num_frames)
+        return SpeechFeatures(rows, text, mask, words)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -125,18 +153,22 @@ def train_live_models(
 
     pipeline = SemGesPipeline.from_pretrained(pipeline_folder)
     config = LiveConfig()
-    extractor = LiveClipFeatures(
+    features = partial(
+        LiveClipFeatures,
         config,
         pipeline.frontend_config.feature_fingerprint(),
         pipeline.frontend.whisper,
         pipeline.generator.config.text_dim,
     )
+    if config.words is not None:
+        lag = config.words.lag_range_s(config.features.hop_frames)
+        gen_config = replace(gen_config, word_lag_s_min=lag[0], word_lag_s_max=lag[1])
     timings = {}
     start = time.perf_counter()
-    generator.train(gen_config, extractor)
+    generator.train(gen_config, features(pipeline.frontend.word_encoder))
     timings["generator_s"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    face_model = face.train(face_config, extractor)
+    face_model = face.train(face_config, features())
     timings["face_s"] = round(time.perf_counter() - start, 1)
     destination = live_folder(pipeline_folder)
     with atomic_folder(destination) as staging:

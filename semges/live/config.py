@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from semges.live.features import StreamingFeatureConfig
+from semges.live.words import StreamingWordConfig
 
 LIVE_FOLDER: str = "live"
 LIVE_MANIFEST: str = "live.json"
@@ -55,9 +56,14 @@ class LiveConfig:
     history_frames: int = 96  # feature rows kept: the generator window and the face's reach
     onset_event_threshold: float = 0.5  # onset strength (scaled) of a peak that starts a segment
     active_energy: float = 0.6  # energy above which a frame counts as speech, voiced or not
+    # streaming word recognition; None: the live generator runs on the audio alone (it was
+    # trained without words: a manifest without "words")
+    words: StreamingWordConfig | None = field(default_factory=StreamingWordConfig)
 
     def __post_init__(self) -> None:
         hop = self.features.hop_frames
+        if self.words is not None and self.words.window_s > self.features.context_s:
+            raise ValueError("the words' window_s must lie within the features' context_s")
         if not 1 <= self.decision_frames <= self.lookahead_frames - hop:
             raise ValueError(
                 "decision_frames must be at least 1 and a hop less than lookahead_frames (a "
@@ -86,7 +92,9 @@ class LiveConfig:
     def from_dict(cls, values: dict[str, Any]) -> LiveConfig:
         values = dict(values)
         features = StreamingFeatureConfig(**values.pop("features", {}))
-        return cls(features=features, **values)
+        words = values.pop("words", None)
+        words = StreamingWordConfig(**words) if words is not None else None
+        return cls(features=features, words=words, **values)
 
 
 def live_folder(pipeline_folder: str | os.PathLike) -> Path:

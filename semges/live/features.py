@@ -153,7 +153,7 @@ class StreamingAudioFeatures:
         last = self._received - PROSODY_FRAME_LENGTH // 2
         return max(0, (last * FPS) // SAMPLE_RATE)
 
-    def _samples(self, first: int, last: int) -> np.ndarray:
+    def samples(self, first: int, last: int) -> np.ndarray:
         """Absolute samples [first, last), zeros before the stream and past what was received."""
         if first < self._buffer_start and last > 0 and self._buffer_start > 0:
             raise RuntimeError("samples needed are no longer buffered")
@@ -189,7 +189,7 @@ class StreamingAudioFeatures:
 
         end = frame_sample(end_frame)
         start = max(0, end - self._context)
-        mel = log_mel(self.whisper, self._samples(start, end))
+        mel = log_mel(self.whisper, self.samples(start, end))
         mel = mel[:, : 2 * (mel.shape[1] // 2)]  # the encoder's first conv has stride 2
         states = np.array(self.whisper.encode(mel))[0]  # (mel frames / 2, D)
         state_s = 2 * MEL_FRAME_S
@@ -239,7 +239,7 @@ class StreamingAudioFeatures:
         """(F, length) samples centred on each frame's time."""
         half = length // 2
         return np.stack(
-            [self._samples(frame_sample(f) - half, frame_sample(f) + half) for f in frames]
+            [self.samples(frame_sample(f) - half, frame_sample(f) + half) for f in frames]
         )
 
     def _onset_strength(self, frames: np.ndarray) -> np.ndarray:

@@ -9,9 +9,13 @@ silence, cut to the stream's exact frame count.
 
 One step, in the offline pipeline's terms (:mod:`semges.pipeline`):
 
-- **Codes.** The live generator (trained on live features, without words: recognition lags
-  the voice by more than the lookahead) scores the codes of the last ``window`` frames,
-  guided as offline. Segments start at onset peaks of the speech (offline: word onsets), at
+- **Words.** Every second a background thread recognises the trailing audio
+  (:mod:`semges.live.words`); the words it commits are laid on their frames a fixed number of
+  steps later, and the frames after the last word known are UNKNOWN_WORDS to the generator.
+  Recognition lags the voice by 1-2 s, more than the lookahead: a word shapes the gestures
+  after it, not its own (the live generator is trained with that lag).
+- **Codes.** The live generator (trained on live features) scores the codes of the last
+  ``window`` frames, guided as offline. Segments start at onset peaks of the speech (offline: word onsets), at
   least ``min_segment_frames`` and at most ``max_segment_frames`` apart, decided from the
   frames known. A segment's code is chosen once, when ``decision_frames`` of its frames are
   known, from their mean logits and the segment's noise, addressed by (seed, part, first
@@ -48,7 +52,13 @@ from semges.live.config import (
     live_folder,
     read_live_config,
 )
-from semges.live.features import PROSODY_FRAME_LENGTH, StreamingAudioFeatures
+from semges.live.features import (
+    PROSODY_FRAME_LENGTH,
+    RunningPercentile,
+    StreamingAudioFeatures,
+    frame_sample,
+)
+from semges.live.words import IncrementalRecognizer, WordStream, recognition_whisper
 from semges.models import SemGesGenerator
 from semges.models.code_sampling import sample_held_codes, segment_noise
 from semges.models.face import FaceModel
@@ -59,9 +69,11 @@ from semges.sampling import DEFAULT_TEMPERATURE, check_seed, check_temperature
 from semges.speakers import DEFAULT_SPEAKER
 from semges.speech.audio import SAMPLE_RATE
 from semges.speech.audio_features import VOICED_THRESHOLD
+from semges.speech.text_features import frame_word_features
 from semges.windows import gaussian_smooth
 
 ENERGY, ONSET, _LOG_F0, VOICING = range(-4, 0)  # the prosody columns at the end of a row
+WORD_LAG_BINS: tuple[float, float, float] = (0.0, 20.0, 0.05)  # s: a running percentile's bins
 
 
 @dataclass
@@ -90,7 +102,13 @@ class LiveGenerator:
         speaker: int | str = DEFAULT_SPEAKER,
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
+        words: bool = True,
+        wait_for_words: bool = False,
     ) -> None:
+        """``words``: recognise words as they come (if the live models were trained with
+        them); ``wait_for_words``: each step waits for its due decode however long it takes,
+        so the frames repeat exactly when the audio comes faster than real time (files,
+        tests); otherwise it waits at most the words config's ``max_wait_s``."""
         check_temperature(temperature)
         check_seed(seed)
         self.pipeline, self.generator, self.face, self.config = pipeline, generator, face, config
@@ -111,6 +129,22 @@ class LiveGenerator:
         self._plan: tuple[int, torch.Tensor] | None = None  # (first frame, rot6d) to come
         if history < max(generator.config.window, config.decode_frames):
             raise ValueError("history_frames must cover the generator window and decode_frames")
+        self._text = np.zeros((0, generator.config.text_dim), np.float32)
+        self._word_mask = np.zeros(0, bool)
+        self._known_until = 0  # frames before this carry their words (or none)
+        self._word_lags = RunningPercentile(*WORD_LAG_BINS)
+        self._word_stream: WordStream | None = None
+        if words and config.words is not None:
+            frontend = pipeline.frontend
+            recognizer = IncrementalRecognizer(
+                recognition_whisper(frontend.config.whisper_model, frontend.config.compute_type),
+                frontend.word_encoder,
+                config.words,
+                frontend.config.language,
+            )
+            usable_after = config.words.usable_after_steps * config.features.hop_frames
+            max_wait = None if wait_for_words else config.words.max_wait_s
+            self._word_stream = WordStream(recognizer, usable_after, max_wait)
 
     @classmethod
     def from_pretrained(
@@ -120,16 +154,21 @@ class LiveGenerator:
         seed: int = 0,
         temperature: float = DEFAULT_TEMPERATURE,
         pipeline: SemGesPipeline | None = None,
+        words: bool = True,
+        wait_for_words: bool = False,
     ) -> LiveGenerator:
         """The live generator of a pipeline folder with live models (``live/``); ``pipeline``:
-        that folder's pipeline, already loaded (a server starting many streams)."""
+        that folder's pipeline, already loaded (a server starting many streams); ``words``,
+        ``wait_for_words``: as in the constructor."""
         config = read_live_config(folder)
         models = live_folder(folder)
         generator = SemGesGenerator.from_pretrained(models / GENERATOR_FOLDER).eval()
         face_folder = models / FACE_FOLDER
         face = FaceModel.from_pretrained(face_folder).eval() if face_folder.is_dir() else None
         pipeline = pipeline if pipeline is not None else SemGesPipeline.from_pretrained(folder)
-        return cls(pipeline, generator, face, config, speaker, seed, temperature)
+        return cls(
+            pipeline, generator, face, config, speaker, seed, temperature, words, wait_for_words
+        )
 
     @property
     def lookahead_s(self) -> float:
@@ -138,6 +177,37 @@ class LiveGenerator:
         a step makes final lags ``hop_frames`` more: see ``LiveConfig.latency_frames``.)"""
         audio_past_rows = PROSODY_FRAME_LENGTH // 2 / SAMPLE_RATE
         return (self.config.lookahead_frames + 1) / FPS + audio_past_rows
+
+    @property
+    def recognizes_words(self) -> bool:
+        return self._word_stream is not None
+
+    def word_statistics(self) -> dict[str, float | int | None]:
+        """Streaming recognition so far: words used, decodes late or dropped, the time spent
+        recognising, and the lag from a word's end to its first use (50th and 95th
+        percentile, s; None before any word)."""
+        stream = self._word_stream
+        used = self._word_lags.count
+        return {
+            "words": used,
+            "late_decodes": stream.late if stream else 0,
+            "dropped_decodes": stream.dropped if stream else 0,
+            "recognition_s": round(stream.compute_s, 3) if stream else 0.0,
+            "word_lag_p50_s": round(self._word_lags.percentile(50.0), 2) if used else None,
+            "word_lag_p95_s": round(self._word_lags.percentile(95.0), 2) if used else None,
+        }
+
+    def close(self) -> None:
+        """Stop the word recognition thread (``flush`` does too); the stream ends."""
+        if self._word_stream is not None:
+            self._word_stream.close()
+        self._flushed = True
+
+    def __enter__(self) -> LiveGenerator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def received_frames(self) -> int:
@@ -169,8 +239,10 @@ class LiveGenerator:
             return MotionClip.rest(0)
         total = self.received_frames
         self.features.finish()
-        clip = _joined(self._steps(total + self.config.latency_frames, total))
-        self._flushed = True
+        try:
+            clip = _joined(self._steps(total + self.config.latency_frames, total))
+        finally:
+            self.close()
         return clip
 
     def _steps(self, available: int, total: int | None = None) -> Iterator[MotionClip]:
@@ -193,6 +265,8 @@ class LiveGenerator:
         while self._rows_end < end:  # the first step needs the rows of its lookahead too
             self._rows_end += hop
             self._add_rows(self.features.step(self._rows_end), self._rows_end)
+        if self._word_stream is not None:
+            self._update_words(end)
         final = np.arange(self.frames_emitted, end - config.lookahead_frames)
         active = self._active()
         self._find_segments(end, active)
@@ -220,8 +294,33 @@ class LiveGenerator:
         return motion
 
     def _add_rows(self, rows: np.ndarray, end: int) -> None:
-        self._rows = np.concatenate([self._rows, rows])[-self.config.history_frames :]
+        history = self.config.history_frames
+        self._rows = np.concatenate([self._rows, rows])[-history:]
         self._rows_start = end - self._rows.shape[0]
+        self._text = np.concatenate(
+            [self._text, np.zeros((rows.shape[0], self._text.shape[1]), np.float32)]
+        )[-history:]
+        self._word_mask = np.concatenate([self._word_mask, np.zeros(rows.shape[0], bool)])[
+            -history:
+        ]
+
+    def _update_words(self, end: int) -> None:
+        """Send this step's decode if it is one, and lay the words of the decodes due now on
+        their frames."""
+        words = self.config.words
+        hop = self.config.features.hop_frames
+        if (end - self.config.first_step_end) // hop % words.decode_every_steps == 0:
+            last = frame_sample(end)
+            first = last - round(words.window_s * SAMPLE_RATE)
+            self._word_stream.send(end, self.features.samples(first, last))
+        for batch in self._word_stream.take(end):
+            text, mask = frame_word_features(
+                list(batch.words), batch.embeddings, self._rows.shape[0], self._rows_start
+            )
+            self._text[mask] = text[mask]
+            self._word_mask |= mask
+            self._known_until = max(self._known_until, round(batch.known_until_s * FPS))
+            self._word_lags.add(np.array([end / FPS - w.end for w in batch.words]))
 
     def _active(self) -> np.ndarray:
         """(N,) bool speech activity of the rows kept."""
@@ -257,17 +356,19 @@ class LiveGenerator:
     def _logits(self, end: int) -> tuple[int, dict[str, torch.Tensor]]:
         """The first frame of the last ``window`` frames, and their per part (n, K) code
         logits."""
-        rows = torch.from_numpy(self._rows[-self.generator.config.window :])[None]
+        window = self.generator.config.window
+        rows = torch.from_numpy(self._rows[-window:])[None]
         length = rows.shape[1]
+        frames = np.arange(end - length, end)
         with torch.inference_mode():
             logits = guided_code_logits(
                 self.generator,
                 self.pipeline.inference,
                 rows,
-                torch.zeros(1, length, self.generator.config.text_dim),
-                torch.zeros(1, length, dtype=torch.bool),
+                torch.from_numpy(self._text[-window:])[None],
+                torch.from_numpy(self._word_mask[-window:])[None],
                 torch.tensor([self.speaker]),
-                words_withheld=torch.ones(1, dtype=torch.bool),
+                words_withheld=torch.from_numpy(frames >= self._known_until)[None],
             )
         return end - length, {part: values[0] for part, values in logits.items()}
 

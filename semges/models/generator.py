@@ -200,18 +200,22 @@ class SemGesGenerator(PretrainedModel):
         mirrored (B,) bool: the motion to make is the mirror image of the speaker's own
         handedness (training on mirrored windows); None means all False.
         words_withheld (B,) bool: those windows' words are unknown (UNKNOWN_WORDS replaces
-        the text); speech_withheld (B,) bool: their audio and words are both unknown (the
-        unconditional model). None means all False."""
+        the text), or (B, T) bool: those frames' words are unknown (live recognition: the
+        words of the last second or two are not in yet); speech_withheld (B,) bool: their
+        audio and words are both unknown (the unconditional model). None means all False."""
         audio = (audio - self.audio_mean) / self.audio_std
         text_embedding = self.embed_text(text, word_mask)
+        unknown = None
+        if words_withheld is not None:
+            unknown = words_withheld[:, None] if words_withheld.ndim == 1 else words_withheld
         if speech_withheld is not None:
             audio = torch.where(speech_withheld[:, None, None], self.null_audio, audio)
-            words_withheld = (
-                speech_withheld if words_withheld is None else words_withheld | speech_withheld
+            unknown = (
+                speech_withheld[:, None] if unknown is None else unknown | speech_withheld[:, None]
             )
-        if words_withheld is not None:
+        if unknown is not None:
             text_embedding = torch.where(
-                words_withheld[:, None, None], self.unknown_words_embedding, text_embedding
+                unknown[..., None], self.unknown_words_embedding, text_embedding
             )
         speaker_index = self.speaker_index(speaker_id)
         if mirrored is None:

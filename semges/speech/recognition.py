@@ -99,7 +99,7 @@ class WindowRecogniser:
 
     def add(self, window: EncodedWindow) -> None:
         """Decode one encoder window (in clip order)."""
-        self._windows.append(self._decode(window))
+        self._windows.append(self.decode(window))
 
     def finish(self, speech: np.ndarray, duration_s: float) -> Recognition:
         """The clip's words from the decoded windows; ``speech``: (K, 2) non-silent intervals
@@ -112,7 +112,7 @@ class WindowRecogniser:
             if window is None and not (speech[:, 1] > cursor + MIN_PROGRESS_S).any():
                 break  # only silence is left: nothing to decode
             if window is None:
-                window = self._decode(self._extra_window(cursor))
+                window = self.decode(self._extra_window(cursor))
                 logger.debug("decoding left a gap at %.2f s: one extra window", cursor)
             later = [w for w in fixed if w.start_s > window.start_s]
             cut = window.complete_s
@@ -120,7 +120,7 @@ class WindowRecogniser:
                 cut = min(cut, later[0].start_s + ENCODER_OVERLAP_S / 2)
             cut = max(cut, cursor + MIN_PROGRESS_S)
             taken = [w for w in window.words if cursor <= w.start < cut]
-            if words and taken and _same_word(words[-1], taken[0]):
+            if words and taken and same_word(words[-1], taken[0]):
                 taken = taken[1:]
             words.extend(taken)
             used.append(window)
@@ -181,7 +181,7 @@ class WindowRecogniser:
             hotwords=None,
         )
 
-    def _decode(self, window: EncodedWindow) -> DecodedWindow:
+    def decode(self, window: EncodedWindow) -> DecodedWindow:
         """One decoding pass of faster-whisper's ``generate_segments`` on a window."""
         if self._tokenizer is None:
             self._setup(window)
@@ -238,7 +238,7 @@ def _covering(windows: list[DecodedWindow], cursor: float) -> DecodedWindow | No
     return max(candidates, key=lambda w: w.start_s) if candidates else None
 
 
-def _same_word(previous: Word, word: Word) -> bool:
+def same_word(previous: Word, word: Word) -> bool:
     """Whether ``word`` (from the next window) repeats ``previous`` (decoded twice)."""
     from semges.speech.alignment import normalize_word
 

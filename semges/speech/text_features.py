@@ -22,6 +22,7 @@ from semges.speech.types import Word
 logger = logging.getLogger(__name__)
 
 SENTENCE_END = (".", "?", "!", "…")
+CLOSING_PUNCTUATION = "\"')]»”’"  # may follow a sentence's end
 MAX_SENTENCE_WORDS: int = 48  # far below MiniLM's 512 positions even for long words
 SENTENCE_PAUSE_S: float = 2.0  # a silence this long also ends a sentence (unpunctuated text)
 BATCH_SENTENCES: int = 32
@@ -103,7 +104,7 @@ def sentence_spans(words: list[Word]) -> list[tuple[int, int]]:
     start = 0
     for i, word in enumerate(words):
         last = i + 1 == len(words)
-        ends = word.word.rstrip("\"')]»”’").endswith(SENTENCE_END)
+        ends = word.word.rstrip(CLOSING_PUNCTUATION).endswith(SENTENCE_END)
         pause = not last and words[i + 1].start - word.end >= SENTENCE_PAUSE_S
         if last or ends or pause or i + 1 - start >= MAX_SENTENCE_WORDS:
             spans.append((start, i + 1))
@@ -130,24 +131,27 @@ _EDGE_PUNCTUATION = "\"'`.,;:!?()[]{}<>«»“”‘’…-—–*"
 
 
 def frame_word_features(
-    words: list[Word], embeddings: np.ndarray, num_frames: int
+    words: list[Word], embeddings: np.ndarray, num_frames: int, first_frame: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lay word embeddings on the frame grid.
 
-    Returns ``text`` (num_frames, dim) float32 and ``word_mask`` (num_frames,) bool: frame i
-    carries word w when ``w.start <= i / FPS < w.end`` (a later word wins an overlap). A word
-    too short to cover any frame time takes the frame nearest its start if that one is free.
+    Returns ``text`` (num_frames, dim) float32 and ``word_mask`` (num_frames,) bool: row i is
+    frame ``first_frame + i``, which carries word w when ``w.start <= frame / FPS < w.end`` (a
+    later word wins an overlap). A word too short to cover any frame time takes the frame
+    nearest its start if that one is free. Words outside the rows' frames are left out.
     """
     dim = embeddings.shape[1] if embeddings.ndim == 2 else 0
     text = np.zeros((num_frames, dim), np.float32)
     owner = np.full(num_frames, -1, np.int64)
     for index, word in enumerate(words):
-        first = max(0, int(np.ceil(word.start * FPS - 1e-9)))
-        last = min(num_frames, int(np.ceil(word.end * FPS - 1e-9)))
+        first = int(np.ceil(word.start * FPS - 1e-9)) - first_frame
+        last = int(np.ceil(word.end * FPS - 1e-9)) - first_frame
         if last > first:
-            owner[first:last] = index
-        else:
-            nearest = min(num_frames - 1, max(0, round(word.start * FPS)))
+            owner[max(0, first) : max(0, min(num_frames, last))] = index
+            continue
+        nearest = round(word.start * FPS) - first_frame
+        if -1 <= nearest <= num_frames:  # a frame of the rows, or rounded just past an edge
+            nearest = min(num_frames - 1, max(0, nearest))
             if owner[nearest] < 0:
                 owner[nearest] = index
     mask = owner >= 0
