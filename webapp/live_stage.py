@@ -66,6 +66,8 @@ class LiveStream(Protocol):
 
     def flush(self) -> MotionClip: ...
 
+    def close(self) -> None: ...
+
 
 StreamFactory = Callable[[], LiveStream]
 
@@ -308,6 +310,8 @@ class LiveStage:
             removed = self._sessions.pop(session.session_id, None)
         if removed is not None:
             logger.info("live session %s %s: %s", session.session_id[:8], why, session.describe())
+            if session.stream is not None:
+                session.stream.close()  # its word recognition thread ends
             session.stream = None  # the generator goes now, not with the last reference
             return_freed_memory()
 

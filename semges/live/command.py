@@ -83,6 +83,11 @@ def add_live_parser(
         metavar="SECONDS",
         help=f"refuse a longer file (default {max_duration_s:g} s)",
     )
+    live.add_argument(
+        "--no-words",
+        action="store_true",
+        help="no streaming word recognition: the gestures follow the audio alone",
+    )
     live.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
 
 
@@ -131,7 +136,13 @@ def run_live(args: argparse.Namespace) -> int:
         samples = decode_audio(args.speech, max_duration_s=args.max_duration).samples
     try:
         live = LiveGenerator.from_pretrained(
-            args.checkpoint, speaker=args.speaker, seed=args.seed, temperature=args.temperature
+            args.checkpoint,
+            speaker=args.speaker,
+            seed=args.seed,
+            temperature=args.temperature,
+            words=not args.no_words,
+            # a file played as fast as it computes waits for its words: repeatable frames
+            wait_for_words=not (args.mic or args.realtime),
         )
     except (NoLiveModels, ValueError) as error:
         raise LiveCommandError(str(error)) from error
@@ -159,6 +170,7 @@ def run_live(args: argparse.Namespace) -> int:
         f"{report.frames} frames ({report.audio_s:.1f} s) -> {args.output}; latency p50 "
         f"{report.latency_p50_s:.2f} s, p95 {report.latency_p95_s:.2f} s; compute "
         f"{report.compute_s_per_audio_s:.2f} s per second of speech"
+        + (f"; {report.words['words']} words recognised" if live.recognizes_words else "")
     )
     return 0
 

@@ -69,12 +69,15 @@ class StreamReport:
     latency_p50_s: float
     latency_p95_s: float
     latency_max_s: float
-    compute_s_per_audio_s: float
+    compute_s_per_audio_s: float  # the steps' time and the word recognition thread's
+    step_compute_s_per_audio_s: float  # the steps alone (the caller's thread)
+    recognition_s_per_audio_s: float  # the word recognition thread alone
     cpu_load: float  # process CPU seconds per wall second over the run (2 cores: up to 2)
     pieces: int
     piece_range_s: tuple[float, float]
     realtime: bool
     peak_rss_mb: float
+    words: dict[str, object] = field(default_factory=dict)  # LiveGenerator.word_statistics
     machine: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
@@ -130,6 +133,8 @@ def run_stream(
     latency = ready_at - _arrival_of_frames(arrivals, motion.num_frames)
     audio_s = received / SAMPLE_RATE
     p50, p95 = np.percentile(latency, PERCENTILES) if latency.size else (float("nan"),) * 2
+    words = live.word_statistics()
+    per_audio_s = 1.0 / max(audio_s, 1e-9)
     report = StreamReport(
         frames=motion.num_frames,
         expected_frames=layout.num_motion_frames(received, SAMPLE_RATE),
@@ -138,12 +143,15 @@ def run_stream(
         latency_p50_s=round(float(p50), 3),
         latency_p95_s=round(float(p95), 3),
         latency_max_s=round(float(latency.max()) if latency.size else float("nan"), 3),
-        compute_s_per_audio_s=round(compute / max(audio_s, 1e-9), 3),
+        compute_s_per_audio_s=round((compute + words["recognition_s"]) * per_audio_s, 3),
+        step_compute_s_per_audio_s=round(compute * per_audio_s, 3),
+        recognition_s_per_audio_s=round(words["recognition_s"] * per_audio_s, 3),
         cpu_load=round(cpu / max(wall, 1e-9), 3),
         pieces=count,
         piece_range_s=piece_range_s,
         realtime=realtime,
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        words=words,
         machine=machine_description(),
     )
     return motion, report
