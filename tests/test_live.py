@@ -300,6 +300,12 @@ def test_live_command_writes_the_motion_and_the_report(live_checkpoint, speech_e
     np.testing.assert_allclose(clock, np.arange(measured["frames"]) / layout.FPS, atol=1e-6)
     for key in ("lookahead_s", "latency_p50_s", "latency_p95_s", "compute_s_per_audio_s"):
         assert measured[key] >= 0
+    # the excerpt's words were recognised on the way, and counted into the compute
+    assert measured["words"]["words"] >= 8 and measured["recognition_s_per_audio_s"] > 0
+    assert measured["compute_s_per_audio_s"] == pytest.approx(
+        measured["step_compute_s_per_audio_s"] + measured["recognition_s_per_audio_s"], abs=2e-3
+    )
+    assert "words recognised" in done.stdout
     with np.load(output) as motion:
         assert motion["poses"].shape == (measured["frames"], layout.POSE_DIM)
 

@@ -10,8 +10,8 @@
   "use strict";
 
   const FIELD_OF_VIEW_DEG = 30;
-  const CHEST_HEIGHT = 0.62; // look at this fraction of the body's height: head to hips in view
-  const VIEW_DISTANCE = 1.45; // camera distance, in body heights
+  const CHEST_HEIGHT = 0.64; // look at this fraction of the body's height: shins to above the head
+  const VIEW_DISTANCE = 1.7; // camera distance, in body heights: 0.91 of the height in view
   const NEAR_M = 0.05;
   const FAR_M = 50;
   const MAX_PIXEL_RATIO = 2; // a 4K projector gains nothing visible above this, and costs a lot
