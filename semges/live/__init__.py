@@ -6,7 +6,7 @@
     clip = live.flush()  # the rest
 
 See :mod:`semges.live.generator` for how, :mod:`semges.live.features` for the features,
-``python -m training.live`` for the models it needs and :mod:`semges.live.vmc` for sending the
+:mod:`semges.live.words` for the streaming word recognition, ``python -m training.live`` for the models it needs and :mod:`semges.live.vmc` for sending the
 frames to an avatar app (the VMC protocol). The names are imported on first use, so
 the command line's parser (``semges.live.command``) loads no torch.
 """
@@ -20,6 +20,7 @@ _EXPORTS = {
     "LiveConfig": "semges.live.config",
     "NoLiveModels": "semges.live.config",
     "StreamingFeatureConfig": "semges.live.features",
+    "StreamingWordConfig": "semges.live.words",
     "LiveGenerator": "semges.live.generator",
     "VmcSender": "semges.live.vmc",
 }

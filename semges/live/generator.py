@@ -193,8 +193,8 @@ class LiveGenerator:
             "late_decodes": stream.late if stream else 0,
             "dropped_decodes": stream.dropped if stream else 0,
             "recognition_s": round(stream.compute_s, 3) if stream else 0.0,
-            "word_lag_p50_s": round(self._word_lags.percentile(50.0), 2) if used else None,
-            "word_lag_p95_s": round(self._word_lags.percentile(95.0), 2) if used else None,
+            "word_lag_p50_s": round(float(self._word_lags.percentile(50.0)), 2) if used else None,
+            "word_lag_p95_s": round(float(self._word_lags.percentile(95.0)), 2) if used else None,
         }
 
     def close(self) -> None:
