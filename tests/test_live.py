@@ -68,7 +68,9 @@ def speech(speech_excerpt) -> np.ndarray:
 
 
 def live_generator(folder: Path, frontend, **settings) -> LiveGenerator:
-    """The live generator; by default each step waits for its words (exactly repeatable)."""
+    """The live generator; without words unless asked (tests/test_live_words.py has them),
+    and then each step waits for its words (exactly repeatable)."""
+    settings.setdefault("words", False)
     settings.setdefault("wait_for_words", True)
     pipeline = SemGesPipeline.from_pretrained(folder, frontend=frontend)
     return LiveGenerator.from_pretrained(folder, pipeline=pipeline, **settings)

@@ -175,35 +175,39 @@ def test_a_failed_decode_is_raised_to_the_stream(speech_frontend):
 
 
 def test_the_live_generator_uses_words_after_they_are_due(live_checkpoint, speech_frontend, speech):
-    with_words = live_generator(live_checkpoint, speech_frontend, seed=3)
-    clips = push_in_pieces(with_words, speech, (0.1, 0.5), 0)
-    statistics = with_words.word_statistics()
+    whole = live_generator(live_checkpoint, speech_frontend, seed=3, words=True)
+    clips = [whole.push(speech)]
+    # the words reach the generator: the same rows score other codes without them
+    assert whole._word_mask.any() and whole._known_until > 0
+    end = whole._rows_end
+    _, logits = whole._logits(end)
+    known_until, whole._known_until = whole._known_until, 0
+    _, without_words = whole._logits(end)
+    assert any(not torch.allclose(logits[p], without_words[p]) for p in logits)
+    whole._known_until = known_until
+    clips.append(whole.flush())
+    poses = np.concatenate([c.poses for c in clips])
+    statistics = whole.word_statistics()
     assert statistics["words"] >= 8
-    low, high = with_words.config.words.lag_range_s(with_words.config.features.hop_frames)
+    low, high = whole.config.words.lag_range_s(whole.config.features.hop_frames)
     assert low - 0.1 <= statistics["word_lag_p50_s"] <= high + 1.0
     assert statistics["late_decodes"] == statistics["dropped_decodes"] == 0
-    without = live_generator(live_checkpoint, speech_frontend, seed=3, words=False)
-    assert not without.recognizes_words
-    reference = push_in_pieces(without, speech, (0.1, 0.5), 0)
-    poses = np.concatenate([c.poses for c in clips])
-    reference_poses = np.concatenate([c.poses for c in reference])
+
+    # any pieces give the same frames, words and all
+    live = live_generator(live_checkpoint, speech_frontend, seed=3, words=True)
+    in_pieces = push_in_pieces(live, speech, (0.1, 0.5), 0)
+    np.testing.assert_allclose(np.concatenate([c.poses for c in in_pieces]), poses, atol=1e-5)
+
     # the first decode is sent at the first step and used two steps later: until its words
     # could shape a code, the motion is that of the audio alone
-    config = with_words.config
-    first_use = config.first_step_end + config.words.usable_after_steps * 6
+    without = live_generator(live_checkpoint, speech_frontend, seed=3, words=False)
+    assert not without.recognizes_words
+    reference = np.concatenate([c.poses for c in push_in_pieces(without, speech, (10, 10), 0)])
+    config = whole.config
+    hop = config.features.hop_frames
+    first_use = config.first_step_end + config.words.usable_after_steps * hop
     same_until = first_use - config.lookahead_frames - config.decision_frames
-    np.testing.assert_allclose(poses[:same_until], reference_poses[:same_until], atol=1e-5)
-
-    # the words reach the generator: the same rows score other codes without them
-    live = live_generator(live_checkpoint, speech_frontend, seed=3)
-    live.push(speech)
-    assert live._word_mask.any() and live._known_until > 0
-    end = live._rows_end
-    _, logits = live._logits(end)
-    live._known_until = 0
-    _, without_words = live._logits(end)
-    assert any(not torch.allclose(logits[p], without_words[p]) for p in logits)
-    live.close()
+    np.testing.assert_allclose(poses[:same_until], reference[:same_until], atol=1e-5)
 
 
 def test_a_manifest_without_words_runs_on_the_audio_alone():

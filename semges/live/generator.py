@@ -15,11 +15,12 @@ One step, in the offline pipeline's terms (:mod:`semges.pipeline`):
   Recognition lags the voice by 1-2 s, more than the lookahead: a word shapes the gestures
   after it, not its own (the live generator is trained with that lag).
 - **Codes.** The live generator (trained on live features) scores the codes of the last
-  ``window`` frames, guided as offline. Segments start at onset peaks of the speech (offline: word onsets), at
-  least ``min_segment_frames`` and at most ``max_segment_frames`` apart, decided from the
-  frames known. A segment's code is chosen once, when ``decision_frames`` of its frames are
-  known, from their mean logits and the segment's noise, addressed by (seed, part, first
-  frame) as offline; until then the frames hold the previous code.
+  ``window`` frames, guided as offline. Segments start at onset peaks of the speech
+  (offline: word onsets), at least ``min_segment_frames`` and at most ``max_segment_frames``
+  apart, decided from the frames known. A segment's code is chosen once, when
+  ``decision_frames`` of its frames are known, from their mean logits and the segment's
+  noise, addressed by (seed, part, first frame) as offline; until then the frames hold the
+  previous code.
 - **Rotations.** The codes of the last ``decode_frames`` frames are decoded, smoothed as
   offline, and handed over into the plan of the frames not yet final (the decoder sees 12
   frames either side, so a code chosen changes the frames just before its segment: the plan
