@@ -45,10 +45,11 @@ def speech(speech_excerpt) -> np.ndarray:
 
 
 def recognize_in_steps(recognizer: IncrementalRecognizer, samples: np.ndarray) -> list[WordBatch]:
-    """Decode the trailing window every second, as a live stream sends them."""
+    """Decode the trailing window every 1.2 s, as a live stream sends them."""
     window = round(CONFIG.window_s * SAMPLE_RATE)
+    every = CONFIG.decode_every_steps * 0.2
     batches = []
-    for end_s in np.arange(1.0, samples.shape[0] / SAMPLE_RATE + 1.0, 1.0):
+    for end_s in np.arange(every, samples.shape[0] / SAMPLE_RATE + every, every):
         end = round(end_s * SAMPLE_RATE)
         piece = np.zeros(window, np.float32)
         available = samples[max(0, end - window) : end]
@@ -77,6 +78,10 @@ def test_the_recognizer_commits_each_spoken_word_once_in_order(
         assert batch.embeddings.shape == (len(batch.words), speech_frontend.word_encoder.dim)
     known = [b.known_until_s for b in batches]
     assert known == sorted(known) and known[-1] > 0
+    # silence is not decoded (Whisper invents words there) and holds no word
+    silence = np.zeros(round(CONFIG.window_s * SAMPLE_RATE), np.float32)
+    quiet = recognizer.decode(silence, 20.0, 600)
+    assert quiet.words == () and quiet.known_until_s == 20.0 - CONFIG.commit_margin_s
 
 
 def test_a_batch_is_embedded_after_its_sentence_so_far(speech_frontend):
@@ -92,12 +97,12 @@ def test_a_batch_is_embedded_after_its_sentence_so_far(speech_frontend):
 
 
 def test_training_groups_words_as_the_decodes_commit_them():
-    hop, first = 6, 18  # decodes at step ends 18, 48, 78, ... (frames)
+    hop, first = 6, 18  # decodes at step ends 18, 54, 90, ... (frames)
     words = [Word("a", 0.0, 0.05), Word("b", 0.2, 0.6), Word("c", 0.7, 1.2), Word("d", 1.3, 2.0)]
     # committed at the first decode at least 0.5 s after the word's end
-    assert committed_batches(words, CONFIG, hop, first) == [words[:1], words[1:2], words[2:]]
+    assert committed_batches(words, CONFIG, hop, first) == [words[:1], words[1:3], words[3:]]
     low, high = CONFIG.lag_range_s(hop)
-    assert low == pytest.approx(0.5 + 0.4) and high == pytest.approx(low + 1.0)
+    assert low == pytest.approx(0.5 + 0.4) and high == pytest.approx(low + 1.2)
 
 
 def test_word_features_lay_on_a_window_of_frames():

@@ -9,7 +9,7 @@ silence, cut to the stream's exact frame count.
 
 One step, in the offline pipeline's terms (:mod:`semges.pipeline`):
 
-- **Words.** Every second a background thread recognises the trailing audio
+- **Words.** Every 1.2 s a background thread recognises the trailing audio
   (:mod:`semges.live.words`); the words it commits are laid on their frames a fixed number of
   steps later, and the frames after the last word known are UNKNOWN_WORDS to the generator.
   Recognition lags the voice by 1-2 s, more than the lookahead: a word shapes the gestures

@@ -17,10 +17,12 @@ lookahead, and the live generator is trained for exactly that: the words of its 
 ``lag_range_s`` seconds unknown (UNKNOWN_WORDS), the earlier ones given
 (:func:`training.live`).
 
-Measured on the held-out clips 0_2_2 and 0_3_3 (30 s each, tiny.en int8, one thread):
-decoding a 4 s window every second matched 91 of 98 and 79 of 82 reference words; a window
-padded to 10 s decodes in 0.14-0.16 s (median), the same window padded to Whisper's 30 s in
-0.51 s, and unpadded it loops ("Well, Well, Well, ...").
+Measured on the held-out clips 0_2_2 and 0_3_3 (40 s each, tiny.en int8, one thread, the
+words decoded against the BEAT2 transcript): a 4 s window every 1.2 s matched 223 of 231 words
+for 0.13 s of recognition per second of speech; every 1.0 s, 221 (and 10 more insertions) for
+0.17 s; a 3 s window every 1.2 s, 219. Padded to 10 s a window decodes in 0.15 s (median), padded
+to Whisper's 30 s in 0.51 s, and unpadded it loops ("Well, Well, Well, ..."). A silent window
+is not decoded: Whisper invents words there, up to its token limit (0.9 s a decode).
 """
 
 from __future__ import annotations
@@ -46,13 +48,16 @@ if TYPE_CHECKING:
 
 RECOGNITION_THREADS: int = 1  # the recogniser's own Whisper: the step has the other core
 REPEAT_TOLERANCE_S: float = 0.1  # a word starting this much before the known time is a repeat
+MAX_TOKENS_PER_S: float = 12.0  # fast speech makes about 5 (words and timestamps); loops more
+SILENT_WINDOW_DB: float = -60.0  # a window whose loudest 64 ms is below this holds no speech
+LEVEL_FRAME: int = 1024  # samples per level measurement (64 ms)
 
 
 @dataclass(frozen=True)
 class StreamingWordConfig:
     """How the live path recognises words; saved with the live models (trained for its lag)."""
 
-    decode_every_steps: int = 5  # a decode per second of speech at 0.2 s steps
+    decode_every_steps: int = 6  # a decode every 1.2 s of speech at 0.2 s steps
     window_s: float = 4.0  # trailing audio each decode sees (within the features' context)
     encoder_window_s: float = 10.0  # the window padded to this before the encoder
     commit_margin_s: float = 0.5  # words ending nearer the window's end wait for the next decode
@@ -122,7 +127,13 @@ class IncrementalRecognizer:
 
         self.whisper = whisper
         self.config = config
-        self._recogniser = WindowRecogniser(whisper, None, language, temperature_fallback=False)
+        self._recogniser = WindowRecogniser(
+            whisper,
+            None,
+            language,
+            temperature_fallback=False,
+            max_new_tokens=round(MAX_TOKENS_PER_S * config.window_s),
+        )
         self._embedder = CausalWordEmbedder(encoder, config.context_words)
         self._known_until_s = 0.0
         self._last: Word | None = None
@@ -135,12 +146,15 @@ class IncrementalRecognizer:
         from semges.speech.recognition import same_word
 
         start_s = end_s - samples.shape[0] / SAMPLE_RATE
+        cut = end_s - self.config.commit_margin_s
+        if _loudest_db(samples) < SILENT_WINDOW_DB:  # Whisper would invent words, slowly
+            self._known_until_s = max(self._known_until_s, cut)
+            return WordBatch(sent_frame, (), self._embedder.add([]), self._known_until_s)
         mel = log_mel(self.whisper, samples)
         padded = round(self.config.encoder_window_s / MEL_FRAME_S)
         output = self.whisper.encode(pad_or_trim(mel, padded))
         window = EncodedWindow(-1, round(start_s / MEL_FRAME_S), mel.shape[1], output)
         decoded = self._recogniser.decode(window)
-        cut = end_s - self.config.commit_margin_s
         committed: list[Word] = []
         known_until = cut
         for word in decoded.words:
@@ -156,6 +170,15 @@ class IncrementalRecognizer:
         self._known_until_s = max(self._known_until_s, known_until)
         embeddings = self._embedder.add(committed)
         return WordBatch(sent_frame, tuple(committed), embeddings, self._known_until_s)
+
+
+def _loudest_db(samples: np.ndarray) -> float:
+    """The level (dB of full scale RMS) of the loudest :data:`LEVEL_FRAME` of ``samples``."""
+    frames = samples[: samples.shape[0] // LEVEL_FRAME * LEVEL_FRAME].reshape(-1, LEVEL_FRAME)
+    if frames.size == 0:
+        return -np.inf
+    loudest = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max()
+    return 20.0 * np.log10(max(loudest, 1e-10))
 
 
 class WordStream:

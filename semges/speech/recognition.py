@@ -86,8 +86,10 @@ class WindowRecogniser:
         language: str | None = "en",
         beam_size: int = 1,
         temperature_fallback: bool = True,
+        max_new_tokens: int | None = None,
     ) -> None:
         self.whisper = whisper
+        self.max_new_tokens = max_new_tokens
         self.mel = mel
         self.multilingual = bool(whisper.model.is_multilingual)
         self.language = language if self.multilingual else None
@@ -175,7 +177,7 @@ class WindowRecogniser:
             prepend_punctuations=_PREPEND_PUNCTUATIONS,
             append_punctuations=_APPEND_PUNCTUATIONS,
             multilingual=False,
-            max_new_tokens=None,
+            max_new_tokens=self.max_new_tokens,
             clip_timestamps="0",
             hallucination_silence_threshold=None,
             hotwords=None,
