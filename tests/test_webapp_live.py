@@ -314,6 +314,9 @@ def test_the_stage_is_configured_from_the_environment(monkeypatch, live_pipeline
     stage = stage_for(AppSettings.from_env(), live_pipeline)
     assert (stage.capacity, stage.idle_seconds) == (2, 30)
     assert (AppSettings().live_sessions, AppSettings().live_idle_seconds) == (1, 10)
+    assert AppSettings().live_words and AppSettings.from_env().live_words
+    monkeypatch.setenv("SEMGES_APP_LIVE_NO_WORDS", "1")
+    assert not AppSettings.from_env().live_words
     monkeypatch.setenv("SEMGES_APP_LIVE_SESSIONS", "0")
     with pytest.raises(SettingsError, match="SEMGES_APP_LIVE_SESSIONS must be >= 1"):
         AppSettings.from_env()

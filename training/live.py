@@ -10,9 +10,9 @@ generator trained offline reads them badly, so this trains a generator
 (``configs/live_generator.yaml``: the default recipe, the words of each window's last
 seconds unknown, as live recognition's lag leaves them) and a face model
 (``configs/face.yaml``, without words) on exactly the rows a live stream computes, on the
-pipeline's own VQ-VAEs, and writes them with the live settings to ``<pipeline>/live/`` (the rest of the
-folder is left alone). Data: the BEAT2 sample of ``data/beat2`` (as ``make checkpoint``), or
-``--beat2 PATH`` for a full BEAT2 language folder.
+pipeline's own VQ-VAEs, and writes them with the live settings to ``<pipeline>/live/`` (the
+rest of the folder is left alone). Data: the BEAT2 sample of ``data/beat2`` (as ``make
+checkpoint``), or ``--beat2 PATH`` for a full BEAT2 language folder.
 """
 
 from __future__ import annotations

@@ -321,9 +321,11 @@ def generator_streams(
     pipeline: SemGesPipeline | None = None,
     speaker: int = DEFAULT_SPEAKER,
     temperature: float = DEFAULT_TEMPERATURE,
+    words: bool = True,
 ) -> StreamFactory:
     """A factory of ``semges.live.LiveGenerator`` streams from ``checkpoint``'s live models,
-    each with a fresh seed (logged), as Generate draws one per request.
+    each with a fresh seed (logged), as Generate draws one per request; ``words``: with
+    streaming word recognition (when the live models were trained with it).
 
     ``pipeline``: the checkpoint's pipeline, already loaded (the demo's, shared: its speech
     front-end and VQ-VAEs are only read); None: loaded once, when the first session opens.
@@ -343,16 +345,22 @@ def generator_streams(
                 if not loaded:
                     loaded.append(SemGesPipeline.from_pretrained(checkpoint))
             stream = LiveGenerator.from_pretrained(
-                checkpoint, speaker=speaker, seed=seed, temperature=temperature, pipeline=loaded[0]
+                checkpoint,
+                speaker=speaker,
+                seed=seed,
+                temperature=temperature,
+                pipeline=loaded[0],
+                words=words,
             )
         except NoLiveModels as error:
             logger.warning("live: %s", error)
             raise LiveUnavailable(LIVE_UNAVAILABLE) from error
         logger.info(
-            "live generator ready in %.2f s: seed %d, lookahead %.2f s",
+            "live generator ready in %.2f s: seed %d, lookahead %.2f s, words %s",
             time.perf_counter() - started,
             seed,
             stream.lookahead_s,
+            "on" if stream.recognizes_words else "off",
         )
         return stream
 
@@ -363,7 +371,7 @@ def stage_for(settings: AppSettings, pipeline: SemGesPipeline | None = None) -> 
     """The demo's stage: generators from the settings' checkpoint (sharing ``pipeline``, that
     checkpoint's, when given), its capacity and idle time."""
     return LiveStage(
-        generator_streams(settings.checkpoint, pipeline),
+        generator_streams(settings.checkpoint, pipeline, words=settings.live_words),
         capacity=settings.live_sessions,
         idle_seconds=settings.live_idle_seconds,
     )

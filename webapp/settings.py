@@ -55,6 +55,8 @@ class AppSettings:
     share: bool = False  # [SEMGES_APP_SHARE] create a public gradio.live link
     live_sessions: int = 1  # [SEMGES_APP_LIVE_SESSIONS] live speakers at once; others: "busy"
     live_idle_seconds: int = 10  # [SEMGES_APP_LIVE_IDLE_SECONDS] a silent client's session ends
+    # [SEMGES_APP_LIVE_NO_WORDS] 1: live gestures from the audio alone, no recognition thread
+    live_words: bool = True
 
     @property
     def max_upload_bytes(self) -> int:
@@ -81,4 +83,5 @@ class AppSettings:
             live_idle_seconds=_env_int(
                 "SEMGES_APP_LIVE_IDLE_SECONDS", defaults.live_idle_seconds, 1
             ),
+            live_words=not _env_flag("SEMGES_APP_LIVE_NO_WORDS"),
         )

@@ -6,9 +6,10 @@
     clip = live.flush()  # the rest
 
 See :mod:`semges.live.generator` for how, :mod:`semges.live.features` for the features,
-:mod:`semges.live.words` for the streaming word recognition, ``python -m training.live`` for the models it needs and :mod:`semges.live.vmc` for sending the
-frames to an avatar app (the VMC protocol). The names are imported on first use, so
-the command line's parser (``semges.live.command``) loads no torch.
+:mod:`semges.live.words` for the streaming word recognition, ``python -m training.live`` for
+the models it needs and :mod:`semges.live.vmc` for sending the frames to an avatar app (the VMC
+protocol). The names are imported on first use, so the command line's parser
+(``semges.live.command``) loads no torch.
 """
 
 from __future__ import annotations
