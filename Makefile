@@ -79,7 +79,7 @@ demo: setup
 test: setup-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 # Retrain the shipped default checkpoint (assets/checkpoint) from the BEAT2 sample in data/beat2.
 # make checkpoint BEAT2=PATH/beat_english_v2.0.0: the same recipe on a full BEAT2 download

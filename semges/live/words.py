@@ -262,7 +262,7 @@ class WordStream:
             if sent not in self._late_frames:
                 self._late_frames.add(sent)
                 self.late += 1
-        self._late_frames = {f for f in self._late_frames if f > due - self.usable_after}
+        self._late_frames.intersection_update(frames)  # each late decode counted once
 
     def _raise_error(self) -> None:
         if self._error is not None:
