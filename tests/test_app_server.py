@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -119,21 +121,32 @@ def speech_clip(tmp_path_factory) -> Path:
     return write_speech_clip(tmp_path_factory.mktemp("speech") / "speech.wav")
 
 
+@contextmanager
+def api_client(url: str) -> Iterator[Client]:
+    """A Gradio client, closed after use: an open client's heartbeat stream keeps the server
+    from stopping on Ctrl-C (it waited 20 s for them, then was killed)."""
+    client = Client(url, verbose=False)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 def generate(
     url: str, audio: Path | None, seed: int | str | None = 0, temperature: float = 0.0
 ) -> tuple:
-    client = Client(url, verbose=False)
-    return client.predict(
-        None if audio is None else handle_file(str(audio)),
-        "",
-        "scott",
-        seed,
-        temperature,
-        "mannequin",
-        "upper",
-        TEST_SIZE,
-        api_name="/generate",
-    )
+    with api_client(url) as client:
+        return client.predict(
+            None if audio is None else handle_file(str(audio)),
+            "",
+            "scott",
+            seed,
+            temperature,
+            "mannequin",
+            "upper",
+            TEST_SIZE,
+            api_name="/generate",
+        )
 
 
 def test_wav_in_video_and_motion_out(server, speech_clip):
@@ -177,22 +190,22 @@ def test_bad_input_gets_its_message_and_the_server_keeps_serving(server, speech_
 
 
 def test_the_api_is_named_and_examples_are_shipped(server):
-    info = Client(server, verbose=False).view_api(return_format="dict", print_info=False)
+    with api_client(server) as client:
+        info = client.view_api(return_format="dict", print_info=False)
     assert "/generate" in info["named_endpoints"]
     assert len(list((REPO / "assets" / "examples").glob("*.wav"))) >= 2
 
 
 def test_the_audio_alone_is_enough(server, speech_clip):
-    client = Client(server, verbose=False)
-    parameters = client.view_api(return_format="dict", print_info=False)["named_endpoints"][
-        "/generate"
-    ]["parameters"]
+    with api_client(server) as client:
+        api = client.view_api(return_format="dict", print_info=False)
+        video, transcript, _, npz, _, _, _, seed = client.predict(
+            audio=handle_file(str(speech_clip)), api_name="/generate"
+        )
+    parameters = api["named_endpoints"]["/generate"]["parameters"]
     assert [p["parameter_name"] for p in parameters if not p["parameter_has_default"]] == ["audio"]
     seed_parameter = next(p for p in parameters if p["parameter_name"] == "seed")
     assert seed_parameter["parameter_default"] == ""  # the empty seed box: a fresh seed
-    video, transcript, _, npz, _, _, _, seed = client.predict(
-        audio=handle_file(str(speech_clip)), api_name="/generate"
-    )
     check_video(Path(video), CLIP_SECONDS)
     assert "opinion" in transcript.lower()
     assert load_motion(npz).num_frames == round(CLIP_SECONDS * 30)
