@@ -84,10 +84,10 @@ def motion_rows(motions: dict, without_words: dict, offline: dict) -> dict:
     def positions_of(table: dict) -> dict:
         return {k: stats.world_joint_positions(m.poses, m.trans) for k, m in table.items()}
 
-    positions = positions_of(motions)
+    positions, unworded_positions = positions_of(motions), positions_of(without_words)
     tables = (
         ("live", positions),
-        ("live without words", positions_of(without_words)),
+        ("live without words", unworded_positions),
         ("offline", positions_of(offline)),
     )
     for label, table in tables:
@@ -104,7 +104,7 @@ def motion_rows(motions: dict, without_words: dict, offline: dict) -> dict:
             ),
         }
     activity = {k: stats.wrist_activity(p, layout.FPS) for k, p in positions.items()}
-    unworded = {k: stats.wrist_activity(p, layout.FPS) for k, p in tables[1][1].items()}
+    unworded = {k: stats.wrist_activity(p, layout.FPS) for k, p in unworded_positions.items()}
     clips = sorted({clip for clip, _ in activity})
     same_seed = [
         stats.correlation(activity[(a, 0)], activity[(b, 0)])

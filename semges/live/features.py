@@ -61,6 +61,13 @@ ONSET_BINS: tuple[float, float] = (0.0, 200.0)
 MIN_ONSET_SCALE: float = 1.0  # dB of mean positive log-mel flux: the onset scale's floor
 
 
+def rms_db(windows: np.ndarray) -> np.ndarray:
+    """(F,) RMS level (dB of full scale) of (F, length) sample windows, at least
+    :data:`LEVEL_FLOOR_DB`."""
+    rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
+    return np.maximum(20.0 * np.log10(np.maximum(rms, 1e-10)), LEVEL_FLOOR_DB)
+
+
 def frame_sample(frame: int | np.ndarray) -> int | np.ndarray:
     """The sample at motion frame ``frame``'s time (rounded: 16000 / 30 is not whole); frame
     numbers or an integer array of them."""
@@ -200,8 +207,7 @@ class StreamingAudioFeatures:
         import librosa
 
         windows = self._frame_windows(frames, PROSODY_FRAME_LENGTH)
-        rms = np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=1))
-        level_db = np.maximum(20.0 * np.log10(np.maximum(rms, 1e-10)), LEVEL_FLOOR_DB)
+        level_db = rms_db(windows)
         self._level.add(level_db)
         loud_db = max(self._level.percentile(LOUD_PERCENTILE), MIN_LOUD_DB)
         energy = np.clip(1.0 + (level_db - loud_db) / ENERGY_RANGE_DB, 0.0, 1.0)

@@ -136,20 +136,21 @@ class VmcSender:
 
     def send(self, clip: MotionClip) -> None:
         """Send every frame of ``clip`` now (live: the frames that just became final)."""
-        for bundle in self._bundles(clip):
-            self._send(bundle)
+        for bundle in self.bundles(clip):
+            self.send_bundle(bundle)
 
     def play(self, clip: MotionClip) -> None:
         """Send the frames of ``clip`` at their times (frame i ``i / fps`` seconds after the
         call), returning after the last one: a motion file played to an avatar."""
         start = time.perf_counter()
         for first in range(0, clip.num_frames, clip.fps):  # one second's bundles at a time
-            bundles = self._bundles(clip.frames(first, first + clip.fps))
+            bundles = self.bundles(clip.frames(first, first + clip.fps))
             for index, bundle in enumerate(bundles, first):
                 time.sleep(max(0.0, start + index / clip.fps - time.perf_counter()))
-                self._send(bundle)
+                self.send_bundle(bundle)
 
-    def _send(self, bundle: OscBundle) -> None:
+    def send_bundle(self, bundle: OscBundle) -> None:
+        """Send one frame's bundle (from :meth:`bundles`)."""
         try:
             self._client.send(bundle)
         except OSError as error:
@@ -158,8 +159,9 @@ class VmcSender:
             ) from error
         self.frames_sent += 1
 
-    def _bundles(self, clip: MotionClip) -> list[OscBundle]:
-        """The clip's bundles, its first frame following the frames sent so far."""
+    def bundles(self, clip: MotionClip) -> list[OscBundle]:
+        """The clip's bundles, its first frame following the frames sent so far (send them
+        in order with :meth:`send_bundle`)."""
         if self._tpose is None or not np.array_equal(self._betas, clip.betas):
             self._tpose, self._betas = tpose_skeleton(clip.betas), clip.betas.copy()
         return frame_bundles(clip, self._tpose, self.frames_sent)
@@ -243,10 +245,10 @@ class PacedVmcStream:
                 continue  # drain: the error is raised in the caller's thread
             clip, arrived = item
             try:
-                for bundle in self.sender._bundles(clip):
+                for bundle in self.sender.bundles(clip):
                     due = clock.send_time(arrived, clip.fps)
                     time.sleep(max(0.0, due - time.perf_counter()))
-                    self.sender._send(bundle)
+                    self.sender.send_bundle(bundle)
             except VmcError as error:
                 self._error = error
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from semges.layout import FPS
+from semges.live.features import LEVEL_FLOOR_DB, PROSODY_FRAME_LENGTH, rms_db
 from semges.speech.audio import SAMPLE_RATE
 from semges.speech.text_features import CLOSING_PUNCTUATION, SENTENCE_END, sentence_spans
 from semges.speech.types import Word
@@ -50,7 +51,6 @@ RECOGNITION_THREADS: int = 1  # the recogniser's own Whisper: the step has the o
 REPEAT_TOLERANCE_S: float = 0.1  # a word starting this much before the known time is a repeat
 MAX_TOKENS_PER_S: float = 12.0  # fast speech makes about 5 (words and timestamps); loops more
 SILENT_WINDOW_DB: float = -60.0  # a window whose loudest 64 ms is below this holds no speech
-LEVEL_FRAME: int = 1024  # samples per level measurement (64 ms)
 
 
 @dataclass(frozen=True)
@@ -173,12 +173,11 @@ class IncrementalRecognizer:
 
 
 def _loudest_db(samples: np.ndarray) -> float:
-    """The level (dB of full scale RMS) of the loudest :data:`LEVEL_FRAME` of ``samples``."""
-    frames = samples[: samples.shape[0] // LEVEL_FRAME * LEVEL_FRAME].reshape(-1, LEVEL_FRAME)
-    if frames.size == 0:
-        return -np.inf
-    loudest = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1)).max()
-    return 20.0 * np.log10(max(loudest, 1e-10))
+    """The level of the loudest prosody frame (64 ms) of ``samples``, as the live features
+    measure it."""
+    length = PROSODY_FRAME_LENGTH
+    frames = samples[: samples.shape[0] // length * length].reshape(-1, length)
+    return float(rms_db(frames).max()) if frames.size else LEVEL_FLOOR_DB
 
 
 class WordStream:
