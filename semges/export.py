@@ -47,7 +47,9 @@ class ExportOptions:
     ``semges.render.VideoRenderer`` to draw ``mp4`` / ``png`` with (None: one is built and
     freed for this file, at ``size``). ``view``: ``"upper"`` or ``"full"`` (None: the
     renderer's default). ``frame``: the 0-based frame of a ``png``. ``bvh_scale``: BVH lengths
-    in metres times this. ``progress(frames_done, frames_total)``: called per video frame.
+    in metres times this. ``max_faces``: a ``glb``'s body simplified to at most this many
+    triangles (None: the whole mesh). ``progress(frames_done, frames_total)``: called per video
+    frame.
     """
 
     words: Sequence[Word] | None = None
@@ -58,6 +60,7 @@ class ExportOptions:
     view: str | None = None
     frame: int = 0
     bvh_scale: float = 1.0
+    max_faces: int | None = None
     progress: Callable[[int, int], None] | None = None
 
 

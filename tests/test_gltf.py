@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
+from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 from test_render_bodies import write_fake_smplx
 
@@ -24,6 +25,9 @@ DATA = Path(__file__).parent / "data"
 NUM_FRAMES = 45
 CHECKED_FRAMES = (0, 17, NUM_FRAMES - 1)
 TOLERANCE_M = 1e-3
+SURFACE_SAMPLES = 300_000  # points on the posed body: about 2 mm apart
+SIMPLIFIED_OFF_SURFACE_M = 0.01  # measured: 5.5 mm at a quarter of the triangles
+SIMPLIFIED_GAP_M = 0.05  # measured: 4.6 cm (a finger is 8 cm long)
 GLB_MAGIC = b"glTF"
 _DTYPES = {
     5120: np.int8,
@@ -236,6 +240,39 @@ def test_trimesh_opens_it_and_the_write_is_atomic(clip, tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["talk.glb"]
 
 
+def test_a_simplified_body_keeps_its_shape_and_skin(clip, tmp_path):
+    """``max_faces``: a quarter of the triangles, skinned from the file's own data, lies on the
+    whole body's posed surface (which the pose noise of ``clip`` bends at every joint), and
+    leaves no piece of it out."""
+    body = MannequinBody()
+    max_faces = len(body.faces) // 4
+    glb = GlbFile(write_glb(clip, tmp_path / "light.glb", body=body, max_faces=max_faces))
+    primitive = glb.gltf.meshes[0].primitives[0]
+    assert glb.gltf.accessors[primitive.indices].count // 3 <= max_faces
+    assert getattr(primitive.attributes, "JOINTS_1", None) is None  # four joints, as the body
+    np.testing.assert_allclose(
+        glb.accessor(primitive.attributes.WEIGHTS_0).sum(axis=1), 1.0, atol=1e-6
+    )
+    for frame in CHECKED_FRAMES:
+        posed = body.pose(clip, frame, frame + 1).vertices[0]
+        surface = trimesh.Trimesh(posed, body.faces, process=False)
+        samples, _ = trimesh.sample.sample_surface(surface, SURFACE_SAMPLES, seed=frame)
+        light = glb.skinned_vertices(frame)
+        off_surface = cKDTree(np.concatenate([samples, posed])).query(light)[0]
+        assert off_surface.max() < SIMPLIFIED_OFF_SURFACE_M, (frame, off_surface.max())
+        uncovered = cKDTree(light).query(posed)[0]
+        assert uncovered.max() < SIMPLIFIED_GAP_M, (frame, uncovered.max())
+
+
+def test_a_simplified_body_is_the_body_when_it_has_fewer_faces(clip, tmp_path):
+    body = MannequinBody()
+    whole = GlbFile(write_glb(clip, tmp_path / "light.glb", body=body, max_faces=len(body.faces)))
+    check_against_body(whole, body, clip)
+    with pytest.raises(ValueError, match="max_faces must be positive"):
+        write_glb(clip, tmp_path / "none.glb", body=body, max_faces=0)
+    assert not (tmp_path / "none.glb").exists()
+
+
 def test_the_command_lines_write_glb(tmp_path):
     """``python -m semges.render MOTION -o OUT.glb`` picks glTF by extension; ``python -m semges
     generate --glb`` writes NAME.glb through the same export."""
@@ -249,7 +286,14 @@ def test_the_command_lines_write_glb(tmp_path):
 
     save_motion(short, motion_path)
     assert main([str(motion_path), "-o", str(tmp_path / "cli.glb"), "-q"]) == 0
+    light = tmp_path / "light.glb"
+    assert main([str(motion_path), "-o", str(light), "--max-faces", "5000", "-q"]) == 0
     exported = export(short, "glb", tmp_path / "export.glb")
-    for path in (tmp_path / "cli.glb", exported):
+    for path in (tmp_path / "cli.glb", light, exported):
         (animation,) = GlbFile(path).gltf.animations
         assert GlbFile(path).accessor(animation.samplers[0].input).shape[0] == 12
+    (primitive,) = GlbFile(light).gltf.meshes[0].primitives
+    assert GlbFile(light).gltf.accessors[primitive.indices].count // 3 <= 5000
+    for wrong in (["--max-faces", "0"], ["--max-faces", "5000", "--bvh"]):
+        with pytest.raises(SystemExit):
+            main([str(motion_path), "-o", str(tmp_path / "wrong.bvh"), *wrong, "-q"])

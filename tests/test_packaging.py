@@ -16,9 +16,16 @@ RUN_FROM_THE_REPOSITORY = ("render", "training", "webapp", "benchmarks")
 RENDER_EXTRA = "render"
 
 
+def canonical(distribution: str) -> str:
+    """A distribution's name as PyPI compares them (PEP 503): ``fast_simplification`` (its
+    metadata) and ``fast-simplification`` (pyproject) are one."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
 def _names(requirements: list[str]) -> set[str]:
     return {
-        re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0].lower() for requirement in requirements
+        canonical(re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0])
+        for requirement in requirements
     }
 
 
@@ -44,7 +51,7 @@ def undeclared(modules: set[str], declared: set[str]) -> dict[str, list[str]]:
     by_module = importlib.metadata.packages_distributions()
     missing = {}
     for module in modules:
-        distributions = {d.lower() for d in by_module.get(module, [module])}
+        distributions = {canonical(d) for d in by_module.get(module, [module])}
         if not distributions & declared:
             missing[module] = sorted(distributions)
     return missing
@@ -62,7 +69,7 @@ def test_the_extras_message_names_what_pyproject_lists():
     from semges.render.extra import INSTALL_HINT, RENDER_EXTRA_MODULES
 
     extra = declared_distributions(RENDER_EXTRA) - declared_distributions()
-    assert {d.lower() for d in RENDER_EXTRA_MODULES.values()} == extra
+    assert {canonical(d) for d in RENDER_EXTRA_MODULES.values()} == extra
     assert INSTALL_HINT == f"pip install 'semges[{RENDER_EXTRA}]'"
 
 
@@ -71,7 +78,7 @@ def test_the_core_never_imports_the_render_layer_nor_anything_undeclared():
     by_module = importlib.metadata.packages_distributions()
     declared = declared_distributions(RENDER_EXTRA)
     allowed = {
-        module for module, dists in by_module.items() if {d.lower() for d in dists} & declared
+        module for module, dists in by_module.items() if {canonical(d) for d in dists} & declared
     }
     assert len(installed_modules()) > 40  # the walk found the package's modules
     assert violations(allowed) == []

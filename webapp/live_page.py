@@ -9,7 +9,8 @@ nothing. The scripts, in ``static/``:
 
 - ``live_capture_worklet.js``: the audio thread: the microphone resampled to 16 kHz;
 - ``live_stream.js``: the session, the pieces of speech sent, the frames' jitter buffer;
-- ``live_body.js``: the mannequin ``.glb`` (the idle one the Generate page shows) and its bones;
+- ``live_body.js``: the mannequin ``.glb`` (the Generate page's idle one, with
+  :data:`LIVE_BODY_FACES` triangles) and its bones;
 - ``live_page.js``: Start/Stop, the latency readout and the stage view.
 
 Stage view (for a projector): the body alone, on a plain background, filling the window (and
@@ -43,6 +44,10 @@ MAIN_PAGE_NAME = "Generate"  # the demo's first page, as the navigation bar name
 STAGE_KEY = "F"  # live_page.js's STAGE_KEY, as the page names it
 BACKGROUND = "#ebe6dd"  # plain and light: the wooden body reads well on it, on screen or projector
 VIEW_HEIGHT_PX = 520  # the body large on a laptop, the readout and buttons still in view
+# The body's triangles (of the mannequin's 48,396): the page draws every frame, and where WebGL
+# runs on the CPU the triangles decide the frame rate (semges.render.mesh_detail: 34 ms a
+# frame -> 10 ms in headless chromium on 2 cores); at a page's size the two look the same.
+LIVE_BODY_FACES = 12_000
 
 INTRO = f"""\
 ## Live: the body gestures while you speak

@@ -117,13 +117,17 @@ class Renderers:
     def write_bvh(self, motion: MotionClip, path: Path) -> Path:
         return export(motion, "bvh", path)
 
-    def write_glb(self, motion: MotionClip, path: Path, body: str) -> Path:
-        """The motion on ``body`` as binary glTF (the mesh as the video draws it).
+    def write_glb(
+        self, motion: MotionClip, path: Path, body: str, max_faces: int | None = None
+    ) -> Path:
+        """The motion on ``body`` as binary glTF (the mesh as the video draws it, or simplified
+        to at most ``max_faces`` triangles).
 
         Reads only the body's mesh, never its pose state, so it needs no lock: a request's
         file is written while another request's video renders.
         """
-        return export(motion, "glb", path, ExportOptions(body=self._bodies[body]))
+        options = ExportOptions(body=self._bodies[body], max_faces=max_faces)
+        return export(motion, "glb", path, options)
 
     def close(self) -> None:
         """Free every GL context."""

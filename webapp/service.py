@@ -128,13 +128,15 @@ class GestureService:
         # is being transcribed.
         self._model_lock = threading.Lock()
 
-    def idle_glb(self) -> Path:
+    def idle_glb(self, max_faces: int | None = None) -> Path:
         """The mannequin at rest as glTF (the page's 3D view until a motion comes), written
-        beside the request folders (which alone are cleaned up)."""
+        beside the request folders (which alone are cleaned up); with at most ``max_faces``
+        triangles where given (the Live page's lighter body)."""
         from webapp.motion_view import IDLE_FILE, IDLE_FOLDER, idle_motion
 
-        path = self.settings.output_root / IDLE_FOLDER / IDLE_FILE
-        return self.renderers.write_glb(idle_motion(), path, BODY_MANNEQUIN)
+        name = IDLE_FILE if max_faces is None else f"{Path(IDLE_FILE).stem}-{max_faces}.glb"
+        path = self.settings.output_root / IDLE_FOLDER / name
+        return self.renderers.write_glb(idle_motion(), path, BODY_MANNEQUIN, max_faces)
 
     def speaker_names(self) -> list[str]:
         """The speakers the page offers: those the checkpoint was trained on."""

@@ -34,7 +34,7 @@ from webapp.handlers import (
     make_generate_handler,
     make_status_handler,
 )
-from webapp.live_page import add_live_page
+from webapp.live_page import LIVE_BODY_FACES, add_live_page
 from webapp.rendering import BODY_MANNEQUIN, BODY_SMPLX
 from webapp.service import GestureService
 from webapp.settings import EXAMPLES_FOLDER
@@ -351,5 +351,5 @@ def build_demo(service: GestureService) -> gr.Blocks:
             event.success(show_status, outputs=status, api_name=False, queue=False)
             event.success(None, js=SCROLL_TO_VIDEO, api_name=False, queue=False)
             event.failure(show_status, outputs=status, api_name=False, queue=False)
-    add_live_page(demo, service.idle_glb())
+    add_live_page(demo, service.idle_glb(max_faces=LIVE_BODY_FACES))
     return demo

@@ -4,7 +4,7 @@
                             [--view upper|full] [--smplx-model PATH]
     python -m semges.render MOTION.npz --still FRAME -o STILL.png [--size ...] [--view ...]
     python -m semges.render MOTION.npz --bvh -o OUT.bvh [--bvh-scale 100]
-    python -m semges.render MOTION.npz -o OUT.glb [--smplx-model PATH]  (glTF 2.0, by extension)
+    python -m semges.render MOTION.npz -o OUT.glb [--smplx-model PATH] [--max-faces N]  (glTF 2.0)
     python -m semges.render MOTION.npz -o OUT.vrma  (VRM Animation for any VRM character)
     python -m semges.render MOTION.npz ... | FOLDER [--audio SPEECH_FOLDER] -o OUT_FOLDER
                             [--bvh | --still F | --glb | --vrma] [--shard K/N] [--workers N]
@@ -137,6 +137,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="BVH lengths in metres times S (100 for centimetres; default 1)",
     )
+    parser.add_argument(
+        "--max-faces",
+        type=int,
+        metavar="N",
+        help="a .glb's body simplified to at most N triangles, for viewers that draw on the "
+        "CPU or on phones (default: the whole mesh)",
+    )
     batch_command.add_batch_options(
         parser,
         shard_help="render only the K-th of N equal shares of the clips (by sorted name); "
@@ -171,12 +178,16 @@ def _kind(args: argparse.Namespace) -> str:
 def _check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     if args.bvh_scale <= 0:
         parser.error("--bvh-scale must be positive")
+    if args.max_faces is not None and args.max_faces < 1:
+        parser.error("--max-faces must be positive")
     if args.workers < 1:
         parser.error("--workers must be >= 1")
     args.batch = batch_command.is_batch(args.motion, args.shard)
     kind = _kind(args)
     if args.audio is not None and kind != "mp4":
         parser.error("--audio only applies to videos")
+    if args.max_faces is not None and kind != "glb":
+        parser.error("--max-faces only applies to .glb files")
     if args.batch:
         return
     args.motion = args.motion[0]
@@ -193,6 +204,7 @@ def _settings(args: argparse.Namespace) -> RenderSettings:
         body=None if args.smplx_model is None else str(args.smplx_model),
         still=args.still or 0,
         bvh_scale=args.bvh_scale,
+        max_faces=args.max_faces,
         audio=args.audio,
     )
 

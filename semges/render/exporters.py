@@ -40,7 +40,7 @@ def write_bvh_file(motion: MotionClip, path: Path, options: ExportOptions) -> Pa
 def write_glb_file(motion: MotionClip, path: Path, options: ExportOptions) -> Path:
     from semges.render.gltf import write_glb
 
-    return write_glb(motion, path, body=options.body)
+    return write_glb(motion, path, body=options.body, max_faces=options.max_faces)
 
 
 def write_vrma_file(motion: MotionClip, path: Path, options: ExportOptions) -> Path:

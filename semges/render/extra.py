@@ -18,6 +18,7 @@ RENDER_EXTRA_MODULES: dict[str, str] = {
     "smplx": "smplx",
     "PIL": "pillow",
     "pygltflib": "pygltflib",
+    "fast_simplification": "fast-simplification",
 }
 """Top-level module -> the distribution of the ``render`` extra that provides it (the same
 list as ``[project.optional-dependencies] render`` in pyproject.toml; a test compares them)."""

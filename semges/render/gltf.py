@@ -114,17 +114,21 @@ def srgb_to_linear(values: np.ndarray) -> np.ndarray:
 
 
 def top_influences(
-    dense: np.ndarray, min_weight: float = MIN_WEIGHT
+    dense: np.ndarray,
+    min_weight: float = MIN_WEIGHT,
+    max_influences: int = INFLUENCES_PER_SET * MAX_INFLUENCE_SETS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(V, J) dense skin weights -> (V, K) joint indices and weights, strongest first.
 
     K is the number of joints the most-influenced vertex needs, rounded up to whole VEC4 sets
-    (at most ``MAX_INFLUENCE_SETS``); weights below ``min_weight`` are dropped and every row
-    is renormalised to sum to 1.
+    (at most ``max_influences``, itself rounded down to whole sets, and at most
+    ``MAX_INFLUENCE_SETS``); weights below ``min_weight`` are dropped and every row is
+    renormalised to sum to 1.
     """
     dense = np.where(dense >= min_weight, dense, 0.0)
     needed = int((dense > 0).sum(axis=1).max())
-    slots = min(-(-needed // INFLUENCES_PER_SET), MAX_INFLUENCE_SETS) * INFLUENCES_PER_SET
+    most_sets = max(1, min(MAX_INFLUENCE_SETS, max_influences // INFLUENCES_PER_SET))
+    slots = min(-(-needed // INFLUENCES_PER_SET), most_sets) * INFLUENCES_PER_SET
     order = np.argsort(-dense, axis=1, kind="stable")[:, :slots]
     weights = np.take_along_axis(dense, order, axis=1)
     weights /= weights.sum(axis=1, keepdims=True)
@@ -440,19 +444,30 @@ def build_gltf(motion: MotionClip, mesh: SkinnedMesh) -> pygltflib.GLTF2:
     return gltf
 
 
-def write_glb(motion: MotionClip, path: str | os.PathLike, body: BodySpec = None) -> Path:
+def write_glb(
+    motion: MotionClip,
+    path: str | os.PathLike,
+    body: BodySpec = None,
+    max_faces: int | None = None,
+) -> Path:
     """Write ``motion`` on ``body`` as a binary glTF 2.0 file at ``path`` (atomically).
 
     body: as for the renderer: ``None`` (SMPL-X when ``$SEMGES_SMPLX_MODEL`` is set, else the
     mannequin), ``"mannequin"``, an SMPL-X model file, or a loaded ``BodyModel``.
+    max_faces: the body's mesh simplified to at most this many triangles, for viewers that
+    draw on the CPU (:mod:`semges.render.mesh_detail`); None: the whole mesh.
     Returns the path.
     """
     from semges.render.bodies import load_body
+    from semges.render.mesh_detail import simplified_mesh
 
     if motion.num_frames < 1:
         raise ValueError("the motion has no frames")
     path = Path(path)
-    gltf = build_gltf(motion, skinned_mesh(load_body(body), motion.betas))
+    mesh = skinned_mesh(load_body(body), motion.betas)
+    if max_faces is not None:
+        mesh = simplified_mesh(mesh, max_faces)
+    gltf = build_gltf(motion, mesh)
     with atomic_output(path) as partial:
         gltf.save_binary(str(partial))
     return path

@@ -25,6 +25,7 @@ DRAWN_KINDS = tuple(kind for kind in KINDS if EXPORT_KINDS[kind].drawn)  # need 
 class RenderSettings:
     """What every clip shares. ``body``: the renderer's body spec (None: SMPL-X when
     ``$SEMGES_SMPLX_MODEL`` is set, else the mannequin). ``still``: the frame of a png.
+    ``max_faces``: a glb's body simplified to at most this many triangles (None: all of them).
     ``audio``: the folder of a video's speech ``NAME.<audio suffix>`` (None: silent videos)."""
 
     kind: str
@@ -33,12 +34,17 @@ class RenderSettings:
     body: str | None = None
     still: int = 0
     bvh_scale: float = 1.0
+    max_faces: int | None = None
     audio: Path | None = None
 
     def options(self, speech: Path | None = None) -> ExportOptions:
         """The export options of one clip (``speech``: its audio, for a video)."""
         return ExportOptions(
-            speech=speech, view=self.view, frame=self.still, bvh_scale=self.bvh_scale
+            speech=speech,
+            view=self.view,
+            frame=self.still,
+            bvh_scale=self.bvh_scale,
+            max_faces=self.max_faces,
         )
 
 

@@ -1,7 +1,8 @@
 // The Live page's body: the mannequin .glb in three.js, its bones set from streamed frames.
 //
 // window.semgesLiveBody = { LiveBody }. The .glb is the app's idle mannequin (the one the
-// Generate page shows at rest): a skin over the 55 SMPL-X joints, nodes named after them. A
+// Generate page shows at rest, with a quarter of its triangles: webapp/live_page.py's
+// LIVE_BODY_FACES): a skin over the 55 SMPL-X joints, nodes named after them. A
 // frame gives every joint's local rotation and the pelvis's position, computed on the server
 // by the glTF writer's own functions, so drawing one is setting 55 quaternions and a position
 // (interpolated between the two frames around the drawn time). three.js comes from the app's

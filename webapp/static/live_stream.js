@@ -477,6 +477,7 @@
       if (session === null) {
         return;
       }
+      const sentAt = performance.now();
       const response = await fetch(`${this.api}/sessions/${session.session}/stop`, {
         method: "POST",
       });
