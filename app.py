@@ -16,7 +16,11 @@ import logging
 import sys
 from pathlib import Path
 
-from semges.shipped_checkpoint import SHIPPED_CHECKPOINT
+from semges.openmp import prefer_passive_waits
+
+prefer_passive_waits()  # before torch loads: the Live page's steps and decodes share 2 cores
+
+from semges.shipped_checkpoint import SHIPPED_CHECKPOINT  # noqa: E402
 
 logger = logging.getLogger("semges.app")
 

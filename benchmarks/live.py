@@ -25,12 +25,13 @@ OMP_WAIT_POLICY=PASSIVE before torch loads, as ``python -m semges`` does.
 
 from __future__ import annotations
 
-import os
+from semges.openmp import prefer_passive_waits
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+prefer_passive_waits()  # before torch loads, as python -m semges does
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402

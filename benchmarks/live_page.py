@@ -252,8 +252,30 @@ def run(
         "server_growth_mb": round(growth(samples, "server_rss_mb"), 1),
         "page_growth_mb": round(growth(samples, "page_heap_mb"), 1),
         "sessions_after_stop": after_stop["active"],
+        "latency_parts_s": latency_parts(final),
         "goals": GOALS,
         "samples": samples,
+    }
+
+
+def latency_parts(stats: dict) -> dict[str, float | None]:
+    """Where the voice-to-motion time goes, over the page's last two minutes (seconds): the
+    model's lookahead; a piece's newest audio waiting in the page to be sent; a piece's round
+    trip (sent -> its frames back: the server's step and the link); frames arriving after their
+    audio was captured; and the player's delay (the drawn latency: the arrival lateness of
+    the last seconds' latest frames plus a margin)."""
+
+    def seconds(ms: float | None) -> float | None:
+        return None if ms is None else round(ms / MS_PER_S, 3)
+
+    return {
+        "lookahead": stats["lookaheadS"],
+        "piece_wait_p95": seconds(stats["pieceWaitP95Ms"]),
+        "round_trip_p50": seconds(stats["roundTripP50Ms"]),
+        "round_trip_p95": seconds(stats["roundTripP95Ms"]),
+        "arrival_p50": seconds(stats["arrivalP50Ms"]),
+        "arrival_p95": seconds(stats["arrivalP95Ms"]),
+        "player_delay": seconds(stats["delayMs"]),
     }
 
 
@@ -307,6 +329,13 @@ def write_report(report: dict, path_md: Path) -> None:
         "| measure | value | goal |",
         "|---|---|---|",
         *[f"| {name} | {value} | {goal} |" for name, value, goal in rows],
+        "",
+        "Where the latency goes at the end (seconds, the page's last two minutes; "
+        "`latency_parts` in `benchmarks/live_page.py` says what each is):",
+        "",
+        "| " + " | ".join(report["latency_parts_s"]) + " |",
+        "|" + "---|" * len(report["latency_parts_s"]),
+        "| " + " | ".join(str(value) for value in report["latency_parts_s"].values()) + " |",
         "",
         "Every sample (latency percentiles over the page's last two minutes):",
         "",

@@ -1,7 +1,10 @@
 import subprocess
 import sys
+from pathlib import Path
 
 from import_probe import modules_loaded_by
+
+REPO = Path(__file__).resolve().parent.parent
 
 HEAVY_OR_FOREIGN = (
     "gradio",
@@ -57,3 +60,25 @@ def test_training_commands_answer_help_and_usage_errors_without_torch():
     )
     assert "usage:" in result.stdout and "unrecognized arguments" in result.stderr
     assert result.stdout.strip().splitlines()[-1] == "LOADED:"
+
+
+def test_the_app_and_the_commands_choose_passive_openmp_threads_before_torch_loads():
+    """``app.py`` and ``python -m semges`` set OMP_WAIT_POLICY while torch is still unloaded
+    (the OpenMP runtime reads it once, when it loads); a policy the user chose is kept."""
+    code = (
+        "import os, sys\n"
+        "os.environ.pop('OMP_WAIT_POLICY', None)\n"
+        "sys.argv = ['semges']\n"
+        "import app\n"
+        "print(os.environ.pop('OMP_WAIT_POLICY', None), 'torch' in sys.modules)\n"
+        "import semges.__main__\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'), 'torch' in sys.modules)\n"
+        "os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'\n"
+        "from semges.openmp import prefer_passive_waits\n"
+        "prefer_passive_waits()\n"
+        "print(os.environ['OMP_WAIT_POLICY'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert result.stdout.split() == ["PASSIVE", "False", "PASSIVE", "False", "ACTIVE"]
