@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from test_packaging import RENDER_EXTRA, declared_distributions
+from test_packaging import RENDER_EXTRA, canonical, declared_distributions
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ sys.meta_path.insert(0, HideRenderExtra())
 
 
 def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~\[ ;(]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    return canonical(re.split(r"[<>=!~\[ ;(]", requirement.strip(), maxsplit=1)[0])
 
 
 def core_closure(project: dict) -> set[str]:
@@ -191,7 +191,7 @@ def test_with_the_render_extra_generate_writes_npz_glb_vrma_and_bvh(tmp_path, wh
     allowed = {
         module
         for module, dists in importlib.metadata.packages_distributions().items()
-        if {d.lower() for d in dists} & declared
+        if {canonical(d) for d in dists} & declared
     }
     layers = run_outside(python, work, TESTS / "import_layers.py", *sorted(allowed))
     report = json.loads(layers.stdout)
