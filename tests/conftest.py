@@ -20,9 +20,13 @@ SPACE_INSTALL = pytest.StashKey[SpaceInstall]()
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session, config, items) -> None:
     """Start the Space's pip install now, in the background at idle priority, when its test
-    is among those to run (``space_install.py`` says why)."""
-    if any(item.path.name == SPACE_INSTALL_TEST for item in items):
-        config.stash[SPACE_INSTALL] = SpaceInstall.begin()
+    is among those to run (``space_install.py`` says why), and run that test last: the
+    suite keeps both cores busy most of the time, so the install needs all of it to finish."""
+    space = [item for item in items if item.path.name == SPACE_INSTALL_TEST]
+    if space:
+        items[:] = [item for item in items if item.path.name != SPACE_INSTALL_TEST] + space
+        if not config.option.collectonly:
+            config.stash[SPACE_INSTALL] = SpaceInstall.begin()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
