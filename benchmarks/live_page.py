@@ -269,7 +269,7 @@ def latency_parts(stats: dict) -> dict[str, float | None]:
         return None if ms is None else round(ms / MS_PER_S, 3)
 
     return {
-        "lookahead": stats["lookaheadS"],
+        "lookahead": None if stats["lookaheadS"] is None else round(stats["lookaheadS"], 3),
         "piece_wait_p95": seconds(stats["pieceWaitP95Ms"]),
         "round_trip_p50": seconds(stats["roundTripP50Ms"]),
         "round_trip_p95": seconds(stats["roundTripP95Ms"]),
