@@ -2,9 +2,10 @@
 started when the session begins and waited for by ``test_space_install.py``.
 
 The install is a minute and a half of pip (unpacking torch, gradio, transformers) that needs
-nothing from the other tests, so ``conftest.py`` starts it as soon as the test is collected,
-at the lowest CPU priority (``SCHED_IDLE``: it runs only on a core no test wants), and the test
-finds it done or nearly so. Run alone, the test starts it itself and waits the whole time.
+nothing from the other tests, so ``conftest.py`` starts it in the background once the browser
+tests are done, at the lowest CPU priority (``SCHED_IDLE``: it runs only on a core no test
+wants), and runs the test last, which finds it done or nearly so. Run alone, the test starts it
+itself and waits the whole time.
 
 A Space installs ``requirements.txt`` before the repository is there, into a bare Python, then
 runs ``app.py`` from a folder holding the repository's files. Here: a fresh venv (no system
