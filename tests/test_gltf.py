@@ -292,8 +292,9 @@ def test_the_command_lines_write_glb(tmp_path):
     for path in (tmp_path / "cli.glb", light, exported):
         (animation,) = GlbFile(path).gltf.animations
         assert GlbFile(path).accessor(animation.samplers[0].input).shape[0] == 12
-    (primitive,) = GlbFile(light).gltf.meshes[0].primitives
-    assert GlbFile(light).gltf.accessors[primitive.indices].count // 3 <= 5000
+    light_file = GlbFile(light)
+    (primitive,) = light_file.gltf.meshes[0].primitives
+    assert light_file.gltf.accessors[primitive.indices].count // 3 <= 5000
     for wrong in (["--max-faces", "0"], ["--max-faces", "5000", "--bvh"]):
         with pytest.raises(SystemExit):
             main([str(motion_path), "-o", str(tmp_path / "wrong.bvh"), *wrong, "-q"])

@@ -47,7 +47,7 @@ def speech(speech_excerpt) -> np.ndarray:
 def recognize_in_steps(recognizer: IncrementalRecognizer, samples: np.ndarray) -> list[WordBatch]:
     """Decode the trailing window every 1.2 s, as a live stream sends them."""
     window = round(CONFIG.window_s * SAMPLE_RATE)
-    every = CONFIG.decode_every_steps * 0.2
+    every = CONFIG.decode_every_steps * LiveConfig().features.hop_frames / FPS
     batches = []
     for end_s in np.arange(every, samples.shape[0] / SAMPLE_RATE + every, every):
         end = round(end_s * SAMPLE_RATE)
