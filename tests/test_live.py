@@ -128,6 +128,20 @@ def test_push_steps_gives_each_steps_frames_as_push_gives_them_all(
     np.testing.assert_array_equal(MotionClip.concatenate(steps).poses, whole.poses)
 
 
+def test_next_step_samples_is_the_audio_each_step_needs(live_checkpoint, speech_frontend, speech):
+    live = live_generator(live_checkpoint, speech_frontend, seed=5)
+    received = 0
+    for _ in range(3):
+        needed = live.next_step_samples
+        assert live.push(speech[received : needed - 1]).num_frames == 0
+        step = live.push(speech[needed - 1 : needed])
+        assert step.num_frames > 0
+        assert live.next_step_samples > needed
+        received = needed
+    assert step.num_frames == live.config.features.hop_frames
+    live.close()
+
+
 def test_a_new_decode_takes_over_the_plan_smoothly(live_checkpoint, speech_frontend):
     """A step whose decode differs from the plan (a code was chosen) moves the frame about to
     become final a little, the next ones more, and the frames past the hand-over all the way."""

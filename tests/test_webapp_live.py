@@ -289,9 +289,15 @@ def test_the_routes_stream_refuse_bad_input_and_keep_serving(client):
     assert "float32" in refusals["pcm"].json()["error"]
     assert "too large" in refusals["huge"].json()["error"]
 
-    received = b""
-    for piece in pieces(speech):
+    # a piece that brings the audio up to the count the session asks for completes a step
+    first_step = session["next_step_samples"]
+    reply = post_audio(client, sid, speech[:first_step].tobytes())
+    assert reply.status_code == 200 and len(reply.content) > 0
+    received, sent = reply.content, first_step
+    for piece in pieces(speech[first_step:]):
+        assert int(reply.headers["x-semges-next-step-samples"]) > sent
         reply = post_audio(client, sid, piece.tobytes())
+        sent += piece.shape[0]
         assert reply.status_code == 200, reply.text
         assert reply.headers["content-type"] == "application/octet-stream"
         received += reply.content

@@ -20,8 +20,10 @@ Why one HTTP request per piece of speech, and not a WebSocket or Gradio streamin
 - **Back-pressure for free.** The page keeps one piece in flight and sends what it recorded
   meanwhile with the next one, so a server that falls behind receives larger pieces rather
   than a growing backlog of messages, and the page sees the delay in its latency readout.
-  Each reply carries exactly the frames that piece made final.
-- **Cheap enough.** A piece every 0.1-0.25 s over a kept-alive connection is 4-10 small
+  Each reply carries exactly the frames that piece made final, and the audio the stream's
+  next step needs (``x-semges-next-step-samples``; the session's JSON has the first): the
+  page sends as soon as its audio reaches that count, so each piece completes a step.
+- **Cheap enough.** One piece per step (0.2 s) over a kept-alive connection is 5 small
   requests a second; the reply's frames are 456 bytes each (13.7 kB per second of motion).
 - **Gradio streaming does not fit:** a streaming ``gr.Audio`` sends pieces through the queue
   as events whose outputs are components (JSON-encoded, no binary), each event a round trip
@@ -63,6 +65,7 @@ FRAMES_TYPE = "application/octet-stream"
 FRAMES_EMITTED_HEADER = "x-semges-frames-emitted"
 AUDIO_SECONDS_HEADER = "x-semges-audio-seconds"
 COMPUTE_MS_HEADER = "x-semges-compute-ms"
+NEXT_STEP_SAMPLES_HEADER = "x-semges-next-step-samples"
 MS_PER_S = 1000.0
 GENERATOR_FAILED = (
     "The live generator failed on this speech and the session was closed (the error is in "
@@ -83,16 +86,15 @@ def error_response(error: LiveError) -> JSONResponse:
 
 
 def frames_response(result: PushResult) -> Response:
-    return Response(
-        result.frames,
-        media_type=FRAMES_TYPE,
-        headers={
-            FRAMES_EMITTED_HEADER: str(result.frames_emitted),
-            AUDIO_SECONDS_HEADER: f"{result.audio_seconds:.3f}",
-            COMPUTE_MS_HEADER: f"{result.compute_seconds * MS_PER_S:.1f}",
-            "cache-control": "no-store",
-        },
-    )
+    headers = {
+        FRAMES_EMITTED_HEADER: str(result.frames_emitted),
+        AUDIO_SECONDS_HEADER: f"{result.audio_seconds:.3f}",
+        COMPUTE_MS_HEADER: f"{result.compute_seconds * MS_PER_S:.1f}",
+        "cache-control": "no-store",
+    }
+    if result.next_step_samples is not None:
+        headers[NEXT_STEP_SAMPLES_HEADER] = str(result.next_step_samples)
+    return Response(result.frames, media_type=FRAMES_TYPE, headers=headers)
 
 
 async def read_piece(request: Request, sample_rate: int) -> bytes:
@@ -127,6 +129,7 @@ def live_routes(stage: LiveStage) -> list[BaseRoute]:
                 "session": session.session_id,
                 "sample_rate": session.sample_rate,
                 "lookahead_s": stream.lookahead_s if stream is not None else 0.0,
+                "next_step_samples": stream.next_step_samples if stream is not None else 0,
                 "max_piece_bytes": max_piece_bytes(session.sample_rate),
                 "idle_seconds": stage.idle_seconds,
                 "wire": wire_format(),

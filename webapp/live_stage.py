@@ -61,6 +61,7 @@ class LiveStream(Protocol):
     sample_rate: int
     lookahead_s: float
     frames_emitted: int
+    next_step_samples: int
 
     def push(self, samples: np.ndarray) -> MotionClip: ...
 
@@ -168,6 +169,9 @@ class PushResult:
     frames_emitted: int  # frames sent in this session so far, these included
     audio_seconds: float  # speech received in this session so far
     compute_seconds: float  # time the generator took for this piece
+    # the session's samples at which its next step can run (what the page sends up to next);
+    # None once the stream has ended
+    next_step_samples: int | None
 
 
 class LiveStage:
@@ -241,7 +245,11 @@ class LiveStage:
             frames = session.encoder.encode(clip)
             session.last_seen = self._clock()
             return PushResult(
-                frames, session.encoder.frames_encoded, session.audio_seconds, seconds
+                frames,
+                session.encoder.frames_encoded,
+                session.audio_seconds,
+                seconds,
+                stream.next_step_samples,
             )
 
     def stop(self, session_id: str) -> PushResult:
@@ -257,7 +265,7 @@ class LiveStage:
             finally:
                 self._remove(session, "stopped")
             return PushResult(
-                frames, session.encoder.frames_encoded, session.audio_seconds, seconds
+                frames, session.encoder.frames_encoded, session.audio_seconds, seconds, None
             )
 
     def sample_rate(self, session_id: str) -> int:

@@ -160,6 +160,11 @@ class StreamingAudioFeatures:
         last = self._received - PROSODY_FRAME_LENGTH // 2
         return max(0, (last * FPS) // SAMPLE_RATE)
 
+    def samples_for_frames(self, frames: int) -> int:
+        """The fewest samples received that make ``frames`` available (the inverse of
+        :meth:`available_frames`): a sender that knows it can send exactly what a step needs."""
+        return -(-frames * SAMPLE_RATE // FPS) + PROSODY_FRAME_LENGTH // 2
+
     def samples(self, first: int, last: int) -> np.ndarray:
         """Absolute samples [first, last), zeros before the stream and past what was received."""
         if first < self._buffer_start and last > 0 and self._buffer_start > 0:

@@ -180,6 +180,13 @@ class LiveGenerator:
         return (self.config.lookahead_frames + 1) / FPS + audio_past_rows
 
     @property
+    def next_step_samples(self) -> int:
+        """The samples the stream must have received (all pushes together) for its next step to
+        run: a sender that sends a piece as soon as its audio reaches this count gets each
+        step's frames as early as the audio allows, with one request per step."""
+        return self.features.samples_for_frames(self._next_step_end)
+
+    @property
     def recognizes_words(self) -> bool:
         return self._word_stream is not None
 

@@ -5,9 +5,11 @@
 // Microphone: getUserMedia + an AudioWorklet (live_capture_worklet.js) that resamples to the
 // generator's 16 kHz and posts 20 ms chunks; each chunk is stamped with the page's clock
 // (performance.now()) as it arrives, which maps audio time to the page time it was captured.
-// Link: one HTTP POST per piece of at least PIECE_S (webapp/live_routes.py says why HTTP);
-// one piece in flight at a time, what was recorded meanwhile goes with the next one, so a slow
-// server gets bigger pieces, not a backlog. Each reply holds the frames that became final.
+// Link: one HTTP POST per piece (webapp/live_routes.py says why HTTP), sent as soon as the
+// audio reaches what the server's next step needs (each reply says how much that is), so every
+// piece completes a step and no step waits for a timer; one piece in flight at a time, what was
+// recorded meanwhile goes with the next one, so a slow server gets bigger pieces, not a
+// backlog. Each reply holds the frames that became final.
 // Player: frames carry their audio time; the body is drawn at audio time
 // (now - captureOffset - delay), interpolating between the two frames around it, where the
 // delay follows how late frames arrive (their lateness over the last seconds plus a margin),
@@ -17,13 +19,25 @@
   "use strict";
 
   const CHUNK_S = 0.02; // the worklet posts 20 ms of audio at a time
-  const CLOCK_WINDOW_MS = 5000; // capture stamps kept; the audio clock's offset is their minimum
-  const PIECE_S = 0.1; // a request carries at least this much audio (at most the server's limit)
+  // Capture stamps kept; the audio clock's offset is their minimum. Short, because the audio
+  // clock loses time when its thread is starved of CPU (measured: 0.43 s over 12 s with the
+  // server and software WebGL on 2 cores): over a 5 s window the minimum lagged that loss by up
+  // to 0.18 s, and every frame looked that much later than its audio had really arrived. A
+  // second still holds 50 chunks, enough for the promptly delivered ones to set the minimum.
+  const CLOCK_WINDOW_MS = 1000;
   // Audio waiting to be sent beyond this means the server cannot keep up: the oldest is
   // dropped, so the body stays close behind the voice (it skips ahead) instead of falling
   // further behind every second of a long talk.
   const MAX_BACKLOG_S = 1.0;
-  const LATENESS_WINDOW_MS = 4000; // frame lateness remembered when choosing the delay
+  const LATENESS_WINDOW_MS = 4000; // frame lateness remembered when choosing the delay ...
+  // ... except a spike: lateness above the SPIKE_QUANTILE of the last LATENESS_HISTORY_MS is
+  // remembered for SPIKE_MEMORY_MS only. A server hiccup (a step taking 0.4 s instead of 0.13,
+  // every 30 s or so on a shared 2-core machine) otherwise kept the whole body that much later
+  // for 4 s plus the catch-up; replaying recorded page sessions through both players, this cut
+  // the drawn latency's p95 by 0.03-0.22 s for 3-5 more short holds a minute.
+  const LATENESS_HISTORY_MS = 20000;
+  const SPIKE_QUANTILE = 0.95;
+  const SPIKE_MEMORY_MS = 1000;
   const DELAY_MARGIN_MS = 10; // the delay above the latest frame's lateness
   const DELAY_DECAY_MS_PER_S = 150; // how fast the delay shrinks when frames come sooner: the
   // body plays up to 15 % fast until it has caught up (after a hiccup of the server, say)
@@ -102,7 +116,7 @@
       this.frames = []; // {time (audio s), root: Float32Array(3), quats: Float32Array(J * 4)}
       this.stamps = []; // [page ms, page ms - audio ms]: when audio up to a time had arrived
       this.offsetMs = null; // page ms at which audio time 0 was captured
-      this.lateness = []; // [page ms, ms]: how old the newest audio of a frame was on arrival
+      this.lateness = []; // [page ms, ms]: how old the oldest frame of a reply was on arrival
       this.delayMs = null; // drawn audio time = (now - offset - delay) / 1000
       this.lastDrawnTime = -Infinity;
       this.framesReceived = 0;
@@ -203,11 +217,24 @@
       }
     }
 
+    /** The delay the recent replies ask for: the latest of them, spikes only briefly. */
     targetDelay(pageMs) {
-      while (this.lateness.length > 1 && pageMs - this.lateness[0][0] > LATENESS_WINDOW_MS) {
+      while (this.lateness.length > 1 && pageMs - this.lateness[0][0] > LATENESS_HISTORY_MS) {
         this.lateness.shift();
       }
-      return Math.max(...this.lateness.map((entry) => entry[1])) + DELAY_MARGIN_MS;
+      const sorted = this.lateness.map((entry) => entry[1]).sort((a, b) => a - b);
+      const spike = sorted[Math.min(sorted.length - 1, Math.floor(SPIKE_QUANTILE * sorted.length))];
+      let latest = -Infinity;
+      for (const [at, late] of this.lateness) {
+        const age = pageMs - at;
+        if (age <= SPIKE_MEMORY_MS || (age <= LATENESS_WINDOW_MS && late <= spike)) {
+          latest = Math.max(latest, late);
+        }
+      }
+      if (latest === -Infinity) {
+        latest = this.lateness[this.lateness.length - 1][1]; // a quiet spell: the last reply
+      }
+      return latest + DELAY_MARGIN_MS;
     }
 
     /** What to draw at page time `pageMs`: {a, b, alpha} (b may equal a), or null: nothing yet. */
@@ -351,7 +378,7 @@
       }
       this.session = await response.json();
       this.player = new Player(this.session.wire);
-      this.pieceSamples = Math.round(PIECE_S * this.session.sample_rate);
+      this.nextStepSamples = this.session.next_step_samples; // the stream's samples a step needs
       this.maxSamples = Math.floor(this.session.max_piece_bytes / FLOAT32_BYTES);
       this.microphone = new Microphone(this.workletUrl, this.session.sample_rate, (chunk, at) =>
         this.captured(chunk, at),
@@ -380,11 +407,19 @@
         this.pendingSamples -= dropped.length;
         this.player.noteSkip(this.sentSamples / rate, dropped.length / rate);
       }
-      if (this.inFlight === null && this.pendingSamples >= this.pieceSamples) {
+      if (this.inFlight === null && this.stepReady()) {
         this.inFlight = this.sendPending().finally(() => {
           this.inFlight = null;
         });
       }
+    }
+
+    /** Whether the audio recorded completes the server's next step (or Stop sends the rest). */
+    stepReady() {
+      if (this.stopping) {
+        return this.pendingSamples > 0;
+      }
+      return this.pendingSamples > 0 && this.sentSamples + this.pendingSamples >= this.nextStepSamples;
     }
 
     /** Everything recorded and not sent (up to the server's limit), as one float32 piece. */
@@ -408,7 +443,7 @@
     }
 
     async sendPending() {
-      while (this.pendingSamples >= (this.stopping ? 1 : this.pieceSamples)) {
+      while (this.stepReady()) {
         const piece = this.takePiece();
         const sentAt = performance.now();
         // how long the piece's newest audio waited in the page before going out
@@ -433,6 +468,10 @@
       this.player.addFrames(buffer, performance.now());
       this.requests += 1;
       this.computeMs += Number(response.headers.get("x-semges-compute-ms") || 0);
+      const nextStep = response.headers.get("x-semges-next-step-samples");
+      if (nextStep !== null) {
+        this.nextStepSamples = Number(nextStep);
+      }
     }
 
     fail(message) {
