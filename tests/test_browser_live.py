@@ -39,16 +39,17 @@ FAKE_MICROPHONE_RATE = 48_000  # what audio devices run at; the page resamples t
 LIVE_S = 8.0  # past the excerpt's end (6.45 s): the microphone loops it
 FIRST_WORD_S = json.loads(SPEECH.with_suffix(".words.json").read_text())[0]["start"]
 MOVES_WITHIN_S = 1.5
-# Issue 20's goals, 25 fps and 1.0 s (p95), are for a presenter's browser drawing on a GPU and
-# the server on cores of its own; benchmarks/live_page.py measures a whole talk. Here chromium
-# draws WebGL on the CPU, on the same 2 cores as the server's generator (measured on such a
-# machine: 27-30 fps, 1.1-1.5 s at the 95th percentile), so the bounds are what this setup
-# sustains with room for a loaded machine: still tight enough to catch a page that stalls or
-# a server that falls behind the voice (its delay grows without bound).
-MIN_FPS = 18.0
+# Issue 20's goals, 25 fps and 1.0 s (p95), are measured over a whole talk by
+# benchmarks/live_page.py (10 minutes: 29.3 fps, 1.00 s, with chromium drawing WebGL on the
+# CPU beside the server on 2 cores). Over this test's 8 s one server hiccup (a step taking
+# 0.4 s, every 30 s or so on a shared machine) can set the 95th percentile: four runs of this
+# test alone gave 26.6-29.5 fps and 0.84, 0.86, 0.85 and 1.31 s. The bounds leave that room,
+# and still catch a page that stalls or a server that falls behind the voice (its delay
+# grows without bound).
+MIN_FPS = 22.0
 DRAWN_TRIANGLES = "() => window.semgesLive.body.renderer.info.render.triangles"
 MOUTH_FACES_AT_MOST = 100  # the mannequin's mouth (24 triangles), drawn beside the body
-MAX_P95_LATENCY_S = 1.6
+MAX_P95_LATENCY_S = 1.4
 LAPTOP = {"width": 1280, "height": 800}
 PAGE_READY_MS = 60_000
 STATE = "(state) => window.semgesLive !== undefined && window.semgesLive.state === state"
