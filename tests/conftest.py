@@ -21,15 +21,22 @@ TIMED_MARK = "browser"  # tests that bound frame rates and latencies: no install
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session, config, items) -> None:
-    """When the Space's test is among those to run, run it last and start its pip install in
-    the background at idle priority (``space_install.py`` says why) once the last browser
-    test is done: those bound frame rates and latencies, and the Live page's test missed its
-    latency bound once in a run with the install (2 GB of writes) beside it."""
+    """When the Space's test is among those to run, run the browser tests first and the
+    Space's test last, and start its pip install in the background at idle priority
+    (``space_install.py`` says why) once the last browser test is done: those bound frame
+    rates and latencies, and the Live page's test missed its latency bound once in a run with
+    the install (2 GB of writes) beside it. Run first, they leave the install the rest of the
+    suite to finish in (the Space's test waited 41 s for it with the browser tests in the
+    middle of a fresh clone's run). Browser tests fill whole modules, so no module's fixtures
+    are built twice."""
     space = [item for item in items if item.path.name == SPACE_INSTALL_TEST]
     if not space or config.option.collectonly:
         return
-    items[:] = [item for item in items if item.path.name != SPACE_INSTALL_TEST] + space
-    timed = [item.nodeid for item in items if item.get_closest_marker(TIMED_MARK)]
+    rest = [item for item in items if item.path.name != SPACE_INSTALL_TEST]
+    timed_items = [item for item in rest if item.get_closest_marker(TIMED_MARK)]
+    untimed = [item for item in rest if not item.get_closest_marker(TIMED_MARK)]
+    items[:] = timed_items + untimed + space
+    timed = [item.nodeid for item in timed_items]
     if timed:
         config.stash[START_SPACE_INSTALL_AFTER] = timed[-1]
     else:
