@@ -22,8 +22,8 @@ TIMED_MARK = "browser"  # tests that bound frame rates and latencies: no install
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected what will not run
 def pytest_collection_modifyitems(session, config, items) -> None:
     """When the Space's test is among those to run, run the browser tests first and the
-    Space's test last, and start its pip install in the background at idle priority
-    (``space_install.py`` says why) once the last browser test is done: those bound frame
+    Space's test last, and start its pip install in the background (``space_install.py``
+    says why) once the last browser test is done: those bound frame
     rates and latencies, and the Live page's test missed its latency bound once in a run with
     the install (2 GB of writes) beside it. Run first, they leave the install the rest of the
     suite to finish in (the Space's test waited 41 s for it with the browser tests in the
