@@ -1,9 +1,9 @@
 """The Hugging Face Space as it builds: requirements.txt alone, then ``python app.py``.
 
 The install (``space_install.py``: a bare venv, the Space's files, ``pip install -r
-requirements.txt``) runs in the background after the browser tests (``conftest.py``); this test waits
-for it, checks what pip installed, serves the shipped checkpoint with ``app.py`` and asks it
-one HTTP request.
+requirements.txt``) runs in the background after the browser tests (``conftest.py``); this
+test waits for it, checks what pip installed, serves the shipped checkpoint with ``app.py``
+and asks it one HTTP request.
 """
 
 from __future__ import annotations
